@@ -1,0 +1,40 @@
+from django.db import models
+
+
+class InstanceStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    ERROR = "error", "Error"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ResourceKind(models.TextChoices):
+    BPMN = "bpmn", "BPMN"
+    DMN = "dmn", "DMN"
+
+
+class DeploySource(models.TextChoices):
+    WEB = "web", "Web upload"
+    API = "api", "REST API"
+    COMMAND = "command", "Management command"
+
+
+class WaitKind(models.TextChoices):
+    USER = "user", "User task"
+    MANUAL = "manual", "Manual task"
+    TIMER = "timer", "Timer"
+    MESSAGE = "message", "Message"
+    SIGNAL = "signal", "Signal"
+    OTHER = "other", "Other event"
+
+
+class HistoryKind(models.TextChoices):
+    INSTANCE_STARTED = "instance_started", "Instance started"
+    INSTANCE_COMPLETED = "instance_completed", "Instance completed"
+    INSTANCE_CANCELLED = "instance_cancelled", "Instance cancelled"
+    INSTANCE_ERRORED = "instance_errored", "Instance errored"
+    STEP_ENTERED = "step_entered", "Step entered"
+    STEP_COMPLETED = "step_completed", "Step completed"
+    VARIABLES_CHANGED = "variables_changed", "Variables changed"
+    MESSAGE_CORRELATED = "message_correlated", "Message correlated"
+    SIGNAL_RECEIVED = "signal_received", "Signal received"

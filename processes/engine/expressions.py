@@ -1,0 +1,152 @@
+"""Translate the expression dialects diagrams are written in into restricted Python.
+
+Camunda Modeler writes JUEL (``${amount > 1000}``, ``${approved eq true}``) and,
+for Camunda 8, simple FEEL (``=amount > 1000``); SpiffWorkflow evaluates Python.
+A timer written as a bare ISO 8601 value (``PT1H``) is a literal, not a name.
+Everything else is taken as Python as it stands.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+ISO_8601 = re.compile(
+    r"""^(
+        R\d*/.+                                   # repeating interval
+      | P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?   # duration
+      | \d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?      # date or date-time
+    )$""",
+    re.VERBOSE,
+)
+
+_JUEL = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.DOTALL)
+
+_TOKEN = re.compile(
+    r"""
+    (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
+  | (?P<op>==|!=|<=|>=|&&|\|\||[-+*/%<>=!?:(),.\[\]])
+  | (?P<space>\s+)
+    """,
+    re.VERBOSE,
+)
+
+_JUEL_WORDS = {
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "and": "and",
+    "or": "or",
+    "not": "not",
+    "div": "/",
+    "mod": "%",
+    "true": "True",
+    "false": "False",
+    "null": "None",
+}
+
+_FEEL_WORDS = {"and": "and", "or": "or", "true": "True", "false": "False", "null": "None"}
+
+
+class ExpressionSyntaxError(ValueError):
+    """An expression uses a construct the translator does not support."""
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise ExpressionSyntaxError(f"Unexpected character {text[pos]!r} at position {pos + 1}")
+        pos = match.end()
+        kind = match.lastgroup
+        if kind != "space":
+            tokens.append((kind, match.group()))
+    return tokens
+
+
+def _translate_tokens(tokens: list[tuple[str, str]], words: dict[str, str], feel: bool) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        kind, value = tokens[i]
+        previous = tokens[i - 1] if i else None
+        if kind == "name":
+            after_dot = previous is not None and previous[1] == "."
+            if after_dot:
+                # a property path a.b becomes a['b'] (variables are dicts), unless it is a call a.b(...)
+                is_call = i + 1 < len(tokens) and tokens[i + 1][1] == "("
+                out.pop()  # the dot
+                out.append(f".{value}" if is_call else f"[{value!r}]")
+            elif value == "empty" and not feel:
+                out.append("is_empty")
+                # JUEL 'empty x' has no parentheses; wrap the following operand
+                if i + 1 < len(tokens) and tokens[i + 1][1] != "(":
+                    out.append("(")
+                    i += 1
+                    j = i
+                    while j < len(tokens) and (tokens[j][0] == "name" or tokens[j][1] == "."):
+                        j += 1
+                    out.append(_translate_tokens(tokens[i:j], words, feel))
+                    out.append(")")
+                    i = j
+                    continue
+            elif value in words:
+                out.append(f" {words[value]} ")
+            else:
+                out.append(value)
+        elif kind == "op":
+            if value == "&&":
+                out.append(" and ")
+            elif value == "||":
+                out.append(" or ")
+            elif value == "!":
+                out.append(" not ")
+            elif value == "=" and feel:
+                out.append(" == ")
+            elif value in ("?", ":"):
+                raise ExpressionSyntaxError("The conditional operator a ? b : c is not supported; use an if/else gateway")
+            elif value == "=":
+                raise ExpressionSyntaxError("Assignment is not allowed in an expression")
+            else:
+                out.append(f" {value} " if value in ("==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%") else value)
+        else:
+            out.append(value)
+        i += 1
+    return "".join(out).strip()
+
+
+@lru_cache(maxsize=8192)
+def to_python(expression: str | None) -> str | None:
+    """Return the Python text for a JUEL, FEEL, ISO 8601 or Python expression."""
+    if expression is None:
+        return None
+    text = expression.strip()
+    if not text:
+        return text
+    juel = _JUEL.match(text)
+    if juel:
+        return _translate_tokens(_tokens(juel.group("body")), _JUEL_WORDS, feel=False)
+    if text.startswith("=") and not text.startswith("=="):
+        return _translate_tokens(_tokens(text[1:]), _FEEL_WORDS, feel=True)
+    if ISO_8601.match(text):
+        return repr(text)
+    return text
+
+
+def dialect_of(expression: str | None) -> str:
+    """Name the dialect an expression is written in: juel, feel, iso8601 or python."""
+    text = (expression or "").strip()
+    if _JUEL.match(text):
+        return "juel"
+    if text.startswith("=") and not text.startswith("=="):
+        return "feel"
+    if ISO_8601.match(text):
+        return "iso8601"
+    return "python"

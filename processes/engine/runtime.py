@@ -1,0 +1,385 @@
+"""Run instances: build and cache specs, start, advance, and read waiting points.
+
+The service layer holds the instance row lock; this module only turns stored state
+plus an action into new state, the steps that ran and the points where the
+workflow now waits. It never touches the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import expressions, scripting, serializer
+from .parser import SourceFile, build_specs
+
+# ---------------------------------------------------------------------------
+# The restricted script engine
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """Evaluate expressions and run scripts through processes.engine.scripting, never plain eval."""
+
+    def __init__(self, scripts_enabled: Callable[[], bool] = lambda: True):
+        super().__init__({})
+        self.scripts_enabled = scripts_enabled
+
+    def evaluate(self, expression, context, external_context=None):
+        return scripting.evaluate(expressions.to_python(expression), context, external_context)
+
+    def execute(self, script, context, external_context=None):
+        if not self.scripts_enabled():
+            raise scripting.ScriptError("Script tasks are turned off on this server")
+        scripting.execute(script, context, external_context)
+        return True
+
+    def call_service(self, context, **kwargs):
+        raise NotImplementedError("Service task connectors run as jobs")
+
+
+class RestrictedScriptEngine(PythonScriptEngine):
+    """SpiffWorkflow's script engine with JUEL/FEEL translation and the restricted environment."""
+
+    def validate(self, expression):
+        scripting.compile_expression(expressions.to_python(expression))
+
+
+_scripts_enabled = {"value": True}
+SCRIPT_ENGINE = RestrictedScriptEngine(environment=RestrictedEnvironment(lambda: _scripts_enabled["value"]))
+
+
+def configure(*, scripts_enabled: bool, timeout_seconds: float, max_size: int, spec_cache_size: int) -> None:
+    """Apply settings (called once when Django starts)."""
+    _scripts_enabled["value"] = scripts_enabled
+    scripting.LIMITS.timeout_seconds = timeout_seconds
+    scripting.LIMITS.max_size = max_size
+    SPEC_CACHE.max_size = spec_cache_size
+
+
+# ---------------------------------------------------------------------------
+# Spec cache: parse each definition version once per process
+
+
+@dataclass
+class Specs:
+    process_key: str
+    dialect: str
+    spec: Any
+    subprocess_specs: dict
+
+
+@dataclass
+class SpecSource:
+    """What the cache needs to build a definition version's spec."""
+
+    process_key: str
+    dialect: str
+    bpmn_files: list[SourceFile]
+    dmn_files: list[SourceFile]
+
+
+class SpecCache:
+    """A small LRU of parsed specs keyed by definition id; specs are immutable once deployed."""
+
+    def __init__(self, max_size: int = 256):
+        self.max_size = max_size
+        self._items: OrderedDict[Any, Specs] = OrderedDict()
+        self._lock = threading.Lock()
+        self.misses = 0
+
+    def get(self, key: Any, load_source: Callable[[], SpecSource]) -> Specs:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        source = load_source()
+        spec, subprocess_specs = build_specs(source.process_key, source.dialect, source.bpmn_files, source.dmn_files)
+        specs = Specs(source.process_key, source.dialect, spec, subprocess_specs)
+        with self._lock:
+            self.misses += 1
+            self._items[key] = specs
+            while len(self._items) > self.max_size:
+                self._items.popitem(last=False)
+        return specs
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+SPEC_CACHE = SpecCache()
+
+
+# ---------------------------------------------------------------------------
+# What a run reports back
+
+
+@dataclass
+class Step:
+    """A BPMN element that completed during a run."""
+
+    element_id: str
+    element_type: str
+    name: str
+
+
+@dataclass
+class WaitPoint:
+    """A point where the workflow waits for a person, the clock or an event."""
+
+    spiff_task_id: str
+    element_id: str
+    element_type: str
+    name: str
+    kind: str  # user, manual, timer, message, signal, other
+    event_name: str = ""
+    due_at: datetime | None = None
+
+
+@dataclass
+class RunOutcome:
+    """The result of an action on a workflow: new state, what ran, where it waits."""
+
+    state: dict
+    status: str  # running, completed, error
+    variables: dict
+    steps: list[Step] = field(default_factory=list)
+    waiting: list[WaitPoint] = field(default_factory=list)
+    error_message: str = ""
+    error_element_id: str = ""
+    unhandled_events: list[dict] = field(default_factory=list)
+
+
+class EngineActionError(Exception):
+    """An action that does not apply to the workflow as it stands (e.g. the task is not ready)."""
+
+
+def _element_type(task_spec) -> str:
+    return getattr(task_spec, "bpmn_type", None) or type(task_spec).__name__
+
+
+class Run:
+    """One loaded workflow and the actions of one transaction on it."""
+
+    def __init__(self, workflow: BpmnWorkflow, specs: Specs):
+        self.workflow = workflow
+        self.specs = specs
+        self.steps: list[Step] = []
+        self.error: SpiffWorkflowException | Exception | None = None
+        self.error_element_id = ""
+
+    # -- creation -----------------------------------------------------------------
+    @classmethod
+    def start(cls, specs: Specs, variables: dict | None = None) -> "Run":
+        workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=SCRIPT_ENGINE)
+        run = cls(workflow, specs)
+        if variables:
+            # the ready start task passes its data on to the first BPMN element
+            for task in workflow.get_tasks(state=TaskState.READY):
+                task.data.update(variables)
+        return run
+
+    @classmethod
+    def load(cls, state: dict, specs: Specs) -> "Run":
+        workflow = serializer.load(state, specs.dialect, specs.spec, specs.subprocess_specs)
+        workflow.script_engine = SCRIPT_ENGINE
+        return cls(workflow, specs)
+
+    # -- actions --------------------------------------------------------------------
+    def _record(self, task) -> None:
+        spec = task.task_spec
+        if getattr(spec, "bpmn_id", None):
+            self.steps.append(Step(spec.bpmn_id, _element_type(spec), getattr(spec, "bpmn_name", "") or ""))
+
+    def advance(self) -> None:
+        """Run engine steps until the workflow waits; an error stops the run and is kept."""
+        if self.error is not None:
+            return
+        try:
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps(did_complete_task=self._record)
+        except SpiffWorkflowException as exc:
+            self._fail(exc)
+        except scripting.ScriptError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        self.error = exc
+        task = getattr(exc, "task", None)
+        if task is not None:
+            self.error_element_id = getattr(task.task_spec, "bpmn_id", "") or ""
+
+    def find_task(self, spiff_task_id: str):
+        try:
+            return self.workflow.get_task_from_id(UUID(str(spiff_task_id)))
+        except (ValueError, SpiffWorkflowException, KeyError):
+            return None
+
+    def complete_task(self, spiff_task_id: str, data: dict | None = None) -> None:
+        """Complete a ready user or manual task with form data, then advance."""
+        task = self.find_task(spiff_task_id)
+        if task is None:
+            raise EngineActionError("No such task in this instance")
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise EngineActionError(f"Task '{task.task_spec.bpmn_id}' is not waiting for a person")
+        if data:
+            task.set_data(**data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            self._fail(exc)
+            return
+        self._record(task)
+        self.advance()
+
+    def _waiting_event_definition(self, cls, name: str):
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            spec = task.task_spec
+            definition = getattr(spec, "event_definition", None)
+            if isinstance(spec, CatchingEvent) and isinstance(definition, cls) and definition.name == name:
+                return definition
+        return None
+
+    def send_message(self, name: str, payload: dict | None = None) -> bool:
+        """Deliver a message to the task waiting for it; False when nothing waits for it."""
+        definition = self._waiting_event_definition(MessageEventDefinition, name)
+        if definition is None:
+            return False
+        caught = self.workflow.event_manager.catch(BpmnEvent(definition, payload or {}), internal=False)
+        self.advance()
+        return caught > 0
+
+    def send_signal(self, name: str, payload: dict | None = None) -> bool:
+        definition = self._waiting_event_definition(SignalEventDefinition, name)
+        if definition is None:
+            return False
+        caught = self.workflow.event_manager.catch(BpmnEvent(definition, payload or {}), internal=False)
+        self.advance()
+        return caught > 0
+
+    def fire_timer(self, spiff_task_id: str) -> None:
+        """Fire a due timer: mark it fired and advance (used by the job runner)."""
+        task = self.find_task(spiff_task_id)
+        if task is None or task.state != TaskState.WAITING:
+            raise EngineActionError("The timer is no longer waiting")
+        task._set_internal_data(event_fired=True)
+        task.task_spec._update(task)
+        self.advance()
+
+    def cancel(self) -> None:
+        self.workflow.cancel()
+
+    # -- reading ----------------------------------------------------------------------
+    def waiting(self) -> list[WaitPoint]:
+        points: list[WaitPoint] = []
+        for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            spec = task.task_spec
+            element_id = getattr(spec, "bpmn_id", None)
+            if not element_id:
+                continue
+            name = getattr(spec, "bpmn_name", "") or ""
+            if task.state == TaskState.READY and spec.manual:
+                kind = "user" if "user" in _element_type(spec).lower() else "manual"
+                points.append(WaitPoint(str(task.id), element_id, _element_type(spec), name, kind))
+                continue
+            if task.state != TaskState.WAITING or not isinstance(spec, CatchingEvent):
+                continue
+            definition = spec.event_definition
+            point = WaitPoint(str(task.id), element_id, _element_type(spec), name, "other")
+            if isinstance(definition, TimerEventDefinition):
+                point.kind = "timer"
+                point.due_at = _timer_due(task, definition)
+            elif isinstance(definition, MessageEventDefinition):
+                point.kind, point.event_name = "message", definition.name
+            elif isinstance(definition, SignalEventDefinition):
+                point.kind, point.event_name = "signal", definition.name
+            else:
+                continue  # error/escalation boundary events wait on their activity, not on the outside
+            points.append(point)
+        return points
+
+    def waiting_element_ids(self) -> list[str]:
+        """Element ids of every task that is started or waiting (including subprocess activities)."""
+        ids = []
+        for task in self.workflow.get_tasks(state=TaskState.WAITING | TaskState.STARTED | TaskState.READY):
+            element_id = getattr(task.task_spec, "bpmn_id", None)
+            if element_id and element_id not in ids:
+                ids.append(element_id)
+        return ids
+
+    def variables(self) -> dict:
+        wf = self.workflow
+        if wf.is_completed():
+            data = dict(wf.last_task.data) if wf.last_task is not None else {}
+            data.update(wf.data)
+        else:
+            data = {}
+            open_tasks = wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED, skip_subprocesses=True)
+            if not open_tasks and wf.last_task is not None:
+                open_tasks = [wf.last_task]
+            for task in open_tasks:
+                data.update(task.data)
+        data.pop("data_objects", None) if not data.get("data_objects") else None
+        return serializer.to_json_value(data)
+
+    def outcome(self) -> RunOutcome:
+        if self.error is not None:
+            status = "error"
+        elif self.workflow.is_completed():
+            status = "completed"
+        else:
+            status = "running"
+        events = [
+            {"type": type(e.event_definition).__name__, "name": getattr(e.event_definition, "name", "")}
+            for e in self.workflow.get_events()
+        ]
+        return RunOutcome(
+            state=serializer.dump(self.workflow, self.specs.dialect),
+            status=status,
+            variables=self.variables(),
+            steps=self.steps,
+            waiting=[] if status == "completed" else self.waiting(),
+            error_message=_error_text(self.error) if self.error else "",
+            error_element_id=self.error_element_id,
+            unhandled_events=events,
+        )
+
+
+def _error_text(exc: Exception) -> str:
+    text = str(exc)
+    cause = getattr(exc, "exception", None) or exc.__cause__
+    if cause is not None and str(cause) not in text:
+        text = f"{text} ({type(cause).__name__}: {cause})"
+    return text
+
+
+def _timer_due(task, definition) -> datetime | None:
+    try:
+        details = definition.details(task)
+    except Exception:  # a timer expression that fails is reported when the timer runs
+        return None
+    value = getattr(details, "value", None)
+    if not value:
+        return None
+    try:
+        due = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if due is not None and due.tzinfo is None:
+        due = due.replace(tzinfo=timezone.utc)
+    return due

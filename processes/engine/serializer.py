@@ -1,0 +1,105 @@
+"""Versioned instance state: SpiffWorkflow's runtime state and data, without the spec.
+
+SpiffWorkflow's serializer writes the whole spec into every workflow; our specs are
+cached per definition version, so the stored state holds only tasks, data and
+events, and the spec is supplied when the state is loaded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import threading
+from copy import deepcopy
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from .parser import DIALECT_CAMUNDA, DIALECT_SPIFF
+
+# Bump when the stored shape changes; load() refuses states it does not know.
+STATE_FORMAT = "bpm-1"
+
+_restore_context = threading.local()
+
+
+class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
+    """Convert a top-level workflow without its spec; the spec comes from the definition cache."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):
+        spec, subprocess_specs = _restore_context.specs
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer(config: dict) -> BpmnWorkflowSerializer:
+    config = deepcopy(config)
+    config[BpmnWorkflow] = StateOnlyWorkflowConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    # Values scripts commonly produce that JSON cannot hold as they are.
+    registry.register(
+        datetime.date, lambda v: {"value": v.isoformat()}, lambda v: datetime.date.fromisoformat(v["value"])
+    )
+    registry.register(decimal.Decimal, lambda v: {"value": str(v)}, lambda v: decimal.Decimal(v["value"]))
+    return BpmnWorkflowSerializer(registry)
+
+
+_SERIALIZERS = {
+    DIALECT_CAMUNDA: _make_serializer(CAMUNDA_CONFIG),
+    DIALECT_SPIFF: _make_serializer(SPIFF_CONFIG),
+}
+
+
+def dump(workflow: BpmnWorkflow, dialect: str) -> dict:
+    """Return the workflow's runtime state as a JSON-ready dict."""
+    serializer = _SERIALIZERS[dialect]
+    state = serializer.to_dict(workflow)
+    state["format"] = STATE_FORMAT
+    return state
+
+
+def load(state: dict, dialect: str, spec, subprocess_specs) -> BpmnWorkflow:
+    """Rebuild a workflow from its stored state and the (cached) spec of its definition version."""
+    if state.get("format") != STATE_FORMAT:
+        raise ValueError(f"Unknown instance state format {state.get('format')!r}; expected {STATE_FORMAT}")
+    serializer = _SERIALIZERS[dialect]
+    _restore_context.specs = (spec, subprocess_specs)
+    try:
+        # from_dict pops keys; the caller's dict stays intact.
+        shallow = {k: v for k, v in state.items() if k != "format"}
+        shallow["subprocesses"] = dict(shallow.get("subprocesses", {}))
+        return serializer.from_dict(shallow)
+    finally:
+        _restore_context.specs = None
+
+
+def to_json_value(value):
+    """Turn task data into plain JSON values (dates as ISO text) for the variables column and the API."""
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items() if not callable(v)}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (decimal.Decimal, UUID)):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)

@@ -1,0 +1,182 @@
+"""Definitions, instances, their waiting points and their history."""
+
+from django.conf import settings
+from django.db import models
+
+from .choices import DeploySource, HistoryKind, InstanceStatus, ResourceKind, WaitKind
+
+
+class Deployment(models.Model):
+    """Record one upload of BPMN/DMN files, with who deployed it and the compatibility report."""
+
+    name = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=16, choices=DeploySource.choices, default=DeploySource.WEB)
+    deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    deployed_at = models.DateTimeField(auto_now_add=True)
+    dialect = models.CharField(max_length=16)
+    compatibility = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-deployed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Deployment {self.pk} ({self.name})"
+
+
+class Resource(models.Model):
+    """Keep one deployed file (BPMN or DMN) exactly as it was uploaded."""
+
+    deployment = models.ForeignKey(Deployment, related_name="resources", on_delete=models.CASCADE)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=8, choices=ResourceKind.choices)
+    content = models.TextField()
+    checksum = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["deployment", "name"], name="resource_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProcessDefinition(models.Model):
+    """Hold one version of a process, keyed by its BPMN process id."""
+
+    key = models.CharField(max_length=255, db_index=True)
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=255)
+    deployment = models.ForeignKey(Deployment, related_name="definitions", on_delete=models.PROTECT)
+    resource = models.ForeignKey(Resource, related_name="definitions", on_delete=models.PROTECT)
+    # Other files this version's spec is built from (called processes, DMN), bound at deploy time.
+    dependencies = models.ManyToManyField(Resource, related_name="dependents", blank=True)
+    checksum = models.CharField(max_length=64)
+    dialect = models.CharField(max_length=16)
+    # Per element id: type, name, lane, documentation, Camunda/Spiff extension values.
+    elements = models.JSONField(default=dict, blank=True)
+    compatibility = models.JSONField(default=list, blank=True)
+    has_message_start = models.BooleanField(default=False)
+    has_timer_start = models.BooleanField(default=False)
+    # The version new instances of this key start on (the latest, unless a designer reverted).
+    is_active = models.BooleanField(default=False)
+    deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    deployed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="definition_unique_version"),
+            models.UniqueConstraint(
+                fields=["key"], condition=models.Q(is_active=True), name="definition_one_active_version"
+            ),
+        ]
+        permissions = [
+            ("start_instance", "Can start instances of the process"),
+            ("own_process", "Owns the process (sees its instances and dashboards)"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"
+
+    @property
+    def xml(self) -> str:
+        return self.resource.content
+
+
+class DecisionDefinition(models.Model):
+    """Hold one version of a DMN decision, keyed by its decision id."""
+
+    key = models.CharField(max_length=255, db_index=True)
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    deployment = models.ForeignKey(Deployment, related_name="decisions", on_delete=models.PROTECT)
+    resource = models.ForeignKey(Resource, related_name="decisions", on_delete=models.PROTECT)
+    checksum = models.CharField(max_length=64)
+    deployed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key", "-version"]
+        constraints = [models.UniqueConstraint(fields=["key", "version"], name="decision_unique_version")]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"
+
+
+class ProcessInstance(models.Model):
+    """Keep one running or finished instance: its engine state, variables and status."""
+
+    definition = models.ForeignKey(ProcessDefinition, related_name="instances", on_delete=models.PROTECT)
+    business_key = models.CharField(max_length=255, blank=True, db_index=True)
+    status = models.CharField(max_length=16, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING)
+    # SpiffWorkflow's runtime state without the spec (see processes.engine.serializer).
+    state = models.JSONField(default=dict)
+    variables = models.JSONField(default=dict, blank=True)
+    error_message = models.TextField(blank=True)
+    error_element_id = models.CharField(max_length=255, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["definition", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.definition.key} #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (InstanceStatus.RUNNING, InstanceStatus.ERROR)
+
+
+class WaitingStep(models.Model):
+    """Mirror one point where an instance waits: a user/manual task, a timer, a message or a signal.
+
+    Rows are opened and closed only by the engine sync step inside the instance's
+    transaction; human tasks get a richer row of their own in the tasks app.
+    """
+
+    instance = models.ForeignKey(ProcessInstance, related_name="waiting_steps", on_delete=models.CASCADE)
+    spiff_task_id = models.UUIDField()
+    element_id = models.CharField(max_length=255)
+    element_type = models.CharField(max_length=64)
+    name = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(max_length=16, choices=WaitKind.choices)
+    # Message or signal name, for correlation; empty for tasks and timers.
+    event_name = models.CharField(max_length=255, blank=True, db_index=True)
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "spiff_task_id"], name="waiting_step_unique_task")
+        ]
+        indexes = [models.Index(fields=["kind", "event_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.element_id} of instance {self.instance_id}"
+
+
+class HistoryEvent(models.Model):
+    """Append-only record of what happened to an instance (never updated or deleted)."""
+
+    instance = models.ForeignKey(ProcessInstance, related_name="history", on_delete=models.CASCADE)
+    definition = models.ForeignKey(ProcessDefinition, related_name="+", on_delete=models.CASCADE)
+    kind = models.CharField(max_length=32, choices=HistoryKind.choices)
+    element_id = models.CharField(max_length=255, blank=True)
+    element_type = models.CharField(max_length=64, blank=True)
+    element_name = models.CharField(max_length=255, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["definition", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.element_id}"
