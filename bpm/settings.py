@@ -130,7 +130,7 @@ BPM = {
     # Wall-clock budget for one script or expression, in seconds.
     "SCRIPT_TIMEOUT_SECONDS": env.float("BPM_SCRIPT_TIMEOUT_SECONDS", default=2.0),
     # Largest string/list/number a script may build in one operation (memory bound).
-    "SCRIPT_MAX_SIZE": env.int("BPM_SCRIPT_MAX_SIZE", default=10_000_000),
+    "SCRIPT_MAX_SIZE": env.int("BPM_SCRIPT_MAX_SIZE", default=1_000_000),
     # How many parsed specs each process keeps in memory.
     "SPEC_CACHE_SIZE": env.int("BPM_SPEC_CACHE_SIZE", default=256),
 }
@@ -140,4 +140,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # SpiffWorkflow logs every task state change at INFO: far too much for production logs.
+    "loggers": {"spiff": {"level": env.str("SPIFF_LOG_LEVEL", default="WARNING")}},
 }

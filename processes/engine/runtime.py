@@ -305,9 +305,9 @@ class Run:
                 point.kind = "timer"
                 point.due_at = _timer_due(task, definition)
             elif isinstance(definition, MessageEventDefinition):
-                point.kind, point.event_name = "message", definition.name
+                point.kind, point.event_name = "message", definition.name or ""
             elif isinstance(definition, SignalEventDefinition):
-                point.kind, point.event_name = "signal", definition.name
+                point.kind, point.event_name = "signal", definition.name or ""
             else:
                 continue  # error/escalation boundary events wait on their activity, not on the outside
             points.append(point)
@@ -325,7 +325,13 @@ class Run:
     def variables(self) -> dict:
         wf = self.workflow
         if wf.is_completed():
-            data = dict(wf.last_task.data) if wf.last_task is not None else {}
+            # Parallel branches each carry their own data; merge them in the order they finished.
+            finished = sorted(
+                wf.get_tasks(state=TaskState.COMPLETED, skip_subprocesses=True), key=lambda t: t.last_state_change
+            )
+            data = {}
+            for task in finished:
+                data.update(task.data)
             data.update(wf.data)
         else:
             data = {}

@@ -73,6 +73,32 @@ def dump(workflow: BpmnWorkflow, dialect: str) -> dict:
     return state
 
 
+def _in_tree_order(tasks: dict, root: str) -> dict:
+    """Order serialized tasks parents-first.
+
+    Task data is stored as a delta against the parent, so parents must be restored
+    first; PostgreSQL's jsonb does not keep key order, so the order is rebuilt here.
+    """
+    ordered: dict = {}
+    stack = [root]
+    while stack:
+        task_id = stack.pop()
+        task = tasks.get(task_id)
+        if task is None or task_id in ordered:
+            continue
+        ordered[task_id] = task
+        stack.extend(reversed(task.get("children", [])))
+    for task_id, task in tasks.items():  # anything unreachable keeps its place at the end
+        ordered.setdefault(task_id, task)
+    return ordered
+
+
+def _reorder(workflow_state: dict) -> dict:
+    copy = dict(workflow_state)
+    copy["tasks"] = _in_tree_order(workflow_state["tasks"], workflow_state["root"])
+    return copy
+
+
 def load(state: dict, dialect: str, spec, subprocess_specs) -> BpmnWorkflow:
     """Rebuild a workflow from its stored state and the (cached) spec of its definition version."""
     if state.get("format") != STATE_FORMAT:
@@ -81,8 +107,8 @@ def load(state: dict, dialect: str, spec, subprocess_specs) -> BpmnWorkflow:
     _restore_context.specs = (spec, subprocess_specs)
     try:
         # from_dict pops keys; the caller's dict stays intact.
-        shallow = {k: v for k, v in state.items() if k != "format"}
-        shallow["subprocesses"] = dict(shallow.get("subprocesses", {}))
+        shallow = _reorder({k: v for k, v in state.items() if k != "format"})
+        shallow["subprocesses"] = {k: _reorder(v) for k, v in shallow.get("subprocesses", {}).items()}
         return serializer.from_dict(shallow)
     finally:
         _restore_context.specs = None

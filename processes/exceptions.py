@@ -1,0 +1,34 @@
+"""Errors raised by the processes services."""
+
+from bpm.exceptions import ApplicationError, Conflict, NotFound
+
+
+class DefinitionInvalidError(ApplicationError):
+    """Uploaded BPMN/DMN cannot be deployed; details list each problem with file, element and line."""
+
+    code = "definition_invalid"
+    status = 422
+
+
+class InstanceNotFound(NotFound):
+    code = "instance_not_found"
+
+
+class DefinitionNotFound(NotFound):
+    code = "definition_not_found"
+
+
+class InstanceNotActive(Conflict):
+    code = "instance_not_active"
+
+
+class StepNotWaiting(Conflict):
+    code = "step_not_waiting"
+
+
+class NothingWaitsForMessage(NotFound):
+    code = "message_not_correlated"
+
+
+class AmbiguousCorrelation(Conflict):
+    code = "message_ambiguous"

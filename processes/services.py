@@ -1,0 +1,535 @@
+"""Services: every change to definitions and instances, each in one transaction.
+
+The one rule of state: a service that changes an instance locks its row
+(``select_for_update``), loads the engine state, applies the action, runs the
+engine until the workflow waits, syncs waiting points to rows, appends history
+and saves the state, all inside one ``transaction.atomic`` block.
+
+Lock order: when several instances are locked in one transaction (message
+correlation, signals) they are locked in ascending id order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .choices import DeploySource, HistoryKind, InstanceStatus, ResourceKind
+from .engine import parser as engine_parser
+from .engine import runtime
+from .exceptions import (
+    AmbiguousCorrelation,
+    DefinitionInvalidError,
+    DefinitionNotFound,
+    InstanceNotActive,
+    InstanceNotFound,
+    NothingWaitsForMessage,
+    StepNotWaiting,
+)
+from .models import (
+    DecisionDefinition,
+    Deployment,
+    HistoryEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    Resource,
+    WaitingStep,
+)
+
+# ---------------------------------------------------------------------------
+# Deploying
+
+
+@dataclass
+class DeployResult:
+    """What a deployment created, and what it found unchanged."""
+
+    deployment: Deployment | None
+    created: list[ProcessDefinition] = field(default_factory=list)
+    unchanged: list[ProcessDefinition] = field(default_factory=list)
+    decisions_created: list[DecisionDefinition] = field(default_factory=list)
+    compatibility: list[dict] = field(default_factory=list)
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.created or self.decisions_created)
+
+    @property
+    def message(self) -> str:
+        if not self.changed_anything:
+            keys = ", ".join(f"{d.key} v{d.version}" for d in self.unchanged)
+            return f"Nothing new: the files are identical to the deployed versions ({keys})."
+        created = ", ".join(f"{d.key} v{d.version}" for d in self.created)
+        return f"Deployed {created}." if created else "Deployed new decision versions."
+
+
+def _scan_dependencies(files: list[engine_parser.SourceFile]) -> tuple[set[str], set[str], set[str], set[str]]:
+    """Return (called processes, called decisions, defined processes, defined decisions), tolerating bad files."""
+    called_p, called_d, defined_p, defined_d = set(), set(), set(), set()
+    for source in files:
+        try:
+            tree = engine_parser.read_xml(source, settings.BPM["MAX_UPLOAD_BYTES"])
+            kind = engine_parser.kind_of(tree)
+        except engine_parser.DefinitionInvalid:
+            continue  # validate_bundle reports it
+        if kind == "bpmn":
+            called_p |= engine_parser.called_processes(tree)
+            called_d |= engine_parser.called_decisions(tree)
+            defined_p |= {pid for pid, _, _ in engine_parser.process_ids(tree)}
+        else:
+            defined_d |= engine_parser.decision_ids(tree)
+    return called_p, called_d, defined_p, defined_d
+
+
+def _resource_file(resource: Resource) -> engine_parser.SourceFile:
+    # Names are prefixed with the resource id: two deployments may hold files of the same name.
+    return engine_parser.SourceFile(f"{resource.pk}:{resource.name}", resource.content.encode("utf-8"))
+
+
+def _deployed_dependencies(
+    called_processes: set[str], called_decisions: set[str]
+) -> tuple[dict[str, engine_parser.SourceFile], dict[str, engine_parser.SourceFile], list[Resource]]:
+    """Files of the active versions of called processes (and what they need), and of called decisions."""
+    processes: dict[str, engine_parser.SourceFile] = {}
+    decisions: dict[str, engine_parser.SourceFile] = {}
+    resources: list[Resource] = []
+    pending = set(called_processes)
+    seen: set[str] = set()
+    while pending:
+        key = pending.pop()
+        seen.add(key)
+        definition = (
+            ProcessDefinition.objects.filter(key=key, is_active=True)
+            .select_related("resource")
+            .prefetch_related("dependencies")
+            .first()
+        )
+        if definition is None:
+            continue
+        for res in [definition.resource, *definition.dependencies.all()]:
+            if res not in resources:
+                resources.append(res)
+        processes[key] = _resource_file(definition.resource)
+        for dep in definition.dependencies.all():
+            if dep.kind == ResourceKind.BPMN:
+                processes.setdefault(f"resource:{dep.pk}", _resource_file(dep))
+            else:
+                decisions.setdefault(f"resource:{dep.pk}", _resource_file(dep))
+    for key in called_decisions:
+        decision = DecisionDefinition.objects.filter(key=key).select_related("resource").order_by("-version").first()
+        if decision is not None:
+            decisions[key] = _resource_file(decision.resource)
+            if decision.resource not in resources:
+                resources.append(decision.resource)
+    return processes, decisions, resources
+
+
+def _checksum(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def definition_deploy(
+    *,
+    files: Iterable[tuple[str, bytes]],
+    user=None,
+    source: str = DeploySource.WEB,
+    name: str = "",
+) -> DeployResult:
+    """Validate and deploy BPMN/DMN files together; identical files create nothing new.
+
+    Raises DefinitionInvalidError (nothing stored) listing each problem with file, element and line.
+    """
+    sources = [engine_parser.SourceFile(file_name, content) for file_name, content in files]
+    called_p, called_d, defined_p, defined_d = _scan_dependencies(sources)
+    deployed_p, deployed_d, dep_resources = _deployed_dependencies(called_p - defined_p, called_d - defined_d)
+    try:
+        report = engine_parser.validate_bundle(
+            sources,
+            deployed_processes=deployed_p,
+            deployed_decisions=deployed_d,
+            scripts_enabled=settings.BPM["SCRIPT_TASKS_ENABLED"],
+            max_bytes=settings.BPM["MAX_UPLOAD_BYTES"],
+        )
+    except engine_parser.DefinitionInvalid as exc:
+        raise DefinitionInvalidError(
+            "The files cannot be deployed: " + "; ".join(str(p) for p in exc.problems[:5]),
+            details=[p.as_dict() for p in exc.problems],
+        ) from exc
+
+    compatibility = [note.as_dict() for note in report.compatibility]
+    with transaction.atomic():
+        executable = [info for info in report.processes.values() if info.executable]
+        # Lock the current versions of these keys so two deploys of one key number versions in turn.
+        latest_by_key: dict[str, ProcessDefinition] = {}
+        for definition in (
+            ProcessDefinition.objects.select_for_update()
+            .filter(key__in=[i.key for i in executable])
+            .order_by("key", "-version")
+        ):
+            latest_by_key.setdefault(definition.key, definition)
+        file_by_name = {f.name: f for f in report.bpmn_files + report.dmn_files}
+        dmn_checksum = _checksum(*sorted(f.checksum.encode() for f in report.dmn_files))
+        checksums = {
+            info.key: _checksum(file_by_name[info.file].content, dmn_checksum.encode()) for info in executable
+        }
+        changed = [i for i in executable if latest_by_key.get(i.key) is None or latest_by_key[i.key].checksum != checksums[i.key]]
+        latest_decisions = {
+            d.key: d
+            for d in DecisionDefinition.objects.filter(key__in=list(report.decisions)).order_by("key", "-version")
+            if True
+        }
+        dmn_changed = [
+            key for key, fname in report.decisions.items()
+            if key not in latest_decisions or latest_decisions[key].checksum != file_by_name[fname].checksum
+        ]
+        result = DeployResult(deployment=None, compatibility=compatibility)
+        if not changed and not dmn_changed:
+            result.unchanged = [latest_by_key[i.key] for i in executable]
+            return result
+
+        deployment = Deployment.objects.create(
+            name=name or ", ".join(f.name for f in sources),
+            source=source,
+            deployed_by=user if getattr(user, "is_authenticated", False) else None,
+            dialect=report.dialect,
+            compatibility=compatibility,
+        )
+        resources = {
+            f.name: Resource.objects.create(
+                deployment=deployment,
+                name=f.name,
+                kind=ResourceKind.BPMN if f in report.bpmn_files else ResourceKind.DMN,
+                content=f.content.decode("utf-8"),
+                checksum=f.checksum,
+            )
+            for f in report.bpmn_files + report.dmn_files
+        }
+        result.deployment = deployment
+        deployer = deployment.deployed_by
+        for info in executable:
+            if info not in changed:
+                result.unchanged.append(latest_by_key[info.key])
+                continue
+            previous = latest_by_key.get(info.key)
+            if previous is not None:
+                ProcessDefinition.objects.filter(key=info.key, is_active=True).update(is_active=False)
+            own = resources[info.file]
+            definition = ProcessDefinition.objects.create(
+                key=info.key,
+                version=(previous.version + 1) if previous else 1,
+                name=info.name,
+                deployment=deployment,
+                resource=own,
+                checksum=checksums[info.key],
+                dialect=report.dialect,
+                elements=info.elements,
+                compatibility=[n for n in compatibility if n["file"] == info.file],
+                has_message_start=info.has_message_start,
+                has_timer_start=info.has_timer_start,
+                is_active=True,
+                deployed_by=deployer,
+            )
+            definition.dependencies.set([r for r in resources.values() if r != own] + dep_resources)
+            result.created.append(definition)
+        for key in dmn_changed:
+            previous = latest_decisions.get(key)
+            result.decisions_created.append(
+                DecisionDefinition.objects.create(
+                    key=key,
+                    version=(previous.version + 1) if previous else 1,
+                    name=key,
+                    deployment=deployment,
+                    resource=resources[report.decisions[key]],
+                    checksum=resources[report.decisions[key]].checksum,
+                )
+            )
+    return result
+
+
+def definition_activate(*, definition: ProcessDefinition, user=None) -> ProcessDefinition:
+    """Make this version the one new instances of its key start on (revert to an older version)."""
+    with transaction.atomic():
+        list(ProcessDefinition.objects.select_for_update().filter(key=definition.key))
+        ProcessDefinition.objects.filter(key=definition.key, is_active=True).exclude(pk=definition.pk).update(
+            is_active=False
+        )
+        ProcessDefinition.objects.filter(pk=definition.pk).update(is_active=True)
+    definition.is_active = True
+    return definition
+
+
+# ---------------------------------------------------------------------------
+# Running instances
+
+
+def _spec_source(definition: ProcessDefinition) -> runtime.SpecSource:
+    bpmn = [_resource_file(definition.resource)]
+    dmn = []
+    for dep in definition.dependencies.all():
+        (bpmn if dep.kind == ResourceKind.BPMN else dmn).append(_resource_file(dep))
+    return runtime.SpecSource(definition.key, definition.dialect, bpmn, dmn)
+
+
+def specs_for(definition: ProcessDefinition) -> runtime.Specs:
+    """The parsed spec of a definition version, from the in-process cache."""
+    return runtime.SPEC_CACHE.get(definition.pk, lambda: _spec_source(definition))
+
+
+def _history(instance: ProcessInstance, kind: str, *, actor=None, element_id="", element_type="", name="", data=None):
+    return HistoryEvent(
+        instance=instance,
+        definition_id=instance.definition_id,
+        kind=kind,
+        element_id=element_id,
+        element_type=element_type,
+        element_name=name[:255],
+        data=data or {},
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+def _apply_outcome(
+    instance: ProcessInstance, run: runtime.Run, *, actor=None, events: list[HistoryEvent] | None = None, new: bool = False
+) -> ProcessInstance:
+    """Steps 3-5 of the one rule: sync waiting points, append history, save the state."""
+    outcome = run.outcome()
+    events = list(events or [])
+    previous_status = instance.status
+    instance.state = outcome.state
+    if outcome.variables != instance.variables and not new:
+        events.append(_history(instance, HistoryKind.VARIABLES_CHANGED, actor=actor, data={"variables": outcome.variables}))
+    instance.variables = outcome.variables
+    instance.status = outcome.status
+    instance.error_message = outcome.error_message
+    instance.error_element_id = outcome.error_element_id
+    if outcome.status == InstanceStatus.COMPLETED:
+        instance.ended_at = timezone.now()
+    if new:
+        instance.save()
+    else:
+        instance.save(
+            update_fields=["state", "variables", "status", "error_message", "error_element_id", "ended_at", "updated_at"]
+        )
+
+    for step in outcome.steps:
+        events.append(
+            _history(instance, HistoryKind.STEP_COMPLETED, actor=actor, element_id=step.element_id, element_type=step.element_type, name=step.name)
+        )
+    existing = {} if new else {str(w.spiff_task_id): w for w in instance.waiting_steps.all()}
+    current = {w.spiff_task_id: w for w in outcome.waiting}
+    closed = [w.pk for key, w in existing.items() if key not in current]
+    if closed:
+        WaitingStep.objects.filter(pk__in=closed).delete()
+    opened = [w for key, w in current.items() if key not in existing]
+    if opened:
+        WaitingStep.objects.bulk_create(
+            [
+                WaitingStep(
+                    instance=instance,
+                    spiff_task_id=w.spiff_task_id,
+                    element_id=w.element_id,
+                    element_type=w.element_type,
+                    name=w.name[:255],
+                    kind=w.kind,
+                    event_name=w.event_name[:255],
+                    due_at=w.due_at,
+                )
+                for w in opened
+            ]
+        )
+        for w in opened:
+            events.append(
+                _history(instance, HistoryKind.STEP_ENTERED, actor=actor, element_id=w.element_id, element_type=w.element_type, name=w.name, data={"kind": w.kind})
+            )
+    if outcome.status != previous_status or new:
+        if outcome.status == InstanceStatus.COMPLETED:
+            events.append(_history(instance, HistoryKind.INSTANCE_COMPLETED, actor=actor))
+        elif outcome.status == InstanceStatus.ERROR:
+            events.append(
+                _history(instance, HistoryKind.INSTANCE_ERRORED, actor=actor, element_id=outcome.error_element_id, data={"error": outcome.error_message})
+            )
+    HistoryEvent.objects.bulk_create(events)
+    return instance
+
+
+def _resolve_definition(definition: ProcessDefinition | None, key: str | None) -> ProcessDefinition:
+    if definition is not None:
+        return definition
+    found = ProcessDefinition.objects.filter(key=key, is_active=True).first()
+    if found is None:
+        raise DefinitionNotFound(f"No deployed process with key '{key}'")
+    return found
+
+
+def instance_start(
+    *,
+    definition: ProcessDefinition | None = None,
+    key: str | None = None,
+    variables: dict[str, Any] | None = None,
+    business_key: str = "",
+    user=None,
+) -> ProcessInstance:
+    """Start an instance (of the active version when given a key) and run it until it waits."""
+    definition = _resolve_definition(definition, key)
+    specs = specs_for(definition)
+    data = dict(variables or {})
+    if getattr(user, "is_authenticated", False):
+        data.setdefault("initiator", user.get_username())
+    with transaction.atomic():
+        run = runtime.Run.start(specs, data)
+        run.advance()
+        instance = ProcessInstance(
+            definition=definition,
+            business_key=business_key or "",
+            started_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        instance.save()
+        started = _history(instance, HistoryKind.INSTANCE_STARTED, actor=user, data={"variables": runtime.serializer.to_json_value(data)})
+        return _apply_outcome(instance, run, actor=user, events=[started], new=True)
+
+
+def _lock_instance(instance_id: int) -> ProcessInstance:
+    try:
+        return ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition").get(pk=instance_id)
+    except ProcessInstance.DoesNotExist:
+        raise InstanceNotFound(f"Instance {instance_id} does not exist") from None
+
+
+def _load_run(instance: ProcessInstance) -> runtime.Run:
+    return runtime.Run.load(instance.state, specs_for(instance.definition))
+
+
+def instance_complete_step(
+    *, instance_id: int, spiff_task_id: str, data: dict[str, Any] | None = None, user=None
+) -> ProcessInstance:
+    """Complete a waiting user or manual task of an instance with data, then run until it waits."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status != InstanceStatus.RUNNING:
+            raise InstanceNotActive(f"Instance {instance_id} is {instance.status}")
+        run = _load_run(instance)
+        try:
+            run.complete_task(spiff_task_id, data)
+        except runtime.EngineActionError as exc:
+            raise StepNotWaiting(str(exc)) from exc
+        return _apply_outcome(instance, run, actor=user)
+
+
+def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> ProcessInstance:
+    """Cancel an open instance: its waiting points close and it ends as cancelled."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.ERROR):
+            raise InstanceNotActive(f"Instance {instance_id} is already {instance.status}")
+        run = _load_run(instance)
+        run.cancel()
+        instance.state = run.outcome().state
+        instance.status = InstanceStatus.CANCELLED
+        instance.ended_at = timezone.now()
+        instance.save(update_fields=["state", "status", "ended_at", "updated_at"])
+        instance.waiting_steps.all().delete()
+        HistoryEvent.objects.create(
+            instance=instance,
+            definition_id=instance.definition_id,
+            kind=HistoryKind.INSTANCE_CANCELLED,
+            data={"reason": reason},
+            actor=user if getattr(user, "is_authenticated", False) else None,
+        )
+        return instance
+
+
+def message_correlate(
+    *,
+    message_name: str,
+    business_key: str = "",
+    correlation_keys: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
+    all_matches: bool = False,
+    user=None,
+) -> list[ProcessInstance]:
+    """Deliver a message to the instance waiting for it, or start one whose start event catches it.
+
+    Instances are matched on the message name, the business key and variables equal to
+    ``correlation_keys``. Raises NothingWaitsForMessage (404) when none matches and
+    AmbiguousCorrelation (409) when several do and ``all_matches`` is false.
+    """
+    with transaction.atomic():
+        waiting = WaitingStep.objects.filter(
+            kind="message", event_name=message_name, instance__status=InstanceStatus.RUNNING
+        )
+        if business_key:
+            waiting = waiting.filter(instance__business_key=business_key)
+        for var, value in (correlation_keys or {}).items():
+            waiting = waiting.filter(**{f"instance__variables__{var}": value})
+        instance_ids = sorted(set(waiting.values_list("instance_id", flat=True)))
+        if not instance_ids:
+            starters = [
+                d
+                for d in ProcessDefinition.objects.filter(is_active=True, has_message_start=True)
+                if any(
+                    e.get("type") == "startEvent" and e.get("message") == message_name for e in d.elements.values()
+                )
+            ]
+            if not starters:
+                raise NothingWaitsForMessage(f"No instance waits for message '{message_name}' with these keys")
+            if len(starters) > 1 and not all_matches:
+                raise AmbiguousCorrelation(f"{len(starters)} processes start on message '{message_name}'")
+            started = []
+            for definition in starters:
+                instance = instance_start(definition=definition, business_key=business_key, user=user)
+                started.append(_deliver_message(instance.pk, message_name, payload, user))
+            return started
+        if len(instance_ids) > 1 and not all_matches:
+            raise AmbiguousCorrelation(
+                f"{len(instance_ids)} instances wait for message '{message_name}'; narrow the keys or correlate all"
+            )
+        return [_deliver_message(pk, message_name, payload, user) for pk in instance_ids]
+
+
+def _deliver_message(instance_id: int, message_name: str, payload, user) -> ProcessInstance:
+    instance = _lock_instance(instance_id)
+    run = _load_run(instance)
+    if not run.send_message(message_name, payload):
+        raise NothingWaitsForMessage(f"Instance {instance_id} no longer waits for message '{message_name}'")
+    event = _history(instance, HistoryKind.MESSAGE_CORRELATED, actor=user, name=message_name, data={"payload": payload or {}})
+    return _apply_outcome(instance, run, actor=user, events=[event])
+
+
+def signal_broadcast(*, signal_name: str, payload: dict[str, Any] | None = None, user=None) -> list[ProcessInstance]:
+    """Deliver a signal to every instance waiting for it (in id order); returns the instances reached."""
+    with transaction.atomic():
+        ids = sorted(
+            set(
+                WaitingStep.objects.filter(
+                    kind="signal", event_name=signal_name, instance__status=InstanceStatus.RUNNING
+                ).values_list("instance_id", flat=True)
+            )
+        )
+        reached = []
+        for pk in ids:
+            instance = _lock_instance(pk)
+            run = _load_run(instance)
+            if run.send_signal(signal_name, payload):
+                event = _history(instance, HistoryKind.SIGNAL_RECEIVED, actor=user, name=signal_name, data={"payload": payload or {}})
+                reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
+        return reached
+
+
+def next_version_number(key: str) -> int:
+    """The version number the next changed deployment of ``key`` would get."""
+    current = ProcessDefinition.objects.filter(key=key).aggregate(v=Max("version"))["v"]
+    return (current or 0) + 1
+
+
+def waiting_element_ids(instance: ProcessInstance) -> list[str]:
+    """Element ids of every started or waiting activity and event of an open instance."""
+    return _load_run(instance).waiting_element_ids()

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Create .venv and install the pinned requirements; --dev adds test tools, Chromium and npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+REQ=requirements.txt
+if [ "${1:-}" = "--dev" ]; then REQ=requirements-dev.txt; fi
+STAMP=".venv/.installed-$(sha256sum requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)-$REQ"
+if [ ! -f "$STAMP" ]; then
+  python -m pip install -q --upgrade pip
+  python -m pip install -q -r "$REQ"
+  touch "$STAMP"
+fi
+# Front-end packages (bpmn-js viewer) come from npm and are served as static files: no CDN at run time.
+if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ]; then
+  if command -v npm >/dev/null; then
+    npm ci --silent --no-audit --no-fund
+    mkdir -p static/vendor/bpmn-js
+    cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js static/vendor/bpmn-js/
+    cp -r node_modules/bpmn-js/dist/assets/. static/vendor/bpmn-js/
+  else
+    echo "npm not found: the diagram viewer will be missing (install Node.js and npm)." >&2
+  fi
+fi
+if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium not found at /usr/bin/chromium: browser tests will be skipped (apt-get install chromium)." >&2
+  fi
+fi
