@@ -1,2 +1,19 @@
+from django.urls import path
+
+from . import views
+
 app_name = "processes"
-urlpatterns = []
+
+urlpatterns = [
+    path("", views.definition_list, name="definition-list"),
+    path("upload/", views.definition_upload, name="definition-upload"),
+    path("definitions/<int:pk>/", views.definition_detail, name="definition-detail"),
+    path("definitions/<int:pk>/xml/", views.definition_xml, name="definition-xml"),
+    path("definitions/<int:pk>/diff/", views.definition_diff, name="definition-diff"),
+    path("definitions/<int:pk>/activate/", views.definition_activate, name="definition-activate"),
+    path("definitions/<int:pk>/start/", views.instance_start, name="instance-start"),
+    path("instances/", views.instance_list, name="instance-list"),
+    path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
+    path("instances/<int:pk>/cancel/", views.instance_cancel, name="instance-cancel"),
+    path("instances/<int:pk>/steps/<uuid:spiff_task_id>/complete/", views.instance_complete_step, name="instance-complete-step"),
+]

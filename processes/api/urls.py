@@ -1,1 +1,14 @@
-urlpatterns = []
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter()
+router.register("definitions", views.DefinitionViewSet, basename="definition")
+router.register("instances", views.InstanceViewSet, basename="instance")
+
+urlpatterns = [
+    path("messages/", views.MessageView.as_view(), name="message-correlate"),
+    path("signals/", views.SignalView.as_view(), name="signal-broadcast"),
+    *router.urls,
+]

@@ -1,0 +1,114 @@
+"""API input and output shapes for definitions, instances, messages and signals."""
+
+from rest_framework import serializers
+
+from ..models import HistoryEvent, ProcessDefinition, ProcessInstance, WaitingStep
+
+
+class CompatibilityNoteSerializer(serializers.Serializer):
+    element_id = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+    file = serializers.CharField()
+    feature = serializers.CharField()
+    effect = serializers.CharField()
+
+
+class DefinitionSerializer(serializers.ModelSerializer):
+    deployed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    compatibility = CompatibilityNoteSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ProcessDefinition
+        fields = [
+            "id", "key", "version", "name", "is_active", "dialect", "checksum", "deployment",
+            "deployed_by", "deployed_at", "has_message_start", "has_timer_start", "compatibility",
+        ]
+
+
+class DefinitionDetailSerializer(DefinitionSerializer):
+    class Meta(DefinitionSerializer.Meta):
+        fields = [*DefinitionSerializer.Meta.fields, "elements"]
+
+
+class DeployInputSerializer(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(), allow_empty=False, help_text="One .bpmn file and the .bpmn/.dmn files it uses"
+    )
+    name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class DeployOutputSerializer(serializers.Serializer):
+    deployment = serializers.IntegerField(allow_null=True, source="deployment.pk", default=None)
+    created = DefinitionSerializer(many=True)
+    unchanged = DefinitionSerializer(many=True)
+    decisions_created = serializers.ListField(child=serializers.CharField(), source="decision_keys")
+    changed_anything = serializers.BooleanField()
+    message = serializers.CharField()
+    compatibility = CompatibilityNoteSerializer(many=True)
+
+
+class WaitingStepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WaitingStep
+        fields = ["spiff_task_id", "element_id", "element_type", "name", "kind", "event_name", "due_at", "created_at"]
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    definition_key = serializers.CharField(source="definition.key", read_only=True)
+    definition_version = serializers.IntegerField(source="definition.version", read_only=True)
+    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ProcessInstance
+        fields = [
+            "id", "definition", "definition_key", "definition_version", "business_key", "status",
+            "error_message", "error_element_id", "started_by", "started_at", "ended_at",
+        ]
+
+
+class InstanceDetailSerializer(InstanceSerializer):
+    waiting = WaitingStepSerializer(source="waiting_steps", many=True, read_only=True)
+
+    class Meta(InstanceSerializer.Meta):
+        fields = [*InstanceSerializer.Meta.fields, "variables", "waiting"]
+
+
+class InstanceStartSerializer(serializers.Serializer):
+    definition_key = serializers.CharField(required=False, help_text="Start the active version of this key")
+    definition_id = serializers.IntegerField(required=False, help_text="Start exactly this version")
+    business_key = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    variables = serializers.DictField(required=False, default=dict)
+
+    def validate(self, attrs):
+        if bool(attrs.get("definition_key")) == bool(attrs.get("definition_id")):
+            raise serializers.ValidationError({"definition_key": "Give exactly one of definition_key or definition_id."})
+        return attrs
+
+
+class StepCompleteSerializer(serializers.Serializer):
+    data = serializers.DictField(required=False, default=dict)
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class HistoryEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = HistoryEvent
+        fields = ["id", "kind", "element_id", "element_type", "element_name", "data", "actor", "created_at"]
+
+
+class MessageCorrelateSerializer(serializers.Serializer):
+    message_name = serializers.CharField(max_length=255)
+    business_key = serializers.CharField(required=False, allow_blank=True, default="")
+    correlation_keys = serializers.DictField(required=False, default=dict, help_text="Variables the instance must hold")
+    payload = serializers.DictField(required=False, default=dict)
+    all = serializers.BooleanField(required=False, default=False, help_text="Correlate every matching instance")
+
+
+class SignalSerializer(serializers.Serializer):
+    signal_name = serializers.CharField(max_length=255)
+    payload = serializers.DictField(required=False, default=dict)

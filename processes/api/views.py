@@ -1,0 +1,201 @@
+"""REST API for definitions, instances, messages and signals: parse, call one service, render."""
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from ..choices import DeploySource
+from ..models import ProcessDefinition, ProcessInstance
+from . import serializers as s
+
+
+class DefinitionFilter(filters.FilterSet):
+    key = filters.CharFilter()
+    name = filters.CharFilter(lookup_expr="icontains")
+    is_active = filters.BooleanFilter()
+
+    class Meta:
+        model = ProcessDefinition
+        fields = ["key", "name", "is_active"]
+
+
+class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Deployed process definitions (every version), restricted to what the caller may see."""
+
+    filterset_class = DefinitionFilter
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self):
+        return selectors.definitions_visible_to(self.request.user).select_related("deployed_by").order_by("key", "-version")
+
+    def get_serializer_class(self):
+        return s.DefinitionDetailSerializer if self.action == "retrieve" else s.DefinitionSerializer
+
+    @extend_schema(request={"multipart/form-data": s.DeployInputSerializer}, responses={201: s.DeployOutputSerializer, 200: s.DeployOutputSerializer})
+    def create(self, request):
+        """Deploy BPMN (and DMN) files; 201 when something new was deployed, 200 when all was identical."""
+        if not selectors.user_can_deploy(request.user):
+            raise PermissionDenied("Deploying needs the Process Designer role.")
+        data = s.DeployInputSerializer(data={"files": request.FILES.getlist("files"), "name": request.data.get("name", "")})
+        data.is_valid(raise_exception=True)
+        result = services.definition_deploy(
+            files=[(f.name, f.read()) for f in data.validated_data["files"]],
+            user=request.user,
+            source=DeploySource.API,
+            name=data.validated_data.get("name", ""),
+        )
+        result.decision_keys = [f"{d.key} v{d.version}" for d in result.decisions_created]
+        code = status.HTTP_201_CREATED if result.changed_anything else status.HTTP_200_OK
+        return Response(s.DeployOutputSerializer(result).data, status=code)
+
+    @extend_schema(responses={(200, "application/xml"): str})
+    @action(detail=True, methods=["get"])
+    def xml(self, request, pk=None):
+        """The BPMN XML of this version, exactly as uploaded."""
+        definition = self.get_object()
+        return HttpResponse(definition.xml, content_type="application/xml")
+
+    @extend_schema(parameters=[OpenApiParameter("other", int, required=True, description="Id of the version to compare with")], responses=dict)
+    @action(detail=True, methods=["get"])
+    def diff(self, request, pk=None):
+        """Elements added, removed and changed from version `other` to this one."""
+        definition = self.get_object()
+        other_id = request.query_params.get("other")
+        if not other_id or not other_id.isdigit():
+            from bpm.exceptions import InvalidInput
+
+            raise InvalidInput("Give the id of the other version as ?other=", details={"other": ["A definition id is required."]})
+        other = get_object_or_404(self.get_queryset(), pk=int(other_id), key=definition.key)
+        return Response(selectors.definition_diff(other, definition))
+
+    @extend_schema(request=None, responses=s.DefinitionSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        """Make this version the one new instances start on (revert)."""
+        if not selectors.user_can_deploy(request.user):
+            raise PermissionDenied("Changing the active version needs the Process Designer role.")
+        definition = services.definition_activate(definition=self.get_object(), user=request.user)
+        return Response(s.DefinitionSerializer(definition).data)
+
+
+class InstanceFilter(filters.FilterSet):
+    status = filters.CharFilter()
+    definition_key = filters.CharFilter(field_name="definition__key")
+    business_key = filters.CharFilter()
+    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = ProcessInstance
+        fields = ["status", "definition_key", "business_key"]
+
+
+class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Process instances: start, read, complete waiting steps, cancel, history."""
+
+    filterset_class = InstanceFilter
+
+    def get_queryset(self):
+        qs = selectors.instances_visible_to(self.request.user)
+        if self.action == "retrieve":
+            qs = qs.prefetch_related("waiting_steps")
+        return qs
+
+    def get_serializer_class(self):
+        return s.InstanceDetailSerializer if self.action == "retrieve" else s.InstanceSerializer
+
+    @extend_schema(request=s.InstanceStartSerializer, responses={201: s.InstanceDetailSerializer})
+    def create(self, request):
+        """Start an instance by definition key (active version) or definition id, with variables."""
+        data = s.InstanceStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        visible = selectors.definitions_visible_to(request.user)
+        if v.get("definition_id"):
+            definition = get_object_or_404(visible, pk=v["definition_id"])
+        else:
+            definition = get_object_or_404(visible, key=v["definition_key"], is_active=True)
+        if not selectors.user_can_start(request.user, definition):
+            raise PermissionDenied("You may not start this process.")
+        instance = services.instance_start(
+            definition=definition, variables=v["variables"], business_key=v["business_key"], user=request.user
+        )
+        return Response(s.InstanceDetailSerializer(instance).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CancelSerializer, responses=s.InstanceDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel an open instance."""
+        instance = self.get_object()
+        if not selectors.user_can_manage_instance(request.user, instance):
+            raise PermissionDenied("Cancelling needs ownership of the process.")
+        data = s.CancelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        instance = services.instance_cancel(instance_id=instance.pk, user=request.user, reason=data.validated_data["reason"])
+        return Response(s.InstanceDetailSerializer(instance).data)
+
+    @extend_schema(responses=s.HistoryEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        """The instance's history, oldest first."""
+        events = selectors.instance_history(self.get_object())
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(s.HistoryEventSerializer(page, many=True).data)
+
+    @extend_schema(request=s.StepCompleteSerializer, responses=s.InstanceDetailSerializer)
+    @action(detail=True, methods=["post"], url_path=r"steps/(?P<spiff_task_id>[0-9a-f-]{36})/complete")
+    def complete_step(self, request, pk=None, spiff_task_id=None):
+        """Complete a waiting user or manual task with data (the inbox adds claims and forms)."""
+        instance = self.get_object()
+        if not selectors.user_can_manage_instance(request.user, instance) and instance.started_by_id != request.user.pk:
+            raise PermissionDenied("You may not complete steps of this instance.")
+        data = s.StepCompleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        instance = services.instance_complete_step(
+            instance_id=instance.pk, spiff_task_id=spiff_task_id, data=data.validated_data["data"], user=request.user
+        )
+        return Response(s.InstanceDetailSerializer(instance).data)
+
+
+class MessageView(APIView):
+    """Correlate a message to waiting instances, or start one on a message start event."""
+
+    @extend_schema(request=s.MessageCorrelateSerializer, responses=s.InstanceSerializer(many=True))
+    def post(self, request):
+        if not (request.user.is_superuser or request.user.has_perm("processes.change_processinstance")):
+            raise PermissionDenied("Correlating messages needs the change instance permission.")
+        data = s.MessageCorrelateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        instances = services.message_correlate(
+            message_name=v["message_name"],
+            business_key=v["business_key"],
+            correlation_keys=v["correlation_keys"],
+            payload=v["payload"],
+            all_matches=v["all"],
+            user=request.user,
+        )
+        return Response(s.InstanceSerializer(instances, many=True).data)
+
+
+class SignalView(APIView):
+    """Broadcast a signal to every instance waiting for it."""
+
+    @extend_schema(request=s.SignalSerializer, responses=s.InstanceSerializer(many=True))
+    def post(self, request):
+        if not (request.user.is_superuser or request.user.has_perm("processes.change_processinstance")):
+            raise PermissionDenied("Sending signals needs the change instance permission.")
+        data = s.SignalSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        instances = services.signal_broadcast(
+            signal_name=data.validated_data["signal_name"], payload=data.validated_data["payload"], user=request.user
+        )
+        return Response(s.InstanceSerializer(instances, many=True).data)

@@ -1,0 +1,60 @@
+"""Web forms: uploads, starting an instance, completing a step."""
+
+import json
+
+from django import forms
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".bpmn,.dmn,.xml"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)]
+
+
+def parse_json_object(raw: str | None) -> dict:
+    """Parse a JSON object typed into a form, with an error a person can act on."""
+    raw = (raw or "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+    if not isinstance(value, dict):
+        raise forms.ValidationError('Enter a JSON object, like {"amount": 1500}.')
+    return value
+
+
+class DeployForm(forms.Form):
+    files = MultipleFileField(help_text="The .bpmn diagram and any .bpmn/.dmn files it calls.")
+
+
+class StartInstanceForm(forms.Form):
+    business_key = forms.CharField(required=False, max_length=255)
+    variables = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": '{"amount": 1500}'}),
+        help_text="Start variables as a JSON object.",
+    )
+
+    def clean_variables(self):
+        return parse_json_object(self.cleaned_data.get("variables"))
+
+
+class CompleteStepForm(forms.Form):
+    data = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"approved": true}'})
+    )
+
+    def clean_data(self):
+        return parse_json_object(self.cleaned_data.get("data"))

@@ -1,0 +1,113 @@
+"""Selectors: read definitions and instances, restricted to what a user may see."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from .models import HistoryEvent, ProcessDefinition, ProcessInstance
+
+OBJECT_PERMS = ["processes.view_processdefinition", "processes.start_instance", "processes.own_process"]
+
+
+def _keys_with_object_perm(user, perms: list[str]) -> QuerySet:
+    objects = get_objects_for_user(user, perms, klass=ProcessDefinition, any_perm=True, accept_global_perms=False)
+    return objects.values("key")
+
+
+def definitions_visible_to(user) -> QuerySet[ProcessDefinition]:
+    """Every version of the keys the user may see (a grant on any version covers the key)."""
+    qs = ProcessDefinition.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_superuser or user.has_perm("processes.view_processdefinition"):
+        return qs
+    return qs.filter(key__in=_keys_with_object_perm(user, OBJECT_PERMS))
+
+
+def user_can_start(user, definition: ProcessDefinition) -> bool:
+    """Start right: the global permission, or an object grant on any version of the key."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or user.has_perm("processes.start_instance"):
+        return True
+    return _keys_with_object_perm(user, ["processes.start_instance"]).filter(key=definition.key).exists()
+
+
+def user_can_deploy(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.has_perm("processes.add_processdefinition"))
+
+
+def user_can_manage_instance(user, instance: ProcessInstance) -> bool:
+    """Cancel and other owner actions: global change permission or ownership of the process."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or user.has_perm("processes.change_processinstance"):
+        return True
+    return _keys_with_object_perm(user, ["processes.own_process"]).filter(key=instance.definition.key).exists()
+
+
+def instances_visible_to(user) -> QuerySet[ProcessInstance]:
+    """Instances of processes the user owns or may view globally, and those the user started."""
+    qs = ProcessInstance.objects.select_related("definition", "started_by")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_superuser or user.has_perm("processes.view_processinstance"):
+        return qs
+    owned = _keys_with_object_perm(user, ["processes.own_process"])
+    return qs.filter(Q(definition__key__in=owned) | Q(started_by=user))
+
+
+def definition_latest_list(user) -> QuerySet[ProcessDefinition]:
+    """The active version of each key the user may see, with instance counts."""
+    return (
+        definitions_visible_to(user)
+        .filter(is_active=True)
+        .annotate(instance_count=Count("instances"))
+        .select_related("deployed_by")
+        .order_by("name", "key")
+    )
+
+
+def definition_versions(user, key: str) -> QuerySet[ProcessDefinition]:
+    return definitions_visible_to(user).filter(key=key).select_related("deployed_by").order_by("-version")
+
+
+def instance_history(instance: ProcessInstance) -> QuerySet[HistoryEvent]:
+    return instance.history.select_related("actor").order_by("created_at", "id")
+
+
+def definition_diff(old: ProcessDefinition, new: ProcessDefinition) -> dict:
+    """Elements added, removed and changed between two versions (by element id)."""
+    before, after = old.elements or {}, new.elements or {}
+    changed = []
+    for element_id in sorted(set(before) & set(after)):
+        fields = sorted(k for k in set(before[element_id]) | set(after[element_id]) if before[element_id].get(k) != after[element_id].get(k))
+        if fields:
+            changed.append(
+                {
+                    "element_id": element_id,
+                    "type": after[element_id].get("type"),
+                    "name": after[element_id].get("name"),
+                    "fields": {f: {"before": before[element_id].get(f), "after": after[element_id].get(f)} for f in fields},
+                }
+            )
+    return {
+        "from": {"id": old.pk, "version": old.version},
+        "to": {"id": new.pk, "version": new.version},
+        "added": [{"element_id": e, **after[e]} for e in sorted(set(after) - set(before))],
+        "removed": [{"element_id": e, **before[e]} for e in sorted(set(before) - set(after))],
+        "changed": changed,
+        "xml_identical": old.resource.checksum == new.resource.checksum,
+    }
+
+
+def instance_diagram_marks(instance: ProcessInstance) -> dict:
+    """Element ids to mark on the diagram: finished steps and current tokens."""
+    finished = list(
+        instance.history.filter(kind="step_completed").values_list("element_id", flat=True).distinct()
+    )
+    current = list(instance.waiting_steps.values_list("element_id", flat=True))
+    if instance.status == "error" and instance.error_element_id:
+        current.append(instance.error_element_id)
+    return {"finished": finished, "current": current}

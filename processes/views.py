@@ -1,0 +1,181 @@
+"""Web pages for designers and owners: definitions, upload, versions, instances."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from bpm.exceptions import ApplicationError
+
+from . import selectors, services
+from .choices import DeploySource
+from .exceptions import DefinitionInvalidError
+from .forms import CompleteStepForm, DeployForm, StartInstanceForm
+
+
+@login_required
+def definition_list(request):
+    definitions = selectors.definition_latest_list(request.user)
+    return render(
+        request,
+        "processes/definition_list.html",
+        {"definitions": definitions, "can_deploy": selectors.user_can_deploy(request.user)},
+    )
+
+
+@login_required
+def definition_upload(request):
+    if not selectors.user_can_deploy(request.user):
+        raise PermissionDenied("Deploying needs the Process Designer role.")
+    problems = []
+    form = DeployForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.definition_deploy(
+                files=[(f.name, f.read()) for f in form.cleaned_data["files"]], user=request.user, source=DeploySource.WEB
+            )
+        except DefinitionInvalidError as exc:
+            problems = exc.details
+        else:
+            level = messages.SUCCESS if result.changed_anything else messages.INFO
+            messages.add_message(request, level, result.message)
+            target = (result.created or result.unchanged)[0]
+            return redirect("processes:definition-detail", pk=target.pk)
+    status = 422 if problems else 200
+    return render(request, "processes/definition_upload.html", {"form": form, "problems": problems}, status=status)
+
+
+@login_required
+def definition_detail(request, pk):
+    definition = get_object_or_404(selectors.definitions_visible_to(request.user).select_related("deployed_by"), pk=pk)
+    instances = selectors.instances_visible_to(request.user).filter(definition__key=definition.key)
+    page = Paginator(instances, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "processes/definition_detail.html",
+        {
+            "definition": definition,
+            "versions": selectors.definition_versions(request.user, definition.key),
+            "instances": page,
+            "start_form": StartInstanceForm(),
+            "can_start": selectors.user_can_start(request.user, definition),
+            "can_deploy": selectors.user_can_deploy(request.user),
+        },
+    )
+
+
+@login_required
+def definition_xml(request, pk):
+    definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
+    response = HttpResponse(definition.xml, content_type="application/xml")
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="{definition.key}-v{definition.version}.bpmn"'
+    return response
+
+
+@login_required
+def definition_diff(request, pk):
+    definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
+    versions = selectors.definition_versions(request.user, definition.key)
+    other_id = request.GET.get("other")
+    other = versions.filter(pk=other_id).first() if other_id and other_id.isdigit() else versions.exclude(pk=pk).first()
+    diff = selectors.definition_diff(other, definition) if other else None
+    return render(
+        request, "processes/definition_diff.html", {"definition": definition, "other": other, "versions": versions, "diff": diff}
+    )
+
+
+@login_required
+@require_POST
+def definition_activate(request, pk):
+    if not selectors.user_can_deploy(request.user):
+        raise PermissionDenied("Changing the active version needs the Process Designer role.")
+    definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
+    services.definition_activate(definition=definition, user=request.user)
+    messages.success(request, f"New instances of {definition.key} now start on version {definition.version}.")
+    return redirect("processes:definition-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def instance_start(request, pk):
+    definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
+    if not selectors.user_can_start(request.user, definition):
+        raise PermissionDenied("You may not start this process.")
+    form = StartInstanceForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        return redirect("processes:definition-detail", pk=pk)
+    instance = services.instance_start(
+        definition=definition,
+        variables=form.cleaned_data["variables"],
+        business_key=form.cleaned_data["business_key"],
+        user=request.user,
+    )
+    messages.success(request, f"Started instance #{instance.pk} ({instance.get_status_display().lower()}).")
+    return redirect("processes:instance-detail", pk=instance.pk)
+
+
+@login_required
+def instance_list(request):
+    instances = selectors.instances_visible_to(request.user)
+    status = request.GET.get("status")
+    if status:
+        instances = instances.filter(status=status)
+    page = Paginator(instances, 50).get_page(request.GET.get("page"))
+    return render(request, "processes/instance_list.html", {"instances": page, "status": status})
+
+
+@login_required
+def instance_detail(request, pk):
+    instance = get_object_or_404(selectors.instances_visible_to(request.user), pk=pk)
+    return render(
+        request,
+        "processes/instance_detail.html",
+        {
+            "instance": instance,
+            "waiting": instance.waiting_steps.all(),
+            "history": selectors.instance_history(instance),
+            "marks": selectors.instance_diagram_marks(instance),
+            "can_manage": selectors.user_can_manage_instance(request.user, instance),
+            "complete_form": CompleteStepForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def instance_cancel(request, pk):
+    instance = get_object_or_404(selectors.instances_visible_to(request.user), pk=pk)
+    if not selectors.user_can_manage_instance(request.user, instance):
+        raise PermissionDenied("Cancelling needs ownership of the process.")
+    try:
+        services.instance_cancel(instance_id=instance.pk, user=request.user, reason=request.POST.get("reason", ""))
+        messages.success(request, f"Instance #{instance.pk} was cancelled.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("processes:instance-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def instance_complete_step(request, pk, spiff_task_id):
+    instance = get_object_or_404(selectors.instances_visible_to(request.user), pk=pk)
+    if not selectors.user_can_manage_instance(request.user, instance) and instance.started_by_id != request.user.pk:
+        raise PermissionDenied("You may not complete steps of this instance.")
+    form = CompleteStepForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("data", [])))
+        return redirect("processes:instance-detail", pk=pk)
+    try:
+        services.instance_complete_step(
+            instance_id=instance.pk, spiff_task_id=str(spiff_task_id), data=form.cleaned_data["data"], user=request.user
+        )
+        messages.success(request, "Step completed.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("processes:instance-detail", pk=pk)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up and run the demo on a fresh machine: SQLite, background work in-process,
+# demo users and processes loaded. Needs only Python 3.11+ (and npm for the diagram viewer).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# shellcheck disable=SC1091
+. .venv/bin/activate
+export DEBUG=${DEBUG:-true}
+export DATABASE_URL=${DATABASE_URL:-sqlite:///$(pwd)/db.sqlite3}
+export CELERY_TASK_ALWAYS_EAGER=${CELERY_TASK_ALWAYS_EAGER:-true}
+python manage.py migrate --noinput
+python manage.py load_demo
+ADDR=${ADDR:-127.0.0.1:8000}
+echo "Open http://$ADDR/ and log in with one of the accounts above."
+exec python manage.py runserver "$ADDR"
