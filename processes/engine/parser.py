@@ -236,6 +236,17 @@ def _xsd_validator() -> BpmnValidator:
     return _validator
 
 
+def _readable_xsd_message(message: str) -> str:
+    """Shorten lxml's schema messages: bpmn: prefixes, and at most five expected elements."""
+    message = message.replace(f"{{{BPMN_NS}}}", "bpmn:")
+    if "Expected is one of (" in message:
+        head, _, rest = message.partition("Expected is one of (")
+        options = [o.strip() for o in rest.rstrip(" ).").split(",")]
+        more = f", and {len(options) - 5} more" if len(options) > 5 else ""
+        message = f"{head}Expected one of: {', '.join(options[:5])}{more}."
+    return message
+
+
 def _check_xsd(tree: etree._ElementTree, name: str) -> None:
     validator = _xsd_validator()
     # The validator rewrites one tag bpmn-js gets wrong; work on a copy so lines stay the user's.
@@ -243,11 +254,13 @@ def _check_xsd(tree: etree._ElementTree, name: str) -> None:
     try:
         validator.validate(candidate, name)
     except ValidationException as exc:
-        raise DefinitionInvalid([Problem(f"Not valid BPMN 2.0: {exc}", file=name, line=exc.line_number or None)])
+        raise DefinitionInvalid(
+            [Problem(f"Not valid BPMN 2.0: {_readable_xsd_message(str(exc.args[0]))}", file=name, line=exc.line_number or None)]
+        )
     errors = list(validator.validator.error_log)
     if errors:
         raise DefinitionInvalid(
-            [Problem(f"Not valid BPMN 2.0 (XSD): {e.message}", file=name, line=e.line) for e in errors[:10]]
+            [Problem(f"Not valid BPMN 2.0: {_readable_xsd_message(e.message)}", file=name, line=e.line) for e in errors[:10]]
         )
 
 

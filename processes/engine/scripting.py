@@ -387,9 +387,28 @@ class _InstrumentingPolicy(RestrictingNodeTransformer):
         return super().visit_FormattedValue(node)
 
 
+def _check_imports(source: str) -> None:
+    """Refuse imports outside the allow-list when the code is compiled (at deploy), not only when it runs."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return  # compile_restricted reports it with its own message
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        for name in names:
+            if name.split(".")[0] not in ALLOWED_MODULES or "." in name:
+                allowed = ", ".join(sorted(ALLOWED_MODULES))
+                raise SyntaxError(f"Line {node.lineno}: import of '{name}' is not allowed; scripts may import only: {allowed}")
+
+
 @lru_cache(maxsize=4096)
 def compile_script(source: str) -> types.CodeType:
     """Compile a script task body; raises SyntaxError (with the reason) when it breaks a rule."""
+    _check_imports(source)
     return compile_restricted(source, filename="<script>", mode="exec", policy=_InstrumentingPolicy)
 
 
