@@ -153,7 +153,10 @@ class WaitingStep(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["instance", "spiff_task_id"], name="waiting_step_unique_task")
+            # an event-based gateway is one engine task waiting on several elements
+            models.UniqueConstraint(
+                fields=["instance", "spiff_task_id", "element_id"], name="waiting_step_unique_task"
+            )
         ]
         indexes = [models.Index(fields=["kind", "event_name"])]
 

@@ -324,8 +324,8 @@ def _apply_outcome(
         events.append(
             _history(instance, HistoryKind.STEP_COMPLETED, actor=actor, element_id=step.element_id, element_type=step.element_type, name=step.name)
         )
-    existing = {} if new else {str(w.spiff_task_id): w for w in instance.waiting_steps.all()}
-    current = {w.spiff_task_id: w for w in outcome.waiting}
+    existing = {} if new else {(str(w.spiff_task_id), w.element_id): w for w in instance.waiting_steps.all()}
+    current = {(w.spiff_task_id, w.element_id): w for w in outcome.waiting}
     closed = [w.pk for key, w in existing.items() if key not in current]
     if closed:
         WaitingStep.objects.filter(pk__in=closed).delete()

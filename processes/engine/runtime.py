@@ -18,6 +18,8 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
@@ -249,10 +251,11 @@ class Run:
 
     def _waiting_event_definition(self, cls, name: str):
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            spec = task.task_spec
-            definition = getattr(spec, "event_definition", None)
-            if isinstance(spec, CatchingEvent) and isinstance(definition, cls) and definition.name == name:
-                return definition
+            if not isinstance(task.task_spec, CatchingEvent):
+                continue
+            for _, definition in _event_definitions(task.task_spec):
+                if isinstance(definition, cls) and definition.name == name:
+                    return definition
         return None
 
     def send_message(self, name: str, payload: dict | None = None) -> bool:
@@ -299,18 +302,20 @@ class Run:
                 continue
             if task.state != TaskState.WAITING or not isinstance(spec, CatchingEvent):
                 continue
-            definition = spec.event_definition
-            point = WaitPoint(str(task.id), element_id, _element_type(spec), name, "other")
-            if isinstance(definition, TimerEventDefinition):
-                point.kind = "timer"
-                point.due_at = _timer_due(task, definition)
-            elif isinstance(definition, MessageEventDefinition):
-                point.kind, point.event_name = "message", definition.name or ""
-            elif isinstance(definition, SignalEventDefinition):
-                point.kind, point.event_name = "signal", definition.name or ""
-            else:
-                continue  # error/escalation boundary events wait on their activity, not on the outside
-            points.append(point)
+            for target, definition in _event_definitions(spec):
+                target_id = getattr(target, "bpmn_id", None) or element_id
+                target_name = getattr(target, "bpmn_name", "") or name
+                point = WaitPoint(str(task.id), target_id, _element_type(target), target_name, "other")
+                if isinstance(definition, TimerEventDefinition):
+                    point.kind = "timer"
+                    point.due_at = _timer_due(task, definition)
+                elif isinstance(definition, MessageEventDefinition):
+                    point.kind, point.event_name = "message", definition.name or ""
+                elif isinstance(definition, SignalEventDefinition):
+                    point.kind, point.event_name = "signal", definition.name or ""
+                else:
+                    continue  # error/escalation boundary events wait on their activity, not on the outside
+                points.append(point)
         return points
 
     def waiting_element_ids(self) -> list[str]:
@@ -364,6 +369,20 @@ class Run:
             error_element_id=self.error_element_id,
             unhandled_events=events,
         )
+
+
+def _event_definitions(spec) -> list[tuple[Any, Any]]:
+    """(element, event definition) pairs a catching task waits on.
+
+    An event-based gateway holds the definitions of the events after it, in the order
+    of its outputs; every other catching event waits on its own definition(s).
+    """
+    definition = spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        if isinstance(spec, EventBasedGateway):
+            return list(zip(spec.outputs, definition.event_definitions, strict=False))
+        return [(spec, d) for d in definition.event_definitions]
+    return [(spec, definition)]
 
 
 def _error_text(exc: Exception) -> str:
