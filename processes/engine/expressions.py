@@ -119,7 +119,20 @@ def _translate_tokens(tokens: list[tuple[str, str]], words: dict[str, str], feel
         else:
             out.append(value)
         i += 1
-    return "".join(out).strip()
+    return _join(out)
+
+
+def _join(pieces: list[str]) -> str:
+    """Join translated pieces with single spaces, none inside brackets or before commas."""
+    text = ""
+    for piece in (p.strip() for p in pieces):
+        if not piece:
+            continue
+        if not text or text[-1] in "([" or piece[0] in ")],[(." and not text.endswith((" and", " or", " not")):
+            text += piece
+        else:
+            text += " " + piece
+    return text
 
 
 @lru_cache(maxsize=8192)
