@@ -20,7 +20,7 @@ def definitions_visible_to(user) -> QuerySet[ProcessDefinition]:
     qs = ProcessDefinition.objects.all()
     if not getattr(user, "is_authenticated", False):
         return qs.none()
-    if user.is_superuser or user.has_perm("processes.view_processdefinition"):
+    if user.is_superuser or any(user.has_perm(p) for p in OBJECT_PERMS):
         return qs
     return qs.filter(key__in=_keys_with_object_perm(user, OBJECT_PERMS))
 
