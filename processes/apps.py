@@ -7,6 +7,7 @@ class ProcessesConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.db.models.signals import post_migrate
 
         from . import checks  # noqa: F401 - registers system checks
         from .engine import runtime
@@ -18,3 +19,13 @@ class ProcessesConfig(AppConfig):
             max_size=bpm["SCRIPT_MAX_SIZE"],
             spec_cache_size=bpm["SPEC_CACHE_SIZE"],
         )
+        post_migrate.connect(_restore_roles, sender=self)
+
+
+def _restore_roles(sender, **kwargs) -> None:
+    """Keep the role groups present after migrate and flush (flush empties every table)."""
+    from django.contrib.auth.models import Group, Permission
+
+    from .roles import ensure_roles
+
+    ensure_roles(Group, Permission)

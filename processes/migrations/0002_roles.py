@@ -2,41 +2,22 @@
 
 from django.db import migrations
 
-ROLES = {
-    "BPM Administrator": ["*"],
-    "Process Designer": [
-        "add_processdefinition",
-        "change_processdefinition",
-        "view_processdefinition",
-        "add_deployment",
-        "view_deployment",
-        "view_processinstance",
-    ],
-    "Process Owner": ["view_processdefinition", "view_processinstance", "change_processinstance"],
-    "Task User": ["view_processdefinition"],
-    "Approver": ["view_processdefinition"],
-}
-
 
 def create_roles(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
+
+    from processes.roles import ensure_roles
 
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        if codenames == ["*"]:
-            perms = Permission.objects.filter(content_type__app_label__in=["processes", "tasks", "approvals", "notifications"])
-        else:
-            perms = Permission.objects.filter(content_type__app_label="processes", codename__in=codenames)
-        group.permissions.add(*perms)
+    ensure_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 def remove_roles(apps, schema_editor):
+    from processes.roles import ROLES
+
     apps.get_model("auth", "Group").objects.filter(name__in=list(ROLES)).delete()
 
 

@@ -1,0 +1,81 @@
+"""Web pages for designers and owners, through Django's test client."""
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from processes import services
+from processes.models import ProcessDefinition
+
+from .factories import bpmn, chain, deploy_one
+
+pytestmark = pytest.mark.django_db
+
+DEMO = Path(__file__).resolve().parents[2] / "processes" / "demo" / "purchase_request.bpmn"
+
+
+def test_pages_need_a_login(client):
+    response = client.get(reverse("processes:definition-list"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_upload_page_is_refused_to_users_without_the_designer_role(client):
+    user = get_user_model().objects.create_user("u", password="pw")
+    client.force_login(user)
+    assert client.get(reverse("processes:definition-upload")).status_code == 403
+
+
+def test_uploading_a_diagram_deploys_it_and_shows_its_page(client, designer):
+    client.force_login(designer)
+    with DEMO.open("rb") as f:
+        response = client.post(reverse("processes:definition-upload"), {"files": [f]}, follow=True)
+    definition = ProcessDefinition.objects.get(key="purchase_request")
+    assert response.redirect_chain[-1][0] == reverse("processes:definition-detail", args=[definition.pk])
+    assert b"Deployed purchase_request v1" in response.content
+
+
+def test_an_invalid_upload_lists_each_problem_with_line_and_element(client, designer):
+    client.force_login(designer)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bad = SimpleUploadedFile("bad.bpmn", bpmn("x", chain('<bpmn:callActivity id="call" calledElement="nowhere"/>')))
+    response = client.post(reverse("processes:definition-upload"), {"files": [bad]})
+    assert response.status_code == 422
+    assert b"nowhere" in response.content and b"<code>call</code>" in response.content
+    assert not ProcessDefinition.objects.exists()
+
+
+def test_starting_from_the_definition_page_opens_the_instance(client, admin_user):
+    definition = deploy_one(bpmn("web", chain('<bpmn:userTask id="t" name="Do it"/>')))
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("processes:instance-start", args=[definition.pk]), {"business_key": "W-1", "variables": '{"a": 1}'}, follow=True
+    )
+    assert b"W-1" in response.content and b"Do it" in response.content
+
+
+def test_bad_start_variables_are_reported_and_nothing_starts(client, admin_user):
+    definition = deploy_one(bpmn("web", chain('<bpmn:userTask id="t"/>')))
+    client.force_login(admin_user)
+    response = client.post(reverse("processes:instance-start", args=[definition.pk]), {"variables": "{oops"}, follow=True)
+    assert b"Not valid JSON" in response.content
+    assert definition.instances.count() == 0
+
+
+def test_the_instance_page_shows_history_waiting_steps_and_variables(client, admin_user):
+    definition = deploy_one(bpmn("web", chain('<bpmn:userTask id="t" name="Check"/>')))
+    instance = services.instance_start(definition=definition, variables={"amount": 5})
+    client.force_login(admin_user)
+    page = client.get(reverse("processes:instance-detail", args=[instance.pk])).content.decode()
+    assert "Instance started" in page and "Check" in page and "amount" in page
+    assert 'data-current="t"' in page
+
+
+def test_the_compare_page_lists_changes(client, admin_user):
+    v1 = deploy_one(bpmn("d", chain('<bpmn:userTask id="a" name="One"/>')))
+    v2 = deploy_one(bpmn("d", chain('<bpmn:userTask id="a" name="Two"/>')))
+    client.force_login(admin_user)
+    page = client.get(reverse("processes:definition-diff", args=[v2.pk]) + f"?other={v1.pk}").content.decode()
+    assert "One → Two" in page
