@@ -154,9 +154,7 @@ class WaitingStep(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             # an event-based gateway is one engine task waiting on several elements
-            models.UniqueConstraint(
-                fields=["instance", "spiff_task_id", "element_id"], name="waiting_step_unique_task"
-            )
+            models.UniqueConstraint(fields=["instance", "spiff_task_id", "element_id"], name="waiting_step_unique_task")
         ]
         indexes = [models.Index(fields=["kind", "event_name"])]
 

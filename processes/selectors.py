@@ -82,14 +82,20 @@ def definition_diff(old: ProcessDefinition, new: ProcessDefinition) -> dict:
     before, after = old.elements or {}, new.elements or {}
     changed = []
     for element_id in sorted(set(before) & set(after)):
-        fields = sorted(k for k in set(before[element_id]) | set(after[element_id]) if before[element_id].get(k) != after[element_id].get(k))
+        fields = sorted(
+            k
+            for k in set(before[element_id]) | set(after[element_id])
+            if before[element_id].get(k) != after[element_id].get(k)
+        )
         if fields:
             changed.append(
                 {
                     "element_id": element_id,
                     "type": after[element_id].get("type"),
                     "name": after[element_id].get("name"),
-                    "fields": {f: {"before": before[element_id].get(f), "after": after[element_id].get(f)} for f in fields},
+                    "fields": {
+                        f: {"before": before[element_id].get(f), "after": after[element_id].get(f)} for f in fields
+                    },
                 }
             )
     return {
@@ -104,9 +110,7 @@ def definition_diff(old: ProcessDefinition, new: ProcessDefinition) -> dict:
 
 def instance_diagram_marks(instance: ProcessInstance) -> dict:
     """Element ids to mark on the diagram: finished steps and current tokens."""
-    finished = list(
-        instance.history.filter(kind="step_completed").values_list("element_id", flat=True).distinct()
-    )
+    finished = list(instance.history.filter(kind="step_completed").values_list("element_id", flat=True).distinct())
     current = list(instance.waiting_steps.values_list("element_id", flat=True))
     if instance.status == "error" and instance.error_element_id:
         current.append(instance.error_element_id)

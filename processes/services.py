@@ -12,12 +12,13 @@ correlation, signals) they are locked in ascending id order.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from .choices import DeploySource, HistoryKind, InstanceStatus, ResourceKind
@@ -178,17 +179,20 @@ def definition_deploy(
             latest_by_key.setdefault(definition.key, definition)
         file_by_name = {f.name: f for f in report.bpmn_files + report.dmn_files}
         dmn_checksum = _checksum(*sorted(f.checksum.encode() for f in report.dmn_files))
-        checksums = {
-            info.key: _checksum(file_by_name[info.file].content, dmn_checksum.encode()) for info in executable
-        }
-        changed = [i for i in executable if latest_by_key.get(i.key) is None or latest_by_key[i.key].checksum != checksums[i.key]]
+        checksums = {info.key: _checksum(file_by_name[info.file].content, dmn_checksum.encode()) for info in executable}
+        changed = [
+            i
+            for i in executable
+            if latest_by_key.get(i.key) is None or latest_by_key[i.key].checksum != checksums[i.key]
+        ]
         latest_decisions = {
             d.key: d
             for d in DecisionDefinition.objects.filter(key__in=list(report.decisions)).order_by("key", "-version")
             if True
         }
         dmn_changed = [
-            key for key, fname in report.decisions.items()
+            key
+            for key, fname in report.decisions.items()
             if key not in latest_decisions or latest_decisions[key].checksum != file_by_name[fname].checksum
         ]
         result = DeployResult(deployment=None, compatibility=compatibility)
@@ -298,7 +302,12 @@ def _history(instance: ProcessInstance, kind: str, *, actor=None, element_id="",
 
 
 def _apply_outcome(
-    instance: ProcessInstance, run: runtime.Run, *, actor=None, events: list[HistoryEvent] | None = None, new: bool = False
+    instance: ProcessInstance,
+    run: runtime.Run,
+    *,
+    actor=None,
+    events: list[HistoryEvent] | None = None,
+    new: bool = False,
 ) -> ProcessInstance:
     """Steps 3-5 of the one rule: sync waiting points, append history, save the state."""
     outcome = run.outcome()
@@ -306,7 +315,9 @@ def _apply_outcome(
     previous_status = instance.status
     instance.state = outcome.state
     if outcome.variables != instance.variables and not new:
-        events.append(_history(instance, HistoryKind.VARIABLES_CHANGED, actor=actor, data={"variables": outcome.variables}))
+        events.append(
+            _history(instance, HistoryKind.VARIABLES_CHANGED, actor=actor, data={"variables": outcome.variables})
+        )
     instance.variables = outcome.variables
     instance.status = outcome.status
     instance.error_message = outcome.error_message
@@ -317,18 +328,38 @@ def _apply_outcome(
         instance.save()
     else:
         instance.save(
-            update_fields=["state", "variables", "status", "error_message", "error_element_id", "ended_at", "updated_at"]
+            update_fields=[
+                "state",
+                "variables",
+                "status",
+                "error_message",
+                "error_element_id",
+                "ended_at",
+                "updated_at",
+            ]
         )
 
     for step in outcome.steps:
         events.append(
-            _history(instance, HistoryKind.STEP_COMPLETED, actor=actor, element_id=step.element_id, element_type=step.element_type, name=step.name)
+            _history(
+                instance,
+                HistoryKind.STEP_COMPLETED,
+                actor=actor,
+                element_id=step.element_id,
+                element_type=step.element_type,
+                name=step.name,
+            )
         )
-    existing = {} if new else {(str(w.spiff_task_id), w.element_id): w for w in instance.waiting_steps.all()}
+    # The rows mirror what the engine waited on before the action (``run.waiting_before``),
+    # so the diff needs no query: delete what closed, insert what opened.
+    existing = set() if new else run.waiting_before
     current = {(w.spiff_task_id, w.element_id): w for w in outcome.waiting}
-    closed = [w.pk for key, w in existing.items() if key not in current]
+    closed = [key for key in existing if key not in current]
     if closed:
-        WaitingStep.objects.filter(pk__in=closed).delete()
+        condition = Q()
+        for spiff_task_id, element_id in closed:
+            condition |= Q(spiff_task_id=spiff_task_id, element_id=element_id)
+        WaitingStep.objects.filter(condition, instance=instance).delete()
     opened = [w for key, w in current.items() if key not in existing]
     if opened:
         WaitingStep.objects.bulk_create(
@@ -348,14 +379,28 @@ def _apply_outcome(
         )
         for w in opened:
             events.append(
-                _history(instance, HistoryKind.STEP_ENTERED, actor=actor, element_id=w.element_id, element_type=w.element_type, name=w.name, data={"kind": w.kind})
+                _history(
+                    instance,
+                    HistoryKind.STEP_ENTERED,
+                    actor=actor,
+                    element_id=w.element_id,
+                    element_type=w.element_type,
+                    name=w.name,
+                    data={"kind": w.kind},
+                )
             )
     if outcome.status != previous_status or new:
         if outcome.status == InstanceStatus.COMPLETED:
             events.append(_history(instance, HistoryKind.INSTANCE_COMPLETED, actor=actor))
         elif outcome.status == InstanceStatus.ERROR:
             events.append(
-                _history(instance, HistoryKind.INSTANCE_ERRORED, actor=actor, element_id=outcome.error_element_id, data={"error": outcome.error_message})
+                _history(
+                    instance,
+                    HistoryKind.INSTANCE_ERRORED,
+                    actor=actor,
+                    element_id=outcome.error_element_id,
+                    data={"error": outcome.error_message},
+                )
             )
     HistoryEvent.objects.bulk_create(events)
     return instance
@@ -392,8 +437,12 @@ def instance_start(
             business_key=business_key or "",
             started_by=user if getattr(user, "is_authenticated", False) else None,
         )
-        instance.save()
-        started = _history(instance, HistoryKind.INSTANCE_STARTED, actor=user, data={"variables": runtime.serializer.to_json_value(data)})
+        started = _history(
+            instance,
+            HistoryKind.INSTANCE_STARTED,
+            actor=user,
+            data={"variables": runtime.serializer.to_json_value(data)},
+        )
         return _apply_outcome(instance, run, actor=user, events=[started], new=True)
 
 
@@ -475,9 +524,7 @@ def message_correlate(
             starters = [
                 d
                 for d in ProcessDefinition.objects.filter(is_active=True, has_message_start=True)
-                if any(
-                    e.get("type") == "startEvent" and e.get("message") == message_name for e in d.elements.values()
-                )
+                if any(e.get("type") == "startEvent" and e.get("message") == message_name for e in d.elements.values())
             ]
             if not starters:
                 raise NothingWaitsForMessage(f"No instance waits for message '{message_name}' with these keys")
@@ -500,7 +547,9 @@ def _deliver_message(instance_id: int, message_name: str, payload, user) -> Proc
     run = _load_run(instance)
     if not run.send_message(message_name, payload):
         raise NothingWaitsForMessage(f"Instance {instance_id} no longer waits for message '{message_name}'")
-    event = _history(instance, HistoryKind.MESSAGE_CORRELATED, actor=user, name=message_name, data={"payload": payload or {}})
+    event = _history(
+        instance, HistoryKind.MESSAGE_CORRELATED, actor=user, name=message_name, data={"payload": payload or {}}
+    )
     return _apply_outcome(instance, run, actor=user, events=[event])
 
 
@@ -519,7 +568,9 @@ def signal_broadcast(*, signal_name: str, payload: dict[str, Any] | None = None,
             instance = _lock_instance(pk)
             run = _load_run(instance)
             if run.send_signal(signal_name, payload):
-                event = _history(instance, HistoryKind.SIGNAL_RECEIVED, actor=user, name=signal_name, data={"payload": payload or {}})
+                event = _history(
+                    instance, HistoryKind.SIGNAL_RECEIVED, actor=user, name=signal_name, data={"payload": payload or {}}
+                )
                 reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
         return reached
 

@@ -15,5 +15,9 @@ urlpatterns = [
     path("instances/", views.instance_list, name="instance-list"),
     path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
     path("instances/<int:pk>/cancel/", views.instance_cancel, name="instance-cancel"),
-    path("instances/<int:pk>/steps/<uuid:spiff_task_id>/complete/", views.instance_complete_step, name="instance-complete-step"),
+    path(
+        "instances/<int:pk>/steps/<uuid:spiff_task_id>/complete/",
+        views.instance_complete_step,
+        name="instance-complete-step",
+    ),
 ]

@@ -35,7 +35,9 @@ def definition_upload(request):
     if request.method == "POST" and form.is_valid():
         try:
             result = services.definition_deploy(
-                files=[(f.name, f.read()) for f in form.cleaned_data["files"]], user=request.user, source=DeploySource.WEB
+                files=[(f.name, f.read()) for f in form.cleaned_data["files"]],
+                user=request.user,
+                source=DeploySource.WEB,
             )
         except DefinitionInvalidError as exc:
             problems = exc.details
@@ -84,7 +86,9 @@ def definition_diff(request, pk):
     other = versions.filter(pk=other_id).first() if other_id and other_id.isdigit() else versions.exclude(pk=pk).first()
     diff = selectors.definition_diff(other, definition) if other else None
     return render(
-        request, "processes/definition_diff.html", {"definition": definition, "other": other, "versions": versions, "diff": diff}
+        request,
+        "processes/definition_diff.html",
+        {"definition": definition, "other": other, "versions": versions, "diff": diff},
     )
 
 

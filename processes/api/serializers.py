@@ -20,8 +20,19 @@ class DefinitionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProcessDefinition
         fields = [
-            "id", "key", "version", "name", "is_active", "dialect", "checksum", "deployment",
-            "deployed_by", "deployed_at", "has_message_start", "has_timer_start", "compatibility",
+            "id",
+            "key",
+            "version",
+            "name",
+            "is_active",
+            "dialect",
+            "checksum",
+            "deployment",
+            "deployed_by",
+            "deployed_at",
+            "has_message_start",
+            "has_timer_start",
+            "compatibility",
         ]
 
 
@@ -61,8 +72,17 @@ class InstanceSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProcessInstance
         fields = [
-            "id", "definition", "definition_key", "definition_version", "business_key", "status",
-            "error_message", "error_element_id", "started_by", "started_at", "ended_at",
+            "id",
+            "definition",
+            "definition_key",
+            "definition_version",
+            "business_key",
+            "status",
+            "error_message",
+            "error_element_id",
+            "started_by",
+            "started_at",
+            "ended_at",
         ]
 
 
@@ -81,7 +101,9 @@ class InstanceStartSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if bool(attrs.get("definition_key")) == bool(attrs.get("definition_id")):
-            raise serializers.ValidationError({"definition_key": "Give exactly one of definition_key or definition_id."})
+            raise serializers.ValidationError(
+                {"definition_key": "Give exactly one of definition_key or definition_id."}
+            )
         return attrs
 
 

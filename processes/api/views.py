@@ -34,17 +34,26 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
-        return selectors.definitions_visible_to(self.request.user).select_related("deployed_by").order_by("key", "-version")
+        return (
+            selectors.definitions_visible_to(self.request.user)
+            .select_related("deployed_by")
+            .order_by("key", "-version")
+        )
 
     def get_serializer_class(self):
         return s.DefinitionDetailSerializer if self.action == "retrieve" else s.DefinitionSerializer
 
-    @extend_schema(request={"multipart/form-data": s.DeployInputSerializer}, responses={201: s.DeployOutputSerializer, 200: s.DeployOutputSerializer})
+    @extend_schema(
+        request={"multipart/form-data": s.DeployInputSerializer},
+        responses={201: s.DeployOutputSerializer, 200: s.DeployOutputSerializer},
+    )
     def create(self, request):
         """Deploy BPMN (and DMN) files; 201 when something new was deployed, 200 when all was identical."""
         if not selectors.user_can_deploy(request.user):
             raise PermissionDenied("Deploying needs the Process Designer role.")
-        data = s.DeployInputSerializer(data={"files": request.FILES.getlist("files"), "name": request.data.get("name", "")})
+        data = s.DeployInputSerializer(
+            data={"files": request.FILES.getlist("files"), "name": request.data.get("name", "")}
+        )
         data.is_valid(raise_exception=True)
         result = services.definition_deploy(
             files=[(f.name, f.read()) for f in data.validated_data["files"]],
@@ -63,7 +72,10 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         definition = self.get_object()
         return HttpResponse(definition.xml, content_type="application/xml")
 
-    @extend_schema(parameters=[OpenApiParameter("other", int, required=True, description="Id of the version to compare with")], responses=dict)
+    @extend_schema(
+        parameters=[OpenApiParameter("other", int, required=True, description="Id of the version to compare with")],
+        responses=dict,
+    )
     @action(detail=True, methods=["get"])
     def diff(self, request, pk=None):
         """Elements added, removed and changed from version `other` to this one."""
@@ -72,7 +84,9 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if not other_id or not other_id.isdigit():
             from bpm.exceptions import InvalidInput
 
-            raise InvalidInput("Give the id of the other version as ?other=", details={"other": ["A definition id is required."]})
+            raise InvalidInput(
+                "Give the id of the other version as ?other=", details={"other": ["A definition id is required."]}
+            )
         other = get_object_or_404(self.get_queryset(), pk=int(other_id), key=definition.key)
         return Response(selectors.definition_diff(other, definition))
 
@@ -139,7 +153,9 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise PermissionDenied("Cancelling needs ownership of the process.")
         data = s.CancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        instance = services.instance_cancel(instance_id=instance.pk, user=request.user, reason=data.validated_data["reason"])
+        instance = services.instance_cancel(
+            instance_id=instance.pk, user=request.user, reason=data.validated_data["reason"]
+        )
         return Response(s.InstanceDetailSerializer(instance).data)
 
     @extend_schema(responses=s.HistoryEventSerializer(many=True))

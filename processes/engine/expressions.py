@@ -111,11 +111,15 @@ def _translate_tokens(tokens: list[tuple[str, str]], words: dict[str, str], feel
             elif value == "=" and feel:
                 out.append(" == ")
             elif value in ("?", ":"):
-                raise ExpressionSyntaxError("The conditional operator a ? b : c is not supported; use an if/else gateway")
+                raise ExpressionSyntaxError(
+                    "The conditional operator a ? b : c is not supported; use an if/else gateway"
+                )
             elif value == "=":
                 raise ExpressionSyntaxError("Assignment is not allowed in an expression")
             else:
-                out.append(f" {value} " if value in ("==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%") else value)
+                out.append(
+                    f" {value} " if value in ("==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%") else value
+                )
         else:
             out.append(value)
         i += 1

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
@@ -29,7 +29,6 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     MESSAGE_EVENT_XPATH,
     SIGNAL_EVENT_XPATH,
     TERMINATION_EVENT_XPATH,
-    EndEventParser,
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -184,7 +183,13 @@ def read_xml(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._E
         raise DefinitionInvalid([Problem(f"Not well-formed XML: {exc.msg}", file=source.name, line=exc.lineno)])
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise DefinitionInvalid(
-            [Problem("Document type declarations (DOCTYPE) are not allowed in BPMN or DMN files", file=source.name, line=1)]
+            [
+                Problem(
+                    "Document type declarations (DOCTYPE) are not allowed in BPMN or DMN files",
+                    file=source.name,
+                    line=1,
+                )
+            ]
         )
     return tree
 
@@ -255,12 +260,21 @@ def _check_xsd(tree: etree._ElementTree, name: str) -> None:
         validator.validate(candidate, name)
     except ValidationException as exc:
         raise DefinitionInvalid(
-            [Problem(f"Not valid BPMN 2.0: {_readable_xsd_message(str(exc.args[0]))}", file=name, line=exc.line_number or None)]
+            [
+                Problem(
+                    f"Not valid BPMN 2.0: {_readable_xsd_message(str(exc.args[0]))}",
+                    file=name,
+                    line=exc.line_number or None,
+                )
+            ]
         )
     errors = list(validator.validator.error_log)
     if errors:
         raise DefinitionInvalid(
-            [Problem(f"Not valid BPMN 2.0: {_readable_xsd_message(e.message)}", file=name, line=e.line) for e in errors[:10]]
+            [
+                Problem(f"Not valid BPMN 2.0: {_readable_xsd_message(e.message)}", file=name, line=e.line)
+                for e in errors[:10]
+            ]
         )
 
 
@@ -448,9 +462,7 @@ def decision_ids(tree: etree._ElementTree) -> set[str]:
 
 
 def process_ids(tree: etree._ElementTree) -> list[tuple[str, bool, etree._Element]]:
-    return [
-        (p.get("id"), p.get("isExecutable", "true") == "true", p) for p in tree.getroot().iter(_q("process"))
-    ]
+    return [(p.get("id"), p.get("isExecutable", "true") == "true", p) for p in tree.getroot().iter(_q("process"))]
 
 
 # ---------------------------------------------------------------------------
@@ -469,7 +481,9 @@ def _compile_check(problems: list[Problem], text: str | None, element: etree._El
         scripting.compile_expression(python)
     except (SyntaxError, expressions.ExpressionSyntaxError) as exc:
         problems.append(
-            Problem(f"{what} '{text.strip()}' is not allowed: {_syntax_reason(exc)}", file, element_id, element.sourceline)
+            Problem(
+                f"{what} '{text.strip()}' is not allowed: {_syntax_reason(exc)}", file, element_id, element.sourceline
+            )
         )
 
 
@@ -487,12 +501,22 @@ def _check_code(tree: etree._ElementTree, name: str, scripts_enabled: bool) -> l
         fmt = (task.get("scriptFormat") or "python").lower()
         if not scripts_enabled:
             problems.append(
-                Problem("Script tasks are turned off on this server (BPM_SCRIPT_TASKS_ENABLED)", name, task.get("id", ""), task.sourceline)
+                Problem(
+                    "Script tasks are turned off on this server (BPM_SCRIPT_TASKS_ENABLED)",
+                    name,
+                    task.get("id", ""),
+                    task.sourceline,
+                )
             )
             continue
         if fmt not in ("python", "py", "text/x-python"):
             problems.append(
-                Problem(f"Script format '{fmt}' is not supported; scripts are Python", name, task.get("id", ""), task.sourceline)
+                Problem(
+                    f"Script format '{fmt}' is not supported; scripts are Python",
+                    name,
+                    task.get("id", ""),
+                    task.sourceline,
+                )
             )
             continue
         if script is None or not (script.text or "").strip():
@@ -519,7 +543,15 @@ def _check_code(tree: etree._ElementTree, name: str, scripts_enabled: bool) -> l
 # Element metadata: what Camunda Modeler writes that SpiffWorkflow ignores
 
 
-_CAMUNDA_TASK_ATTRS = ("assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate", "priority", "formKey")
+_CAMUNDA_TASK_ATTRS = (
+    "assignee",
+    "candidateUsers",
+    "candidateGroups",
+    "dueDate",
+    "followUpDate",
+    "priority",
+    "formKey",
+)
 
 
 def _documentation(el: etree._Element) -> str:
@@ -551,8 +583,12 @@ def element_metadata(process: etree._Element) -> dict[str, dict]:
         io = el.find(f"{_q('extensionElements')}/{{{CAMUNDA_NS}}}inputOutput")
         if io is not None:
             camunda["inputOutput"] = {
-                "inputs": {p.get("name"): (p.text or "").strip() for p in io.findall(f"{{{CAMUNDA_NS}}}inputParameter")},
-                "outputs": {p.get("name"): (p.text or "").strip() for p in io.findall(f"{{{CAMUNDA_NS}}}outputParameter")},
+                "inputs": {
+                    p.get("name"): (p.text or "").strip() for p in io.findall(f"{{{CAMUNDA_NS}}}inputParameter")
+                },
+                "outputs": {
+                    p.get("name"): (p.text or "").strip() for p in io.findall(f"{{{CAMUNDA_NS}}}outputParameter")
+                },
             }
         props = el.findall(f"{_q('extensionElements')}/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property")
         if props:
@@ -591,9 +627,7 @@ def _form_field(field_el: etree._Element) -> dict:
         "label": field_el.get("label") or field_el.get("id"),
         "type": field_el.get("type") or "string",
         "defaultValue": field_el.get("defaultValue"),
-        "validation": [
-            {"name": c.get("name"), "config": c.get("config")} for c in field_el.iter(f"{ns}constraint")
-        ],
+        "validation": [{"name": c.get("name"), "config": c.get("config")} for c in field_el.iter(f"{ns}constraint")],
     }
     values = [{"id": v.get("id"), "name": v.get("name")} for v in field_el.findall(f"{ns}value")]
     if values:
@@ -671,45 +705,112 @@ def compatibility_report(tree: etree._ElementTree, file: str) -> list[Compatibil
         owner_id = owner.get("id", "") if owner is not None else ""
         qname = etree.QName(el)
         if qname.namespace == BPMN_NS:
-            for attr, value in el.attrib.items():
+            for attr in el.attrib:
                 aq = etree.QName(attr)
                 if aq.namespace == CAMUNDA_NS and aq.localname in _IGNORED_CAMUNDA_ATTRS:
                     notes.append(
-                        CompatibilityNote(owner_id, el.sourceline, file, f"camunda:{aq.localname}", _IGNORED_CAMUNDA_ATTRS[aq.localname])
+                        CompatibilityNote(
+                            owner_id,
+                            el.sourceline,
+                            file,
+                            f"camunda:{aq.localname}",
+                            _IGNORED_CAMUNDA_ATTRS[aq.localname],
+                        )
                     )
                 if aq.namespace == ZEEBE_NS:
-                    notes.append(CompatibilityNote(owner_id, el.sourceline, file, f"zeebe:{aq.localname}", "Camunda 8 (Zeebe) attributes are ignored"))
+                    notes.append(
+                        CompatibilityNote(
+                            owner_id,
+                            el.sourceline,
+                            file,
+                            f"zeebe:{aq.localname}",
+                            "Camunda 8 (Zeebe) attributes are ignored",
+                        )
+                    )
             if qname.localname in _UNSUPPORTED_BPMN:
-                notes.append(CompatibilityNote(owner_id, el.sourceline, file, f"bpmn:{qname.localname}", _UNSUPPORTED_BPMN[qname.localname]))
+                notes.append(
+                    CompatibilityNote(
+                        owner_id, el.sourceline, file, f"bpmn:{qname.localname}", _UNSUPPORTED_BPMN[qname.localname]
+                    )
+                )
             if qname.localname == "sequenceFlow" and not el.get("id"):
                 notes.append(
                     CompatibilityNote(
-                        el.get("sourceRef") or "", el.sourceline, file, "sequence flow without id",
+                        el.get("sourceRef") or "",
+                        el.sourceline,
+                        file,
+                        "sequence flow without id",
                         f"The flow from '{el.get('sourceRef')}' to '{el.get('targetRef')}' has no id and is ignored (give it an id)",
                     )
                 )
             if qname.localname in ("linkEventDefinition",):
                 notes.append(
-                    CompatibilityNote(owner_id, el.sourceline, file, "bpmn:linkEventDefinition", "Link events are run as a direct flow from the throw to the catch event")
+                    CompatibilityNote(
+                        owner_id,
+                        el.sourceline,
+                        file,
+                        "bpmn:linkEventDefinition",
+                        "Link events are run as a direct flow from the throw to the catch event",
+                    )
                 )
             if qname.localname == "endEvent" and el.find(_q("signalEventDefinition")) is not None:
                 notes.append(
-                    CompatibilityNote(owner_id, el.sourceline, file, "signal end event", "Run as a signal throw followed by a plain end event")
+                    CompatibilityNote(
+                        owner_id,
+                        el.sourceline,
+                        file,
+                        "signal end event",
+                        "Run as a signal throw followed by a plain end event",
+                    )
                 )
-            if qname.localname in ("conditionExpression", "timeDuration", "timeDate", "timeCycle", "completionCondition"):
+            if qname.localname in (
+                "conditionExpression",
+                "timeDuration",
+                "timeDate",
+                "timeCycle",
+                "completionCondition",
+            ):
                 dialect = expressions.dialect_of(el.text)
                 if dialect in ("juel", "feel"):
                     notes.append(
-                        CompatibilityNote(owner_id, el.sourceline, file, f"{dialect} expression", f"Translated to the restricted Python expression '{expressions.to_python(el.text)}'")
+                        CompatibilityNote(
+                            owner_id,
+                            el.sourceline,
+                            file,
+                            f"{dialect} expression",
+                            f"Translated to the restricted Python expression '{expressions.to_python(el.text)}'",
+                        )
                     )
         elif qname.namespace == CAMUNDA_NS and qname.localname in _IGNORED_CAMUNDA_ELEMENTS:
-            notes.append(CompatibilityNote(owner_id, el.sourceline, file, f"camunda:{qname.localname}", _IGNORED_CAMUNDA_ELEMENTS[qname.localname]))
+            notes.append(
+                CompatibilityNote(
+                    owner_id,
+                    el.sourceline,
+                    file,
+                    f"camunda:{qname.localname}",
+                    _IGNORED_CAMUNDA_ELEMENTS[qname.localname],
+                )
+            )
         elif qname.namespace == CAMUNDA_NS and qname.localname == "inputOutput":
             notes.append(
-                CompatibilityNote(owner_id, el.sourceline, file, "camunda:inputOutput", "Input/output mappings are recorded as task metadata; they are not applied to variables")
+                CompatibilityNote(
+                    owner_id,
+                    el.sourceline,
+                    file,
+                    "camunda:inputOutput",
+                    "Input/output mappings are recorded as task metadata; they are not applied to variables",
+                )
             )
         elif qname.namespace == ZEEBE_NS:
-            notes.append(CompatibilityNote(owner_id, el.sourceline, file, f"zeebe:{qname.localname}", "Camunda 8 (Zeebe) extensions are ignored"))
+            notes.append(
+                CompatibilityNote(
+                    owner_id,
+                    el.sourceline,
+                    file,
+                    f"zeebe:{qname.localname}",
+                    "Camunda 8 (Zeebe) extensions are ignored",
+                )
+            )
     # one note per element and feature is enough
     seen = set()
     unique = []
@@ -784,7 +885,9 @@ def validate_bundle(
     if problems:
         raise DefinitionInvalid(problems)
     if not bpmn_files:
-        raise DefinitionInvalid([Problem("No BPMN file was uploaded (only DMN): upload the diagram with its decision tables")])
+        raise DefinitionInvalid(
+            [Problem("No BPMN file was uploaded (only DMN): upload the diagram with its decision tables")]
+        )
 
     processes: dict[str, ProcessInfo] = {}
     for source in bpmn_files:
@@ -822,9 +925,9 @@ def validate_bundle(
         first = bpmn_files[0].name
         problems.append(
             Problem(
-                "No executable process: every process is marked isExecutable=\"false\". "
+                'No executable process: every process is marked isExecutable="false". '
                 "Mark the process executable (in Camunda Modeler: select the pool or the canvas and tick "
-                "\"Executable\" in the properties panel; in XML: isExecutable=\"true\" on <process>).",
+                '"Executable" in the properties panel; in XML: isExecutable="true" on <process>).',
                 file=first,
                 element_id=next(iter(processes), ""),
                 line=_line_of(trees, first, next(iter(processes), "")),
@@ -839,10 +942,17 @@ def validate_bundle(
         for call in tree.getroot().xpath("//bpmn:process[@id=$id]//bpmn:callActivity", namespaces=NS, id=info.key):
             called = call.get("calledElement")
             if not called:
-                problems.append(Problem("Call activity has no calledElement", info.file, call.get("id", ""), call.sourceline))
+                problems.append(
+                    Problem("Call activity has no calledElement", info.file, call.get("id", ""), call.sourceline)
+                )
             elif called.startswith(("${", "#{", "=")):
                 problems.append(
-                    Problem(f"Call activity calls an expression '{called}'; give the called process id", info.file, call.get("id", ""), call.sourceline)
+                    Problem(
+                        f"Call activity calls an expression '{called}'; give the called process id",
+                        info.file,
+                        call.get("id", ""),
+                        call.sourceline,
+                    )
                 )
             elif called not in processes and called not in deployed_processes:
                 problems.append(
@@ -921,4 +1031,6 @@ def _check_business_rule_tasks(spec, subprocess_specs) -> None:
             continue
         for task_spec in s.task_specs.values():
             if isinstance(task_spec, CamundaBusinessRuleTask) and task_spec.dmnEngine is None:
-                raise DefinitionInvalid([Problem("Business rule task has no decision", element_id=task_spec.bpmn_id or "")])
+                raise DefinitionInvalid(
+                    [Problem("Business rule task has no decision", element_id=task_spec.bpmn_id or "")]
+                )

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -184,10 +185,12 @@ class Run:
         self.steps: list[Step] = []
         self.error: SpiffWorkflowException | Exception | None = None
         self.error_element_id = ""
+        # (spiff task id, element id) of what the workflow waited on when it was loaded
+        self.waiting_before: set[tuple[str, str]] = set()
 
     # -- creation -----------------------------------------------------------------
     @classmethod
-    def start(cls, specs: Specs, variables: dict | None = None) -> "Run":
+    def start(cls, specs: Specs, variables: dict | None = None) -> Run:
         workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=SCRIPT_ENGINE)
         run = cls(workflow, specs)
         if variables:
@@ -197,10 +200,12 @@ class Run:
         return run
 
     @classmethod
-    def load(cls, state: dict, specs: Specs) -> "Run":
+    def load(cls, state: dict, specs: Specs) -> Run:
         workflow = serializer.load(state, specs.dialect, specs.spec, specs.subprocess_specs)
         workflow.script_engine = SCRIPT_ENGINE
-        return cls(workflow, specs)
+        run = cls(workflow, specs)
+        run.waiting_before = {(w.spiff_task_id, w.element_id) for w in run.waiting()}
+        return run
 
     # -- actions --------------------------------------------------------------------
     def _record(self, task) -> None:
@@ -340,7 +345,9 @@ class Run:
             data.update(wf.data)
         else:
             data = {}
-            open_tasks = wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED, skip_subprocesses=True)
+            open_tasks = wf.get_tasks(
+                state=TaskState.READY | TaskState.WAITING | TaskState.STARTED, skip_subprocesses=True
+            )
             if not open_tasks and wf.last_task is not None:
                 open_tasks = [wf.last_task]
             for task in open_tasks:
@@ -406,5 +413,5 @@ def _timer_due(task, definition) -> datetime | None:
     except ValueError:
         return None
     if due is not None and due.tzinfo is None:
-        due = due.replace(tzinfo=timezone.utc)
+        due = due.replace(tzinfo=UTC)
     return due

@@ -249,9 +249,7 @@ def _module_view(module: types.ModuleType, names: list[str]) -> types.SimpleName
 
 
 ALLOWED_MODULES: dict[str, types.SimpleNamespace] = {
-    "datetime": _module_view(
-        _datetime, ["date", "datetime", "time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"]
-    ),
+    "datetime": _module_view(_datetime, ["date", "datetime", "time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"]),
     "time": _module_view(_time, ["time", "monotonic", "strftime", "strptime", "gmtime", "localtime", "mktime"]),
     "math": _module_view(
         _math, [n for n in dir(_math) if not n.startswith("_") and n not in ("factorial", "comb", "perm")]
@@ -277,7 +275,7 @@ def _safe_import(name: str, globals=None, locals=None, fromlist=(), level=0):
 
 def now() -> _datetime.datetime:
     """The current time, timezone-aware UTC."""
-    return _datetime.datetime.now(_datetime.timezone.utc)
+    return _datetime.datetime.now(_datetime.UTC)
 
 
 def today() -> _datetime.date:
@@ -402,7 +400,9 @@ def _check_imports(source: str) -> None:
         for name in names:
             if name.split(".")[0] not in ALLOWED_MODULES or "." in name:
                 allowed = ", ".join(sorted(ALLOWED_MODULES))
-                raise SyntaxError(f"Line {node.lineno}: import of '{name}' is not allowed; scripts may import only: {allowed}")
+                raise SyntaxError(
+                    f"Line {node.lineno}: import of '{name}' is not allowed; scripts may import only: {allowed}"
+                )
 
 
 @lru_cache(maxsize=4096)

@@ -80,7 +80,11 @@ def test_an_object_grant_on_a_definition_shows_it_and_allows_starting(client, pl
     assign_perm("processes.start_instance", plain_user, definition)
     as_user(client, plain_user)
     assert client.get("/api/v1/definitions/").json()["count"] == 1
-    response = client.post("/api/v1/instances/", {"definition_key": "api_process", "business_key": "B-1", "variables": {"n": 1}}, format="json")
+    response = client.post(
+        "/api/v1/instances/",
+        {"definition_key": "api_process", "business_key": "B-1", "variables": {"n": 1}},
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["variables"]["n"] == 1
@@ -113,7 +117,9 @@ def test_completing_a_step_then_reading_history(client, admin_user):
     deploy_one(DIAGRAM)
     started = client.post("/api/v1/instances/", {"definition_key": "api_process"}, format="json").json()
     step = started["waiting"][0]["spiff_task_id"]
-    done = client.post(f"/api/v1/instances/{started['id']}/steps/{step}/complete/", {"data": {"ok": True}}, format="json")
+    done = client.post(
+        f"/api/v1/instances/{started['id']}/steps/{step}/complete/", {"data": {"ok": True}}, format="json"
+    )
     assert done.status_code == 200
     assert done.json()["status"] == "completed"
     again = client.post(f"/api/v1/instances/{started['id']}/steps/{step}/complete/", {"data": {}}, format="json")

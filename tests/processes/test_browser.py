@@ -14,7 +14,9 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)"
+    ),
 ]
 
 
@@ -25,7 +27,9 @@ def page():
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
         )
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         yield context.new_page()
@@ -65,7 +69,9 @@ def test_a_designer_uploads_sees_the_diagram_and_starts_an_instance(page, live_s
 @pytest.mark.django_db(transaction=True)
 def test_an_invalid_upload_shows_the_problems_in_the_browser(page, live_server, designer, tmp_path):
     bad = tmp_path / "bad.bpmn"
-    bad.write_text("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL' targetNamespace='x'><bpmn:process id='p' isExecutable='false'/></bpmn:definitions>")
+    bad.write_text(
+        "<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL' targetNamespace='x'><bpmn:process id='p' isExecutable='false'/></bpmn:definitions>"
+    )
     login(page, live_server, "designer", "pw-designer")
     page.goto(f"{live_server.url}/processes/upload/")
     page.set_input_files("input[type=file]", str(bad))

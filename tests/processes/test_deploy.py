@@ -102,15 +102,22 @@ def test_a_call_to_an_unknown_process_is_refused_with_the_call_activity():
 
 
 def test_a_call_to_an_already_deployed_process_deploys_and_runs():
-    deploy(bpmn("callee", chain('<bpmn:scriptTask id="s"><bpmn:script>called = True</bpmn:script></bpmn:scriptTask>')), "callee.bpmn")
-    caller = deploy_one(bpmn("caller", chain('<bpmn:callActivity id="call_it" calledElement="callee"/>')), "caller.bpmn")
+    deploy(
+        bpmn("callee", chain('<bpmn:scriptTask id="s"><bpmn:script>called = True</bpmn:script></bpmn:scriptTask>')),
+        "callee.bpmn",
+    )
+    caller = deploy_one(
+        bpmn("caller", chain('<bpmn:callActivity id="call_it" calledElement="callee"/>')), "caller.bpmn"
+    )
     instance = services.instance_start(definition=caller)
     assert instance.status == "completed"
     assert instance.variables["called"] is True
 
 
 def test_a_script_importing_os_is_refused_at_deploy():
-    content = bpmn("s", chain('<bpmn:scriptTask id="evil"><bpmn:script>import os\nos.system("id")</bpmn:script></bpmn:scriptTask>'))
+    content = bpmn(
+        "s", chain('<bpmn:scriptTask id="evil"><bpmn:script>import os\nos.system("id")</bpmn:script></bpmn:scriptTask>')
+    )
     (problem,) = refusal(content)
     assert problem["element_id"] == "evil"
     assert "import of 'os' is not allowed" in problem["message"]
@@ -118,7 +125,9 @@ def test_a_script_importing_os_is_refused_at_deploy():
 
 def test_a_script_walking_dunder_attributes_is_refused_at_deploy():
     walk = "x = ().__class__.__mro__[1].__subclasses__()"
-    (problem,) = refusal(bpmn("s", chain(f'<bpmn:scriptTask id="walk"><bpmn:script>{walk}</bpmn:script></bpmn:scriptTask>')))
+    (problem,) = refusal(
+        bpmn("s", chain(f'<bpmn:scriptTask id="walk"><bpmn:script>{walk}</bpmn:script></bpmn:scriptTask>'))
+    )
     assert problem["element_id"] == "walk"
     assert "starts with" in problem["message"]
 
@@ -134,7 +143,9 @@ def test_a_condition_that_does_not_compile_is_refused_with_the_flow():
 
 def test_script_tasks_can_be_switched_off(settings):
     settings.BPM = {**settings.BPM, "SCRIPT_TASKS_ENABLED": False}
-    (problem,) = refusal(bpmn("s", chain('<bpmn:scriptTask id="s1"><bpmn:script>a = 1</bpmn:script></bpmn:scriptTask>')))
+    (problem,) = refusal(
+        bpmn("s", chain('<bpmn:scriptTask id="s1"><bpmn:script>a = 1</bpmn:script></bpmn:scriptTask>'))
+    )
     assert "turned off" in problem["message"]
 
 
@@ -155,7 +166,10 @@ def test_camunda_assignment_attributes_are_kept_as_element_metadata():
 
 def test_lanes_and_documentation_are_kept_as_element_metadata():
     body = chain('<bpmn:userTask id="t"><bpmn:documentation>Check the invoice.</bpmn:documentation></bpmn:userTask>')
-    body = '<bpmn:laneSet id="ls"><bpmn:lane id="l1" name="Accounting"><bpmn:flowNodeRef>t</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>' + body
+    body = (
+        '<bpmn:laneSet id="ls"><bpmn:lane id="l1" name="Accounting"><bpmn:flowNodeRef>t</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>'
+        + body
+    )
     (definition,) = deploy(bpmn("lanes", body)).created
     assert definition.elements["t"]["lane"] == "Accounting"
     assert definition.elements["t"]["documentation"] == "Check the invoice."

@@ -19,7 +19,9 @@ def flows(*pairs: tuple) -> str:
     for i, pair in enumerate(pairs):
         source, target, *condition = pair
         cond = f"<bpmn:conditionExpression>{condition[0]}</bpmn:conditionExpression>" if condition else ""
-        out.append(f'<bpmn:sequenceFlow id="flow{i}" sourceRef="{source}" targetRef="{target}">{cond}</bpmn:sequenceFlow>')
+        out.append(
+            f'<bpmn:sequenceFlow id="flow{i}" sourceRef="{source}" targetRef="{target}">{cond}</bpmn:sequenceFlow>'
+        )
     return "\n".join(out)
 
 
@@ -69,9 +71,19 @@ def test_an_inclusive_gateway_runs_every_branch_whose_condition_holds():
     content = bpmn(
         "inclusive",
         '<bpmn:startEvent id="start"/><bpmn:inclusiveGateway id="split"/><bpmn:inclusiveGateway id="join"/><bpmn:endEvent id="end"/>'
-        + script("a", "a = 1") + script("b", "b = 1") + script("c", "c = 1")
-        + flows(("start", "split"), ("split", "a", "x &gt; 0"), ("split", "b", "x &gt; 5"), ("split", "c", "x &gt; 50"),
-                ("a", "join"), ("b", "join"), ("c", "join"), ("join", "end")),
+        + script("a", "a = 1")
+        + script("b", "b = 1")
+        + script("c", "c = 1")
+        + flows(
+            ("start", "split"),
+            ("split", "a", "x &gt; 0"),
+            ("split", "b", "x &gt; 5"),
+            ("split", "c", "x &gt; 50"),
+            ("a", "join"),
+            ("b", "join"),
+            ("c", "join"),
+            ("join", "end"),
+        ),
     )
     variables = start(content, x=10).variables
     assert (variables.get("a"), variables.get("b"), variables.get("c")) == (1, 1, None)
@@ -83,7 +95,15 @@ def test_a_parallel_gateway_waits_for_both_branches_and_joins_once():
         '<bpmn:startEvent id="start"/><bpmn:parallelGateway id="split"/><bpmn:parallelGateway id="join"/>'
         '<bpmn:userTask id="left"/><bpmn:userTask id="right"/><bpmn:endEvent id="end"/>'
         + script("after", "joined = True")
-        + flows(("start", "split"), ("split", "left"), ("split", "right"), ("left", "join"), ("right", "join"), ("join", "after"), ("after", "end")),
+        + flows(
+            ("start", "split"),
+            ("split", "left"),
+            ("split", "right"),
+            ("left", "join"),
+            ("right", "join"),
+            ("join", "after"),
+            ("after", "end"),
+        ),
     )
     instance = start(content)
     assert waiting_ids(instance) == ["left", "right"]
@@ -165,7 +185,9 @@ def test_a_parallel_multi_instance_creates_one_task_per_item():
     instance = start(bpmn("mi", chain(task)), reviewers=["ann", "bob", "cy"])
     assert waiting_ids(instance) == ["review", "review", "review"]
     for step in list(instance.waiting_steps.all()):
-        instance = services.instance_complete_step(instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id), data={})
+        instance = services.instance_complete_step(
+            instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id), data={}
+        )
     assert instance.status == "completed"
 
 
@@ -276,7 +298,10 @@ def test_an_event_subprocess_with_an_error_start_does_not_run_when_the_process_s
         + script("handler", "handler_ran = True")
         + '<bpmn:endEvent id="h_end"/><bpmn:sequenceFlow id="h1" sourceRef="on_error" targetRef="handler"/><bpmn:sequenceFlow id="h2" sourceRef="handler" targetRef="h_end"/>'
     )
-    body = chain('<bpmn:userTask id="work"/>') + f'<bpmn:subProcess id="events" triggeredByEvent="true">{inner}</bpmn:subProcess>'
+    body = (
+        chain('<bpmn:userTask id="work"/>')
+        + f'<bpmn:subProcess id="events" triggeredByEvent="true">{inner}</bpmn:subProcess>'
+    )
     instance = start(bpmn("event_sub", body, extra='<bpmn:error id="err" errorCode="E"/>\n'))
     assert "handler_ran" not in instance.variables
     assert waiting_ids(instance) == ["work"]

@@ -51,7 +51,9 @@ def test_starting_from_the_definition_page_opens_the_instance(client, admin_user
     definition = deploy_one(bpmn("web", chain('<bpmn:userTask id="t" name="Do it"/>')))
     client.force_login(admin_user)
     response = client.post(
-        reverse("processes:instance-start", args=[definition.pk]), {"business_key": "W-1", "variables": '{"a": 1}'}, follow=True
+        reverse("processes:instance-start", args=[definition.pk]),
+        {"business_key": "W-1", "variables": '{"a": 1}'},
+        follow=True,
     )
     assert b"W-1" in response.content and b"Do it" in response.content
 
@@ -59,7 +61,9 @@ def test_starting_from_the_definition_page_opens_the_instance(client, admin_user
 def test_bad_start_variables_are_reported_and_nothing_starts(client, admin_user):
     definition = deploy_one(bpmn("web", chain('<bpmn:userTask id="t"/>')))
     client.force_login(admin_user)
-    response = client.post(reverse("processes:instance-start", args=[definition.pk]), {"variables": "{oops"}, follow=True)
+    response = client.post(
+        reverse("processes:instance-start", args=[definition.pk]), {"variables": "{oops"}, follow=True
+    )
     assert b"Not valid JSON" in response.content
     assert definition.instances.count() == 0
 

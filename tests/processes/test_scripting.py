@@ -17,12 +17,16 @@ pytestmark = pytest.mark.django_db
 
 
 def run_script(code: str):
-    content = bpmn("scripted", chain(f'<bpmn:scriptTask id="s"><bpmn:script><![CDATA[{code}]]></bpmn:script></bpmn:scriptTask>'))
+    content = bpmn(
+        "scripted", chain(f'<bpmn:scriptTask id="s"><bpmn:script><![CDATA[{code}]]></bpmn:script></bpmn:scriptTask>')
+    )
     return services.instance_start(definition=deploy_one(content))
 
 
 def test_a_script_sets_variables_and_may_use_allowed_modules():
-    instance = run_script("import datetime\nimport json\nd = datetime.date(2026, 1, 2).isoformat()\nj = json.dumps([1])")
+    instance = run_script(
+        "import datetime\nimport json\nd = datetime.date(2026, 1, 2).isoformat()\nj = json.dumps([1])"
+    )
     assert instance.status == "completed"
     assert (instance.variables["d"], instance.variables["j"]) == ("2026-01-02", "[1]")
 

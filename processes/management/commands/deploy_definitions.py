@@ -39,7 +39,13 @@ class Command(BaseCommand):
                 self.stderr.write(self.style.ERROR(f"{group}: refused"))
                 for problem in exc.details:
                     where = ", ".join(
-                        str(x) for x in (problem["file"], f"line {problem['line']}" if problem["line"] else "", problem["element_id"]) if x
+                        str(x)
+                        for x in (
+                            problem["file"],
+                            f"line {problem['line']}" if problem["line"] else "",
+                            problem["element_id"],
+                        )
+                        if x
                     )
                     self.stderr.write(f"  {where}: {problem['message']}")
                 continue
