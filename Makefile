@@ -1,0 +1,33 @@
+# Everyday targets. The README's two commands are scripts/demo.sh and scripts/test.sh.
+.PHONY: setup run demo worker beat test test-fast lint format check bench
+
+setup:            ## create .venv, install requirements and front-end packages
+	bash scripts/setup.sh --dev
+
+run demo:         ## the demo on SQLite with background work in-process
+	bash scripts/demo.sh
+
+worker:           ## a Celery worker (production-like; needs CELERY_BROKER_URL)
+	.venv/bin/celery -A bpm worker -l info
+
+beat:             ## Celery beat (timers and periodic sweeps)
+	.venv/bin/celery -A bpm beat -l info
+
+test:             ## the whole suite on PostgreSQL, browser tests included
+	bash scripts/test.sh
+
+test-fast:        ## skip the slow and browser tests
+	bash scripts/test.sh -m "not slow and not browser"
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+check:            ## migrations and deployment checks
+	SECRET_KEY=check .venv/bin/python manage.py makemigrations --check --dry-run
+	SECRET_KEY=check-$$(date +%s)-a-long-enough-random-looking-secret-key-for-the-check DEBUG=false .venv/bin/python manage.py check --deploy
+
+bench:            ## engine throughput vs bare SpiffWorkflow (DATABASE_URL, default bpm_bench on 127.0.0.1)
+	.venv/bin/python bench/engine.py
