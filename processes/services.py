@@ -12,6 +12,7 @@ correlation, signals) they are locked in ascending id order.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -403,7 +404,52 @@ def _apply_outcome(
                 )
             )
     HistoryEvent.objects.bulk_create(events)
+    if outcome.unhandled_events:
+        _deliver_thrown_events(instance, outcome.unhandled_events, user=actor)
     return instance
+
+
+# Messages and signals thrown by one instance reach other instances in the same transaction,
+# so either every instance involved changes or none does. A chain of deliveries stops here:
+_MAX_DELIVERY_DEPTH = 10
+_delivery_depth = threading.local()
+
+
+def _deliver_thrown_events(sender: ProcessInstance, events: list[dict], *, user=None) -> None:
+    """Deliver what an instance threw and did not catch itself: messages to the instances
+    waiting for them (those with the sender's business key when it has one) or to a process
+    whose start event catches them; signals to every instance waiting for them."""
+    depth = getattr(_delivery_depth, "value", 0)
+    if depth >= _MAX_DELIVERY_DEPTH:
+        return
+    _delivery_depth.value = depth + 1
+    try:
+        for event in events:
+            if event["kind"] == "message" and event["name"]:
+                waiting = WaitingStep.objects.filter(
+                    kind="message", event_name=event["name"], instance__status=InstanceStatus.RUNNING
+                ).exclude(instance=sender)
+                if sender.business_key:
+                    waiting = waiting.filter(instance__business_key=sender.business_key)
+                targets = sorted(set(waiting.values_list("instance_id", flat=True)))
+                for pk in targets:
+                    _deliver_message(pk, event["name"], event["payload"], user)
+                if not targets:
+                    for definition in _message_start_definitions(event["name"]):
+                        started = instance_start(definition=definition, business_key=sender.business_key, user=user)
+                        _deliver_message(started.pk, event["name"], event["payload"], user)
+            elif event["kind"] == "signal" and event["name"]:
+                _broadcast(event["name"], event["payload"], user, exclude=sender.pk)
+    finally:
+        _delivery_depth.value = depth
+
+
+def _message_start_definitions(message_name: str) -> list[ProcessDefinition]:
+    return [
+        d
+        for d in ProcessDefinition.objects.filter(is_active=True, has_message_start=True)
+        if any(e.get("type") == "startEvent" and e.get("message") == message_name for e in d.elements.values())
+    ]
 
 
 def _resolve_definition(definition: ProcessDefinition | None, key: str | None) -> ProcessDefinition:
@@ -556,23 +602,23 @@ def _deliver_message(instance_id: int, message_name: str, payload, user) -> Proc
 def signal_broadcast(*, signal_name: str, payload: dict[str, Any] | None = None, user=None) -> list[ProcessInstance]:
     """Deliver a signal to every instance waiting for it (in id order); returns the instances reached."""
     with transaction.atomic():
-        ids = sorted(
-            set(
-                WaitingStep.objects.filter(
-                    kind="signal", event_name=signal_name, instance__status=InstanceStatus.RUNNING
-                ).values_list("instance_id", flat=True)
+        return _broadcast(signal_name, payload, user)
+
+
+def _broadcast(signal_name: str, payload, user, exclude: int | None = None) -> list[ProcessInstance]:
+    waiting = WaitingStep.objects.filter(kind="signal", event_name=signal_name, instance__status=InstanceStatus.RUNNING)
+    if exclude is not None:
+        waiting = waiting.exclude(instance_id=exclude)
+    reached = []
+    for pk in sorted(set(waiting.values_list("instance_id", flat=True))):
+        instance = _lock_instance(pk)
+        run = _load_run(instance)
+        if run.send_signal(signal_name, payload):
+            event = _history(
+                instance, HistoryKind.SIGNAL_RECEIVED, actor=user, name=signal_name, data={"payload": payload or {}}
             )
-        )
-        reached = []
-        for pk in ids:
-            instance = _lock_instance(pk)
-            run = _load_run(instance)
-            if run.send_signal(signal_name, payload):
-                event = _history(
-                    instance, HistoryKind.SIGNAL_RECEIVED, actor=user, name=signal_name, data={"payload": payload or {}}
-                )
-                reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
-        return reached
+            reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
+    return reached
 
 
 def next_version_number(key: str) -> int:

@@ -362,10 +362,7 @@ class Run:
             status = "completed"
         else:
             status = "running"
-        events = [
-            {"type": type(e.event_definition).__name__, "name": getattr(e.event_definition, "name", "")}
-            for e in self.workflow.get_events()
-        ]
+        events = [_thrown_event(e) for e in self.workflow.get_events()]
         return RunOutcome(
             state=serializer.dump(self.workflow, self.specs.dialect),
             status=status,
@@ -376,6 +373,19 @@ class Run:
             error_element_id=self.error_element_id,
             unhandled_events=events,
         )
+
+
+def _thrown_event(event) -> dict:
+    """A message or signal the workflow threw that nothing inside it caught."""
+    definition = event.event_definition
+    if isinstance(definition, MessageEventDefinition):
+        kind = "message"
+    elif isinstance(definition, SignalEventDefinition):
+        kind = "signal"
+    else:
+        kind = type(definition).__name__
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    return {"kind": kind, "name": getattr(definition, "name", "") or "", "payload": serializer.to_json_value(payload)}
 
 
 def _event_definitions(spec) -> list[tuple[Any, Any]]:

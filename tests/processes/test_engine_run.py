@@ -346,3 +346,49 @@ def test_the_state_holds_runtime_data_and_not_the_spec():
     instance = start(bpmn("c", chain('<bpmn:userTask id="t"/>')))
     assert "spec" not in instance.state and "subprocess_specs" not in instance.state
     assert instance.state["format"] == "bpm-1"
+
+
+def test_a_message_thrown_by_one_instance_reaches_the_instance_with_the_same_business_key():
+    receiver = bpmn(
+        "receiver",
+        '<bpmn:startEvent id="start"/><bpmn:receiveTask id="wait_order" messageRef="m"/><bpmn:endEvent id="end"/>'
+        + flows(("start", "wait_order"), ("wait_order", "end")),
+        extra='<bpmn:message id="m" name="order_ready"/>\n',
+    )
+    sender = bpmn(
+        "sender",
+        '<bpmn:startEvent id="start"/>'
+        + script("prepare", "order_no = 7")
+        + '<bpmn:endEvent id="send"><bpmn:messageEventDefinition messageRef="m"/></bpmn:endEvent>'
+        + flows(("start", "prepare"), ("prepare", "send")),
+        extra='<bpmn:message id="m" name="order_ready"/>\n',
+    )
+    other = services.instance_start(definition=deploy_one(receiver, "receiver.bpmn"), business_key="OTHER")
+    waiting = services.instance_start(key="receiver", business_key="K-1")
+    services.instance_start(definition=deploy_one(sender, "sender.bpmn"), business_key="K-1")
+    waiting.refresh_from_db()
+    other.refresh_from_db()
+    assert waiting.status == "completed"
+    assert other.status == "running"
+
+
+def test_a_signal_thrown_by_one_instance_reaches_every_waiting_instance():
+    catcher = bpmn(
+        "catcher",
+        '<bpmn:startEvent id="start"/><bpmn:intermediateCatchEvent id="wait"><bpmn:signalEventDefinition signalRef="s"/></bpmn:intermediateCatchEvent><bpmn:endEvent id="end"/>'
+        + flows(("start", "wait"), ("wait", "end")),
+        extra='<bpmn:signal id="s" name="stop_all"/>\n',
+    )
+    thrower = bpmn(
+        "thrower",
+        '<bpmn:startEvent id="start"/><bpmn:endEvent id="end"><bpmn:signalEventDefinition signalRef="s"/></bpmn:endEvent>'
+        + flows(("start", "end")),
+        extra='<bpmn:signal id="s" name="stop_all"/>\n',
+    )
+    definition = deploy_one(catcher, "catcher.bpmn")
+    first = services.instance_start(definition=definition)
+    second = services.instance_start(definition=definition)
+    services.instance_start(definition=deploy_one(thrower, "thrower.bpmn"))
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("completed", "completed")
