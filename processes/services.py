@@ -302,6 +302,9 @@ def _history(instance: ProcessInstance, kind: str, *, actor=None, element_id="",
     )
 
 
+_MISSING = object()
+
+
 def _apply_outcome(
     instance: ProcessInstance,
     run: runtime.Run,
@@ -316,8 +319,13 @@ def _apply_outcome(
     previous_status = instance.status
     instance.state = outcome.state
     if outcome.variables != instance.variables and not new:
+        before = instance.variables or {}
+        changed = {k: v for k, v in outcome.variables.items() if before.get(k, _MISSING) != v}
+        removed = sorted(k for k in before if k not in outcome.variables)
         events.append(
-            _history(instance, HistoryKind.VARIABLES_CHANGED, actor=actor, data={"variables": outcome.variables})
+            _history(
+                instance, HistoryKind.VARIABLES_CHANGED, actor=actor, data={"changed": changed, "removed": removed}
+            )
         )
     instance.variables = outcome.variables
     instance.status = outcome.status

@@ -392,3 +392,10 @@ def test_a_signal_thrown_by_one_instance_reaches_every_waiting_instance():
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == ("completed", "completed")
+
+
+def test_variable_changes_are_recorded_as_a_diff():
+    instance = start(bpmn("v", chain('<bpmn:userTask id="t"/>')), keep=1, edit=1)
+    instance = complete(instance, "t", edit=2, added="x")
+    event = instance.history.get(kind="variables_changed")
+    assert event.data == {"changed": {"edit": 2, "added": "x"}, "removed": []}
