@@ -4,7 +4,7 @@
 #   - installs Chromium (Debian) and front-end packages (npm) when missing
 #   - PostgreSQL: DATABASE_URL if set; else 127.0.0.1:5432 if a server answers there;
 #     else a disposable server started from the installed PostgreSQL binaries (initdb/pg_ctl);
-#     else it stops and says what to install.
+#     else it stops and says what to install. BPM_TEST_DISPOSABLE_PG=1 forces the disposable server.
 # Extra arguments go to pytest (e.g. scripts/test.sh -m "not browser" -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,8 @@ PY
 }
 
 if [ -z "${DATABASE_URL:-}" ]; then
-  if pg_answers "postgresql://postgres@127.0.0.1:5432/postgres"; then
+  # BPM_TEST_DISPOSABLE_PG=1 skips the local server and always starts a throwaway one.
+  if [ "${BPM_TEST_DISPOSABLE_PG:-0}" != 1 ] && pg_answers "postgresql://postgres@127.0.0.1:5432/postgres"; then
     export DATABASE_URL="postgres://postgres@127.0.0.1:5432/bpm"
   else
     PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
