@@ -181,13 +181,17 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(s.InstanceDetailSerializer(instance).data)
 
 
+def _require_instance_change(user, what: str) -> None:
+    if not (user.is_superuser or user.has_perm("processes.change_processinstance")):
+        raise PermissionDenied(f"{what} needs the change instance permission.")
+
+
 class MessageView(APIView):
     """Correlate a message to waiting instances, or start one on a message start event."""
 
     @extend_schema(request=s.MessageCorrelateSerializer, responses=s.InstanceSerializer(many=True))
     def post(self, request):
-        if not (request.user.is_superuser or request.user.has_perm("processes.change_processinstance")):
-            raise PermissionDenied("Correlating messages needs the change instance permission.")
+        _require_instance_change(request.user, "Correlating messages")
         data = s.MessageCorrelateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -207,8 +211,7 @@ class SignalView(APIView):
 
     @extend_schema(request=s.SignalSerializer, responses=s.InstanceSerializer(many=True))
     def post(self, request):
-        if not (request.user.is_superuser or request.user.has_perm("processes.change_processinstance")):
-            raise PermissionDenied("Sending signals needs the change instance permission.")
+        _require_instance_change(request.user, "Sending signals")
         data = s.SignalSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         instances = services.signal_broadcast(

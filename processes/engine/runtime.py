@@ -265,15 +265,14 @@ class Run:
 
     def send_message(self, name: str, payload: dict | None = None) -> bool:
         """Deliver a message to the task waiting for it; False when nothing waits for it."""
-        definition = self._waiting_event_definition(MessageEventDefinition, name)
-        if definition is None:
-            return False
-        caught = self.workflow.event_manager.catch(BpmnEvent(definition, payload or {}), internal=False)
-        self.advance()
-        return caught > 0
+        return self._send_event(MessageEventDefinition, name, payload)
 
     def send_signal(self, name: str, payload: dict | None = None) -> bool:
-        definition = self._waiting_event_definition(SignalEventDefinition, name)
+        """Deliver a signal to every task of this workflow waiting for it; False when none waits."""
+        return self._send_event(SignalEventDefinition, name, payload)
+
+    def _send_event(self, definition_class, name: str, payload: dict | None) -> bool:
+        definition = self._waiting_event_definition(definition_class, name)
         if definition is None:
             return False
         caught = self.workflow.event_manager.catch(BpmnEvent(definition, payload or {}), internal=False)
