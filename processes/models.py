@@ -105,7 +105,10 @@ class DecisionDefinition(models.Model):
 class ProcessInstance(models.Model):
     """Keep one running or finished instance: its engine state, variables and status."""
 
-    definition = models.ForeignKey(ProcessDefinition, related_name="instances", on_delete=models.PROTECT)
+    # Indexed through (definition, status).
+    definition = models.ForeignKey(
+        ProcessDefinition, related_name="instances", on_delete=models.PROTECT, db_index=False
+    )
     business_key = models.CharField(max_length=255, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING)
     # SpiffWorkflow's runtime state without the spec (see processes.engine.serializer).
@@ -139,14 +142,17 @@ class WaitingStep(models.Model):
     transaction; human tasks get a richer row of their own in the tasks app.
     """
 
-    instance = models.ForeignKey(ProcessInstance, related_name="waiting_steps", on_delete=models.CASCADE)
+    # Indexed through the unique (instance, spiff_task_id, element_id) constraint.
+    instance = models.ForeignKey(
+        ProcessInstance, related_name="waiting_steps", on_delete=models.CASCADE, db_index=False
+    )
     spiff_task_id = models.UUIDField()
     element_id = models.CharField(max_length=255)
     element_type = models.CharField(max_length=64)
     name = models.CharField(max_length=255, blank=True)
     kind = models.CharField(max_length=16, choices=WaitKind.choices)
     # Message or signal name, for correlation; empty for tasks and timers.
-    event_name = models.CharField(max_length=255, blank=True, db_index=True)
+    event_name = models.CharField(max_length=255, blank=True)
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -166,13 +172,16 @@ class HistoryEvent(models.Model):
     """Append-only record of what happened to an instance (never updated or deleted)."""
 
     instance = models.ForeignKey(ProcessInstance, related_name="history", on_delete=models.CASCADE)
-    definition = models.ForeignKey(ProcessDefinition, related_name="+", on_delete=models.CASCADE)
+    # Indexed through (definition, kind, created_at); fewer indexes keep the append cheap.
+    definition = models.ForeignKey(ProcessDefinition, related_name="+", on_delete=models.CASCADE, db_index=False)
     kind = models.CharField(max_length=32, choices=HistoryKind.choices)
     element_id = models.CharField(max_length=255, blank=True)
     element_type = models.CharField(max_length=64, blank=True)
     element_name = models.CharField(max_length=255, blank=True)
     data = models.JSONField(default=dict, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

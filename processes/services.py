@@ -501,10 +501,28 @@ def instance_start(
 
 
 def _lock_instance(instance_id: int) -> ProcessInstance:
+    """Lock the instance row (no join: a join costs the planner more than the cached definition)."""
     try:
-        return ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition").get(pk=instance_id)
+        instance = ProcessInstance.objects.select_for_update().get(pk=instance_id)
     except ProcessInstance.DoesNotExist:
         raise InstanceNotFound(f"Instance {instance_id} does not exist") from None
+    instance.definition = _definition(instance.definition_id)
+    return instance
+
+
+def _definition(definition_id: int) -> ProcessDefinition:
+    """A definition version by id; versions never change after deploy except which one is active,
+    which instance work does not read, so they are kept per process like their specs."""
+    cached = _DEFINITIONS.get(definition_id)
+    if cached is None:
+        cached = ProcessDefinition.objects.get(pk=definition_id)
+        if len(_DEFINITIONS) > 1024:
+            _DEFINITIONS.clear()
+        _DEFINITIONS[definition_id] = cached
+    return cached
+
+
+_DEFINITIONS: dict[int, ProcessDefinition] = {}
 
 
 def _load_run(instance: ProcessInstance) -> runtime.Run:
