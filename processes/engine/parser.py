@@ -181,6 +181,17 @@ def read_xml(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._E
         tree = etree.ElementTree(etree.fromstring(source.content, _xml_parser()))
     except etree.XMLSyntaxError as exc:
         raise DefinitionInvalid([Problem(f"Not well-formed XML: {exc.msg}", file=source.name, line=exc.lineno)])
+    encoding = (tree.docinfo.encoding or "UTF-8").upper().replace("_", "-")
+    if encoding not in ("UTF-8", "UTF8", "US-ASCII", "ASCII"):
+        raise DefinitionInvalid(
+            [Problem(f"File is encoded as {tree.docinfo.encoding}; save it as UTF-8", file=source.name, line=1)]
+        )
+    try:
+        source.content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionInvalid(
+            [Problem(f"File is not valid UTF-8 (byte {exc.start + 1}); save it as UTF-8", file=source.name)]
+        ) from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise DefinitionInvalid(
             [

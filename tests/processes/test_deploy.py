@@ -213,3 +213,11 @@ def test_a_dmn_file_alone_is_refused():
 
 def test_header_helper_builds_camunda_documents():
     assert b"camunda" in HEADER.encode()
+
+
+def test_a_file_not_encoded_as_utf8_is_refused_with_how_to_fix():
+    latin = SIMPLE.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace(
+        b'name="Review"', 'name="Prüfen"'.encode("latin-1")
+    )
+    (problem,) = refusal(latin)
+    assert "save it as UTF-8" in problem["message"]
