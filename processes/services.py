@@ -22,6 +22,8 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from tasks import sync as human_tasks
+
 from .choices import DeploySource, HistoryKind, InstanceStatus, ResourceKind
 from .engine import parser as engine_parser
 from .engine import runtime
@@ -312,6 +314,7 @@ def _apply_outcome(
     actor=None,
     events: list[HistoryEvent] | None = None,
     new: bool = False,
+    completed_step: str | None = None,
 ) -> ProcessInstance:
     """Steps 3-5 of the one rule: sync waiting points, append history, save the state."""
     outcome = run.outcome()
@@ -370,6 +373,8 @@ def _apply_outcome(
             condition |= Q(spiff_task_id=spiff_task_id, element_id=element_id)
         WaitingStep.objects.filter(condition, instance=instance).delete()
     opened = [w for key, w in current.items() if key not in existing]
+    human_tasks.close_tasks(instance=instance, closed=closed, completed_spiff_task_id=completed_step, actor=actor)
+    human_tasks.open_tasks(instance=instance, points=opened, variables=outcome.variables)
     if opened:
         WaitingStep.objects.bulk_create(
             [
@@ -542,7 +547,7 @@ def instance_complete_step(
             run.complete_task(spiff_task_id, data)
         except runtime.EngineActionError as exc:
             raise StepNotWaiting(str(exc)) from exc
-        return _apply_outcome(instance, run, actor=user)
+        return _apply_outcome(instance, run, actor=user, completed_step=str(spiff_task_id))
 
 
 def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> ProcessInstance:
@@ -558,6 +563,7 @@ def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> Process
         instance.ended_at = timezone.now()
         instance.save(update_fields=["state", "status", "ended_at", "updated_at"])
         instance.waiting_steps.all().delete()
+        human_tasks.cancel_all(instance=instance)
         HistoryEvent.objects.create(
             instance=instance,
             definition_id=instance.definition_id,
@@ -656,3 +662,24 @@ def next_version_number(key: str) -> int:
 def waiting_element_ids(instance: ProcessInstance) -> list[str]:
     """Element ids of every started or waiting activity and event of an open instance."""
     return _load_run(instance).waiting_element_ids()
+
+
+def lock_instance(instance_id: int) -> ProcessInstance:
+    """Lock an instance row for the current transaction (for services of other apps that
+    change an instance's tasks: they lock the instance first, then their own rows)."""
+    return _lock_instance(instance_id)
+
+
+def history_append(
+    *, instance_id: int, definition_id: int, kind: str, actor=None, element_id: str = "", name: str = "", data=None
+) -> HistoryEvent:
+    """Append one history event to an instance (task actions, decisions)."""
+    return HistoryEvent.objects.create(
+        instance_id=instance_id,
+        definition_id=definition_id,
+        kind=kind,
+        element_id=element_id,
+        element_name=name[:255],
+        data=data or {},
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    )

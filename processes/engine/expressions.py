@@ -167,3 +167,25 @@ def dialect_of(expression: str | None) -> str:
     if ISO_8601.match(text):
         return "iso8601"
     return "python"
+
+
+_EMBEDDED = re.compile(r"[$#]\{([^{}]*)\}")
+
+
+def evaluate_attribute(text: str | None, variables: dict, evaluate) -> object:
+    """Evaluate an extension attribute as Camunda does: ``${x}`` alone yields x's value, a
+    FEEL ``=expr`` yields its value, text with embedded ``${...}`` is filled in, anything
+    else is the literal text. ``evaluate(python, variables)`` runs the translated expression."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    if _JUEL.match(stripped) and len(_EMBEDDED.findall(stripped)) == 1 and _EMBEDDED.fullmatch(stripped):
+        return evaluate(to_python(stripped), variables)
+    if stripped.startswith("=") and not stripped.startswith("=="):
+        return evaluate(to_python(stripped), variables)
+
+    def fill(match: re.Match) -> str:
+        value = evaluate(to_python("${" + match.group(1) + "}"), variables)
+        return "" if value is None else str(value)
+
+    return _EMBEDDED.sub(fill, text)

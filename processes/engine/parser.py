@@ -612,6 +612,9 @@ def element_metadata(process: etree._Element) -> dict[str, dict]:
         spiff_props = el.findall(f"{_q('extensionElements')}/{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property")
         if spiff_props:
             entry["spiff"] = {"properties": {p.get("name"): p.get("value") for p in spiff_props}}
+        spiff_instructions = el.find(f"{_q('extensionElements')}/{{{SPIFF_NS}}}instructionsForEndUser")
+        if spiff_instructions is not None and (spiff_instructions.text or "").strip():
+            entry.setdefault("spiff", {})["instructionsForEndUser"] = spiff_instructions.text.strip()
         if kind in ("sequenceFlow",):
             entry["source"] = el.get("sourceRef")
             entry["target"] = el.get("targetRef")

@@ -1,0 +1,123 @@
+"""Task forms built from camunda:formData fields, validated on the server."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from processes.engine import expressions, scripting
+
+BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
+
+
+def _constraints(field: dict) -> dict[str, str | None]:
+    return {c.get("name"): c.get("config") for c in field.get("validation", []) if c.get("name")}
+
+
+def _default(field: dict, variables: dict) -> Any:
+    if field["id"] in variables:
+        return variables[field["id"]]
+    default = field.get("defaultValue")
+    if default is None:
+        return None
+    try:
+        return expressions.evaluate_attribute(default, variables, scripting.evaluate)
+    except Exception:  # a default over a missing variable just leaves the field empty
+        return None
+
+
+def _number(config: str | None) -> int | None:
+    try:
+        return int(config) if config not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _form_field(field: dict, initial: Any) -> forms.Field:
+    constraints = _constraints(field)
+    required = "required" in constraints
+    readonly = "readonly" in constraints
+    label = field.get("label") or field["id"]
+    kind = (field.get("type") or "string").lower()
+    common = {"label": label, "required": required and not readonly, "disabled": readonly}
+    if kind == "long":
+        result: forms.Field = forms.IntegerField(
+            min_value=_number(constraints.get("min")), max_value=_number(constraints.get("max")), **common
+        )
+    elif kind == "boolean":
+        result = forms.TypedChoiceField(
+            choices=BOOLEAN_CHOICES,
+            coerce=lambda v: v == "true",
+            empty_value=None,
+            widget=forms.RadioSelect,
+            **common,
+        )
+        if isinstance(initial, bool):
+            initial = "true" if initial else "false"
+    elif kind == "date":
+        result = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        if isinstance(initial, str):
+            try:
+                initial = datetime.date.fromisoformat(initial[:10])
+            except ValueError:
+                initial = None
+    elif kind == "enum":
+        choices = [(v.get("id"), v.get("name") or v.get("id")) for v in field.get("values", [])]
+        result = forms.ChoiceField(choices=[("", "—")] + choices, **common)
+    else:
+        result = forms.CharField(
+            min_length=_number(constraints.get("minlength")),
+            max_length=_number(constraints.get("maxlength")),
+            **common,
+        )
+        if kind == "string" and (_number(constraints.get("maxlength")) or 0) > 200:
+            result.widget = forms.Textarea(attrs={"rows": 3})
+    result.initial = initial
+    result.field_type = kind
+    return result
+
+
+class TaskForm(forms.Form):
+    """A form whose fields come from a task's form definition."""
+
+    def __init__(self, fields: list[dict], variables: dict, *args, draft: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.definition = fields
+        values = {**variables, **(draft or {})}
+        for field in fields:
+            self.fields[field["id"]] = _form_field(field, _default(field, values))
+
+    def variables(self) -> dict[str, Any]:
+        """The cleaned values as process variables (readonly fields are not written)."""
+        result = {}
+        for name, field in self.fields.items():
+            if field.disabled:
+                continue
+            value = self.cleaned_data.get(name)
+            if isinstance(value, datetime.date):
+                value = value.isoformat()
+            result[name] = value
+        return result
+
+
+def clean_task_data(fields: list[dict], variables: dict, data: dict) -> dict[str, Any]:
+    """Validate submitted data against the task's form; raise ValidationError per field.
+
+    Tasks without a form accept any JSON object as variables (as Camunda's API does)."""
+    if not fields:
+        return dict(data or {})
+    submitted = {}
+    for key, value in (data or {}).items():
+        if isinstance(value, bool):
+            submitted[key] = "true" if value else "false"
+        elif value is None:
+            submitted[key] = ""
+        else:
+            submitted[key] = value
+    form = TaskForm(fields, variables, data=submitted)
+    if not form.is_valid():
+        raise ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
+    return form.variables()

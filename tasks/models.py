@@ -1,0 +1,99 @@
+"""Human tasks: the inbox's row for every waiting user or manual task."""
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+
+from processes.models import ProcessDefinition, ProcessInstance
+
+from .choices import DelegationState, TaskStatus
+
+
+class HumanTask(models.Model):
+    """One user or manual task of an instance, opened and closed only by the engine sync step."""
+
+    instance = models.ForeignKey(ProcessInstance, related_name="human_tasks", on_delete=models.CASCADE)
+    # Denormalized from the instance so the inbox filters without joins.
+    definition = models.ForeignKey(ProcessDefinition, related_name="+", on_delete=models.CASCADE, db_index=False)
+    process_key = models.CharField(max_length=255)
+    business_key = models.CharField(max_length=255, blank=True)
+    spiff_task_id = models.UUIDField()
+    element_id = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16, default="user")  # user or manual
+    name = models.CharField(max_length=255)
+    instructions = models.TextField(blank=True)
+    form = models.JSONField(default=list, blank=True)  # camunda:formData fields
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    # The person who delegated the task; it comes back to them when the delegate resolves it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    delegation_state = models.CharField(max_length=16, choices=DelegationState.choices, blank=True, default="")
+    # Data the delegate submitted when resolving; offered to the owner as the form's values.
+    draft_data = models.JSONField(default=dict, blank=True)
+    priority = models.IntegerField(default=50)
+    due_at = models.DateTimeField(null=True, blank=True)
+    follow_up_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-priority", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "spiff_task_id"], name="human_task_unique_spiff_task")
+        ]
+        indexes = [
+            models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_status_due"),
+            models.Index(fields=["status", "process_key", "due_at"], name="task_status_process_due"),
+            models.Index(fields=["owner", "status"], name="task_owner_status"),
+        ]
+        permissions = [("view_all_tasks", "Can see and act on every task (administrators)")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.process_key} #{self.instance_id})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == TaskStatus.OPEN
+
+
+class TaskCandidate(models.Model):
+    """A user or a group that may claim a task (candidate users and candidate groups)."""
+
+    task = models.ForeignKey(HumanTask, related_name="candidates", on_delete=models.CASCADE, db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, db_index=False)
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE, db_index=False)
+    # Candidate group names that matched no group are kept, so adding the group later works.
+    group_name = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "task"], name="candidate_user_task"),
+            models.Index(fields=["group", "task"], name="candidate_group_task"),
+            models.Index(fields=["task"], name="candidate_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"candidate {self.user or self.group or self.group_name} of task {self.task_id}"
+
+
+class TaskComment(models.Model):
+    """A comment on a task, shown to everyone who can see the task."""
+
+    task = models.ForeignKey(HumanTask, related_name="comments", on_delete=models.CASCADE)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment by {self.author} on task {self.task_id}"

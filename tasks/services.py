@@ -1,0 +1,205 @@
+"""Task actions: claim, unclaim, complete, delegate, resolve, reassign, comment.
+
+Each action is one transaction and records a history event on the instance. Lock
+order: the instance row first (when the action advances the instance), then the task.
+A task the user may not see is "not found", never "forbidden", so ids do not leak.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from processes import services as process_services
+from processes.choices import HistoryKind
+
+from .choices import DelegationState, TaskStatus
+from .exceptions import NotAllowedOnTask, TaskAlreadyClaimed, TaskNotFound, TaskNotOpen, UnknownUser
+from .forms import clean_task_data
+from .models import HumanTask, TaskComment
+from .selectors import is_task_admin, tasks_visible_to, user_is_candidate, user_owns_process
+
+
+def task_get(*, task_id: int, user) -> HumanTask:
+    """A task the user may see, or TaskNotFound (also for tasks that exist but are not theirs)."""
+    try:
+        return tasks_visible_to(user).select_related("instance", "definition", "assignee", "owner").get(pk=task_id)
+    except (HumanTask.DoesNotExist, ValueError):
+        raise TaskNotFound(f"Task {task_id} not found") from None
+
+
+def _locked(task_id: int, user) -> HumanTask:
+    task_get(task_id=task_id, user=user)  # visibility first: 404 for others' tasks
+    task = HumanTask.objects.select_for_update().get(pk=task_id)
+    if task.status != TaskStatus.OPEN:
+        raise TaskNotOpen(f"Task {task_id} is already {task.status}")
+    return task
+
+
+def _record(task: HumanTask, kind: str, user, data: dict | None = None) -> None:
+    process_services.history_append(
+        instance_id=task.instance_id,
+        definition_id=task.definition_id,
+        kind=kind,
+        actor=user,
+        element_id=task.element_id,
+        name=task.name,
+        data={"task": task.pk, **(data or {})},
+    )
+
+
+def _user(username: str):
+    try:
+        return get_user_model().objects.get(username=username, is_active=True)
+    except get_user_model().DoesNotExist:
+        raise UnknownUser(f"No active user '{username}'", details={"user": [f"No active user '{username}'."]}) from None
+
+
+def task_claim(*, task_id: int, user) -> HumanTask:
+    """Claim a task: the same user again is a no-op; a task claimed by someone else raises 409."""
+    with transaction.atomic():
+        task = _locked(task_id, user)
+        if task.assignee_id == user.pk:
+            return task
+        if task.assignee_id is not None:
+            raise TaskAlreadyClaimed(f"Task {task_id} is already claimed by {task.assignee}")
+        if not (user_is_candidate(user, task) or user_owns_process(user, task)):
+            raise NotAllowedOnTask("You are not a candidate for this task.")
+        task.assignee = user
+        task.claimed_at = timezone.now()
+        task.save(update_fields=["assignee", "claimed_at"])
+        _record(task, HistoryKind.TASK_CLAIMED, user)
+        return task
+
+
+def task_unclaim(*, task_id: int, user) -> HumanTask:
+    """Give a claimed task back to its candidates (the assignee, an owner or an administrator)."""
+    with transaction.atomic():
+        task = _locked(task_id, user)
+        if task.assignee_id is None:
+            return task
+        if task.assignee_id != user.pk and not user_owns_process(user, task):
+            raise NotAllowedOnTask("Only the assignee, a process owner or an administrator can unclaim this task.")
+        previous = task.assignee.get_username()
+        task.assignee = None
+        task.claimed_at = None
+        task.save(update_fields=["assignee", "claimed_at"])
+        _record(task, HistoryKind.TASK_UNCLAIMED, user, {"from": previous})
+        return task
+
+
+def task_complete(*, task_id: int, user, data: dict[str, Any] | None = None) -> HumanTask:
+    """Validate the form data, claim the task when the user is a candidate, and complete it.
+
+    The instance advances in the same transaction; of two users completing one task at the
+    same moment, the second gets TaskNotOpen (409).
+    """
+    task = task_get(task_id=task_id, user=user)
+    variables = clean_task_data(task.form, task.instance.variables, data or {})
+    with transaction.atomic():
+        process_services.lock_instance(task.instance_id)
+        task = _locked(task_id, user)
+        if task.delegation_state == DelegationState.PENDING and task.assignee_id == user.pk:
+            raise NotAllowedOnTask(f"This task was delegated to you by {task.owner}: resolve it to hand it back.")
+        if task.assignee_id is None:
+            if not (user_is_candidate(user, task) or user_owns_process(user, task)):
+                raise NotAllowedOnTask("You are not a candidate for this task.")
+            task.assignee = user
+            task.claimed_at = timezone.now()
+            task.save(update_fields=["assignee", "claimed_at"])
+            _record(task, HistoryKind.TASK_CLAIMED, user)
+        elif task.assignee_id != user.pk:
+            raise TaskAlreadyClaimed(f"Task {task_id} is claimed by {task.assignee}")
+        process_services.instance_complete_step(
+            instance_id=task.instance_id, spiff_task_id=str(task.spiff_task_id), data=variables, user=user
+        )
+        task.refresh_from_db()
+        return task
+
+
+def task_delegate(*, task_id: int, user, to_username: str) -> HumanTask:
+    """Hand a task to a colleague; it comes back to the delegator when the colleague resolves it."""
+    delegate = _user(to_username)
+    with transaction.atomic():
+        task = _locked(task_id, user)
+        if task.assignee_id != user.pk and not user_owns_process(user, task):
+            raise NotAllowedOnTask("Only the assignee, a process owner or an administrator can delegate this task.")
+        if delegate.pk == user.pk:
+            raise UnknownUser(
+                "Delegate to someone else.", details={"user": ["You cannot delegate a task to yourself."]}
+            )
+        task.owner = task.assignee or user
+        task.assignee = delegate
+        task.delegation_state = DelegationState.PENDING
+        task.claimed_at = timezone.now()
+        task.save(update_fields=["owner", "assignee", "delegation_state", "claimed_at"])
+        _record(task, HistoryKind.TASK_DELEGATED, user, {"to": delegate.get_username()})
+        return task
+
+
+def task_resolve(*, task_id: int, user, data: dict[str, Any] | None = None) -> HumanTask:
+    """The delegate hands the task back to its owner, with the form data they filled in."""
+    task = task_get(task_id=task_id, user=user)
+    variables = clean_task_data(task.form, task.instance.variables, data or {}) if task.form else dict(data or {})
+    with transaction.atomic():
+        task = _locked(task_id, user)
+        if task.delegation_state != DelegationState.PENDING or task.assignee_id != user.pk:
+            raise NotAllowedOnTask("Only the person a task was delegated to can resolve it.")
+        task.assignee = task.owner
+        task.delegation_state = DelegationState.RESOLVED
+        task.draft_data = variables
+        task.save(update_fields=["assignee", "delegation_state", "draft_data"])
+        _record(task, HistoryKind.TASK_RESOLVED, user, {"back_to": task.owner.get_username() if task.owner else ""})
+        return task
+
+
+def task_reassign(*, task_id: int, user, to_username: str) -> HumanTask:
+    """Give a task to another user (process owners and administrators)."""
+    target = _user(to_username)
+    with transaction.atomic():
+        task = _locked(task_id, user)
+        if not user_owns_process(user, task):
+            raise NotAllowedOnTask("Only a process owner or an administrator can reassign a task.")
+        previous = task.assignee.get_username() if task.assignee else ""
+        task.assignee = target
+        task.claimed_at = timezone.now()
+        task.save(update_fields=["assignee", "claimed_at"])
+        _record(task, HistoryKind.TASK_REASSIGNED, user, {"from": previous, "to": target.get_username()})
+        return task
+
+
+def task_comment(*, task_id: int, user, text: str) -> TaskComment:
+    """Add a comment to a task anyone who sees it may read."""
+    text = (text or "").strip()
+    if not text:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"text": ["Write a comment."]})
+    task = task_get(task_id=task_id, user=user)
+    with transaction.atomic():
+        comment = TaskComment.objects.create(task=task, author=user, text=text)
+        _record(task, HistoryKind.TASK_COMMENTED, user, {"comment": text[:500]})
+        return comment
+
+
+def can_act(user, task: HumanTask) -> dict[str, bool]:
+    """Which actions the page offers this user on this task."""
+    open_ = task.status == TaskStatus.OPEN
+    owner_or_admin = user_owns_process(user, task)
+    candidate = user_is_candidate(user, task)
+    mine = task.assignee_id == user.pk
+    delegated_to_me = mine and task.delegation_state == DelegationState.PENDING
+    return {
+        "claim": open_ and task.assignee_id is None and (candidate or owner_or_admin),
+        "unclaim": open_ and task.assignee_id is not None and (mine or owner_or_admin) and not delegated_to_me,
+        "complete": open_
+        and not delegated_to_me
+        and (mine or (task.assignee_id is None and (candidate or owner_or_admin))),
+        "resolve": open_ and delegated_to_me,
+        "delegate": open_ and (mine or owner_or_admin) and not delegated_to_me,
+        "reassign": open_ and owner_or_admin,
+        "admin": is_task_admin(user),
+    }

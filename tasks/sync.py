@@ -1,0 +1,84 @@
+"""Open and close HumanTask rows from the engine's waiting points (step 3 of the one rule).
+
+Called only by processes.services inside the instance's transaction, with its row locked.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db.models import Q
+from django.utils import timezone
+
+from . import assignment
+from .choices import TaskStatus
+from .models import HumanTask, TaskCandidate
+
+HUMAN_KINDS = ("user", "manual")
+
+
+def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
+    """Create a task, with its assignee and candidates, for each newly waiting user/manual step."""
+    points = [p for p in points if p.kind in HUMAN_KINDS]
+    if not points:
+        return []
+    elements = instance.definition.elements or {}
+    resolved = [(p, assignment.resolve(elements.get(p.element_id, {}), variables)) for p in points]
+    usernames = {a.assignee for _, a in resolved if a.assignee} | {u for _, a in resolved for u in a.candidate_users}
+    group_names = {g for _, a in resolved for g in a.candidate_groups}
+    users = {u.get_username(): u for u in get_user_model().objects.filter(username__in=usernames)} if usernames else {}
+    groups = {g.name: g for g in Group.objects.filter(name__in=group_names)} if group_names else {}
+    tasks = HumanTask.objects.bulk_create(
+        [
+            HumanTask(
+                instance=instance,
+                definition_id=instance.definition_id,
+                process_key=instance.definition.key,
+                business_key=instance.business_key,
+                spiff_task_id=point.spiff_task_id,
+                element_id=point.element_id,
+                kind=point.kind,
+                name=(point.name or point.element_id)[:255],
+                instructions=a.instructions,
+                form=(elements.get(point.element_id, {}).get("camunda", {}) or {}).get("formFields", []),
+                assignee=users.get(a.assignee) if a.assignee else None,
+                claimed_at=timezone.now() if a.assignee in users else None,
+                priority=a.priority,
+                due_at=a.due_at,
+                follow_up_at=a.follow_up_at,
+            )
+            for point, a in resolved
+        ]
+    )
+    candidates = []
+    for task, (_, a) in zip(tasks, resolved, strict=True):
+        candidates += [TaskCandidate(task=task, user=users[name]) for name in a.candidate_users if name in users]
+        candidates += [TaskCandidate(task=task, group=groups.get(name), group_name=name) for name in a.candidate_groups]
+    if candidates:
+        TaskCandidate.objects.bulk_create(candidates)
+    return tasks
+
+
+def close_tasks(*, instance, closed: list[tuple[str, str]], completed_spiff_task_id: str | None, actor) -> None:
+    """Close the tasks of steps that stopped waiting: completed by the actor, or cancelled
+    (interrupted by a boundary event, a terminate end, a cancelled instance)."""
+    if not closed:
+        return
+    now = timezone.now()
+    spiff_ids = {spiff_id for spiff_id, _ in closed}
+    open_rows = HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN, spiff_task_id__in=spiff_ids)
+    if completed_spiff_task_id and completed_spiff_task_id in spiff_ids:
+        open_rows.filter(spiff_task_id=completed_spiff_task_id).update(
+            status=TaskStatus.COMPLETED,
+            completed_at=now,
+            completed_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+    open_rows.filter(~Q(spiff_task_id=completed_spiff_task_id or "00000000-0000-0000-0000-000000000000")).update(
+        status=TaskStatus.CANCELLED, completed_at=now
+    )
+
+
+def cancel_all(*, instance) -> None:
+    HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN).update(
+        status=TaskStatus.CANCELLED, completed_at=timezone.now()
+    )
