@@ -56,6 +56,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tasks.context_processors.inbox",
             ],
         },
     },
@@ -76,7 +77,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "processes:definition-list"
+LOGIN_REDIRECT_URL = "tasks:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -121,6 +122,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Deploy BPMN 2.0 definitions, run instances, complete tasks, correlate messages.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "InstanceStatusEnum": "processes.choices.InstanceStatus",
+        "TaskStatusEnum": "tasks.choices.TaskStatus",
+    },
 }
 
 # The engine.

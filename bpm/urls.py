@@ -5,12 +5,14 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="processes:definition-list", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="tasks:inbox", permanent=False)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("processes/", include("processes.urls")),
+    path("tasks/", include("tasks.urls")),
     path("api/v1/", include("processes.api.urls")),
+    path("api/v1/", include("tasks.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -1,0 +1,9 @@
+from .selectors import inbox_counts
+
+
+def inbox(request):
+    """Task counts for the navigation (two indexed count queries)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"inbox_counts": inbox_counts(user)}

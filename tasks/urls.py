@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "tasks"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("<int:pk>/", views.task_detail, name="task-detail"),
+    path("<int:pk>/claim/", views.task_claim, name="task-claim"),
+    path("<int:pk>/unclaim/", views.task_unclaim, name="task-unclaim"),
+    path("<int:pk>/complete/", views.task_complete, name="task-complete"),
+    path("<int:pk>/delegate/", views.task_delegate, name="task-delegate"),
+    path("<int:pk>/resolve/", views.task_resolve, name="task-resolve"),
+    path("<int:pk>/reassign/", views.task_reassign, name="task-reassign"),
+    path("<int:pk>/comment/", views.task_comment, name="task-comment"),
+]

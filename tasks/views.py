@@ -1,0 +1,178 @@
+"""The inbox and the task page."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from bpm.exceptions import ApplicationError
+from processes import selectors as process_selectors
+
+from . import selectors, services
+from .forms import TaskForm
+from .models import HumanTask
+
+PAGE_SIZE = 25
+
+
+def _query(request) -> selectors.InboxQuery:
+    params = request.GET
+    try:
+        priority = int(params["priority"]) if params.get("priority") else None
+    except ValueError:
+        priority = None
+    return selectors.InboxQuery(
+        view=params.get("view", "mine"),
+        process=params.get("process", ""),
+        priority_min=priority,
+        due_before=params.get("due_before", ""),
+        overdue=params.get("overdue") == "1",
+        search=params.get("q", "").strip(),
+        sort=params.get("sort", "due"),
+    )
+
+
+@login_required
+def inbox(request):
+    query = _query(request)
+    if query.view == "all" and not selectors.is_task_admin(request.user):
+        query.view = "mine"
+    page = Paginator(selectors.inbox_list(request.user, query), PAGE_SIZE).get_page(request.GET.get("page"))
+    for task in page:
+        task.badge = selectors.task_badge(task)
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "tasks/inbox.html",
+        {
+            "page": page,
+            "query": query,
+            "querystring": params.urlencode(),
+            "is_admin": selectors.is_task_admin(request.user),
+            "processes": process_selectors.definition_latest_list(request.user).values_list("key", "name"),
+        },
+    )
+
+
+def _get_task(request, pk) -> HumanTask:
+    try:
+        return services.task_get(task_id=pk, user=request.user)
+    except ApplicationError:
+        raise Http404("No such task") from None
+
+
+@login_required
+def task_detail(request, pk, form=None):
+    task = _get_task(request, pk)
+    instance = task.instance
+    if form is None and task.form:
+        form = TaskForm(task.form, instance.variables, draft=task.draft_data)
+    return render(
+        request,
+        "tasks/task_detail.html",
+        {
+            "task": task,
+            "instance": instance,
+            "form": form,
+            "actions": services.can_act(request.user, task),
+            "badge": selectors.task_badge(task),
+            "comments": task.comments.select_related("author"),
+            "history": process_selectors.instance_history(instance),
+            "marks": {
+                "finished": process_selectors.instance_diagram_marks(instance)["finished"],
+                "current": [task.element_id],
+            },
+        },
+    )
+
+
+def _act(request, pk, action, success: str, **kwargs):
+    try:
+        action(task_id=pk, user=request.user, **kwargs)
+        messages.success(request, success)
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404("No such task") from None
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("tasks:task-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def task_claim(request, pk):
+    return _act(request, pk, services.task_claim, "You claimed the task.")
+
+
+@login_required
+@require_POST
+def task_unclaim(request, pk):
+    return _act(request, pk, services.task_unclaim, "The task is back with its candidates.")
+
+
+@login_required
+@require_POST
+def task_delegate(request, pk):
+    return _act(request, pk, services.task_delegate, "Task delegated.", to_username=request.POST.get("user", ""))
+
+
+@login_required
+@require_POST
+def task_reassign(request, pk):
+    return _act(request, pk, services.task_reassign, "Task reassigned.", to_username=request.POST.get("user", ""))
+
+
+@login_required
+@require_POST
+def task_comment(request, pk):
+    return _act(request, pk, services.task_comment, "Comment added.", text=request.POST.get("text", ""))
+
+
+def _submitted_form(request, task):
+    if not task.form:
+        return None, {}
+    form = TaskForm(task.form, task.instance.variables, data=request.POST)
+    if not form.is_valid():
+        return form, None
+    return form, form.variables()
+
+
+@login_required
+@require_POST
+def task_complete(request, pk):
+    task = _get_task(request, pk)
+    form, data = _submitted_form(request, task)
+    if data is None:
+        messages.error(request, "Please correct the highlighted fields.")
+        response = task_detail(request, pk, form=form)
+        response.status_code = 400
+        return response
+    try:
+        services.task_complete(task_id=pk, user=request.user, data=data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("tasks:task-detail", pk=pk)
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404("No such task") from None
+        messages.error(request, exc.message)
+        return redirect("tasks:task-detail", pk=pk)
+    messages.success(request, f"Completed “{task.name}”.")
+    return redirect("tasks:inbox")
+
+
+@login_required
+@require_POST
+def task_resolve(request, pk):
+    task = _get_task(request, pk)
+    form, data = _submitted_form(request, task)
+    if data is None:
+        response = task_detail(request, pk, form=form)
+        response.status_code = 400
+        return response
+    return _act(request, pk, services.task_resolve, "Task handed back to its owner.", data=data)
