@@ -47,6 +47,7 @@ def login(page, live_server, username, password):
 def test_a_designer_uploads_sees_the_diagram_and_starts_an_instance(page, live_server, designer):
     designer.user_permissions.add(Permission.objects.get(codename="start_instance"))
     login(page, live_server, "designer", "pw-designer")
+    page.click("nav >> text=Processes")
     page.click("text=Deploy a diagram")
     page.set_input_files("input[type=file]", str(DEMO))
     page.click("text=Validate and deploy")
