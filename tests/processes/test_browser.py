@@ -57,7 +57,7 @@ def test_a_designer_uploads_sees_the_diagram_and_starts_an_instance(page, live_s
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "definition.png"), full_page=True)
 
-    page.fill("textarea[name=variables]", '{"amount": 1500}')
+    page.fill("textarea[name=variables]", '{"amount": 500, "item": "a laptop"}')
     page.fill("input[name=business_key]", "PO-42")
     page.click("#start-form button[type=submit]")
     page.wait_for_selector("#instance-status:has-text('Running')")

@@ -19,6 +19,15 @@ DEMO_USERS = [
 ]
 
 
+DEMO_INSTANCES = [
+    # process key, business key, variables, started by
+    ("leave_request", "LEAVE-1", {"employee": "Ada Lovelace", "days": 5, "start_date": "2026-12-21"}, "user"),
+    ("leave_request", "LEAVE-2", {"employee": "Alan Turing", "days": 2, "start_date": "2027-01-07"}, "user"),
+    ("purchase_request", "PO-1001", {"item": "a laptop", "amount": 900}, "user"),
+    ("purchase_request", "PO-1002", {"item": "a delivery van", "amount": 42000}, "designer"),
+]
+
+
 class Command(BaseCommand):
     help = "Create demo users (one per role) and deploy the demo processes; prints the logins."
 
@@ -37,6 +46,21 @@ class Command(BaseCommand):
 
                 user.user_permissions.add(Permission.objects.get(codename="start_instance"))
         call_command("deploy_definitions", str(DEMO_DIR))
+        self._start_demo_instances()
         self.stdout.write(self.style.SUCCESS("Demo ready. Log in as (username / password):"))
         for username, password, roles, superuser in DEMO_USERS:
             self.stdout.write(f"  {username} / {password}   {'administrator' if superuser else ', '.join(roles)}")
+
+    def _start_demo_instances(self) -> None:
+        """Start a few requests so approvers find work in their inbox at once (only on an empty database)."""
+        from processes import services
+        from processes.models import ProcessInstance
+
+        if ProcessInstance.objects.exists():
+            return
+        User = get_user_model()
+        for key, business_key, variables, username in DEMO_INSTANCES:
+            services.instance_start(
+                key=key, business_key=business_key, variables=variables, user=User.objects.get(username=username)
+            )
+        self.stdout.write(f"Started {len(DEMO_INSTANCES)} demo requests; their tasks wait in the inboxes.")
