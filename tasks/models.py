@@ -53,6 +53,8 @@ class HumanTask(models.Model):
             models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_status_due"),
             models.Index(fields=["status", "process_key", "due_at"], name="task_status_process_due"),
             models.Index(fields=["owner", "status"], name="task_owner_status"),
+            # the default inbox order (due date, then priority), for the administrators' "All" view
+            models.Index(fields=["status", "due_at", "-priority", "id"], name="task_status_due_priority"),
         ]
         permissions = [("view_all_tasks", "Can see and act on every task (administrators)")]
 

@@ -53,7 +53,10 @@ def inbox(request):
             "query": query,
             "querystring": params.urlencode(),
             "is_admin": selectors.is_task_admin(request.user),
-            "processes": process_selectors.definition_latest_list(request.user).values_list("key", "name"),
+            "processes": process_selectors.definitions_visible_to(request.user)
+            .filter(is_active=True)
+            .order_by("name")
+            .values_list("key", "name"),
         },
     )
 
