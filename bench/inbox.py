@@ -156,7 +156,7 @@ def main() -> None:
         client.force_login(user)
         query = selectors.InboxQuery(view=view)
 
-        def first_page():
+        def first_page(user=user, query=query):
             qs = selectors.inbox_list(user, query)
             return list(qs[:25]), qs.count()
 
