@@ -1,6 +1,6 @@
 """Errors raised by the processes services."""
 
-from bpm.exceptions import ApplicationError, Conflict, NotFound
+from bpm.exceptions import ApplicationError, Conflict, InvalidInput, NotFound
 
 
 class DefinitionInvalidError(ApplicationError):
@@ -32,3 +32,7 @@ class NothingWaitsForMessage(NotFound):
 
 class AmbiguousCorrelation(Conflict):
     code = "message_ambiguous"
+
+
+class InvalidGrant(InvalidInput):
+    code = "invalid_grant"

@@ -115,3 +115,33 @@ def instance_diagram_marks(instance: ProcessInstance) -> dict:
     if instance.status == "error" and instance.error_element_id:
         current.append(instance.error_element_id)
     return {"finished": finished, "current": current}
+
+
+GRANTABLE = {
+    "view_processdefinition": "see the process and its instances' tasks",
+    "start_instance": "start instances",
+    "own_process": "own the process (all its instances and tasks)",
+}
+
+
+def definition_grants(key: str) -> list[dict]:
+    """Object permissions granted on any version of a process key, to users and groups."""
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    ids = [str(pk) for pk in ProcessDefinition.objects.filter(key=key).values_list("pk", flat=True)]
+    content_type = ContentType.objects.get_for_model(ProcessDefinition)
+    grants = []
+    for model, kind, name_field in (
+        (UserObjectPermission, "user", "user__username"),
+        (GroupObjectPermission, "group", "group__name"),
+    ):
+        rows = model.objects.filter(content_type=content_type, object_pk__in=ids, permission__codename__in=GRANTABLE)
+        for name, codename in rows.values_list(name_field, "permission__codename").distinct():
+            grants.append({"kind": kind, "name": name, "perm": codename, "label": GRANTABLE[codename]})
+    return sorted(grants, key=lambda g: (g["perm"], g["kind"], g["name"]))
+
+
+def user_can_grant(user, definition: ProcessDefinition) -> bool:
+    """Owners of a process and administrators manage who may see, start and own it."""
+    return user_can_manage_instance(user, ProcessInstance(definition=definition))

@@ -65,6 +65,9 @@ def definition_detail(request, pk):
             "start_form": StartInstanceForm(),
             "can_start": selectors.user_can_start(request.user, definition),
             "can_deploy": selectors.user_can_deploy(request.user),
+            "can_grant": selectors.user_can_grant(request.user, definition),
+            "grants": selectors.definition_grants(definition.key),
+            "grantable": selectors.GRANTABLE,
         },
     )
 
@@ -183,3 +186,32 @@ def instance_complete_step(request, pk, spiff_task_id):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("processes:instance-detail", pk=pk)
+
+
+def _grant_action(request, pk, action, done: str):
+    definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
+    if not selectors.user_can_grant(request.user, definition):
+        raise PermissionDenied("Only owners of the process and administrators manage its access.")
+    try:
+        action(
+            definition=definition,
+            perm=request.POST.get("perm", ""),
+            kind="group" if request.POST.get("kind") == "group" else "user",
+            name=request.POST.get("name", "").strip(),
+        )
+        messages.success(request, done)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("processes:definition-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def definition_grant(request, pk):
+    return _grant_action(request, pk, services.definition_grant, "Access granted.")
+
+
+@login_required
+@require_POST
+def definition_revoke(request, pk):
+    return _grant_action(request, pk, services.definition_revoke, "Access removed.")

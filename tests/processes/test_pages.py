@@ -83,3 +83,51 @@ def test_the_compare_page_lists_changes(client, admin_user):
     client.force_login(admin_user)
     page = client.get(reverse("processes:definition-diff", args=[v2.pk]) + f"?other={v1.pk}").content.decode()
     assert "One → Two" in page
+
+
+def test_an_owner_grants_and_revokes_a_right_from_the_definition_page(client, admin_user):
+    from django.contrib.auth.models import Group
+
+    from processes import selectors
+
+    definition = deploy_one(bpmn("granted", chain('<bpmn:userTask id="t"/>')))
+    clerk = get_user_model().objects.create_user("clerk", password="pw")
+    Group.objects.create(name="clerks")
+    client.force_login(admin_user)
+    url = reverse("processes:definition-grant", args=[definition.pk])
+    client.post(url, {"kind": "user", "name": "clerk", "perm": "start_instance"})
+    client.post(url, {"kind": "group", "name": "clerks", "perm": "own_process"})
+    assert selectors.user_can_start(clerk, definition)
+    page = client.get(reverse("processes:definition-detail", args=[definition.pk])).content.decode()
+    assert "clerk" in page and "start instances" in page and "own the process" in page
+    client.post(
+        reverse("processes:definition-revoke", args=[definition.pk]),
+        {"kind": "user", "name": "clerk", "perm": "start_instance"},
+    )
+    clerk = get_user_model().objects.get(pk=clerk.pk)  # fresh permission cache
+    assert not selectors.user_can_start(clerk, definition)
+
+
+def test_granting_to_an_unknown_user_says_so(client, admin_user):
+    definition = deploy_one(bpmn("granted", chain('<bpmn:userTask id="t"/>')))
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("processes:definition-grant", args=[definition.pk]),
+        {"kind": "user", "name": "ghost", "perm": "own_process"},
+        follow=True,
+    )
+    assert b"No user named" in response.content
+
+
+def test_a_user_who_owns_nothing_cannot_grant(client):
+    definition = deploy_one(bpmn("granted", chain('<bpmn:userTask id="t"/>')))
+    user = get_user_model().objects.create_user("plain2", password="pw")
+    from guardian.shortcuts import assign_perm
+
+    assign_perm("processes.start_instance", user, definition)
+    client.force_login(user)
+    response = client.post(
+        reverse("processes:definition-grant", args=[definition.pk]),
+        {"kind": "user", "name": "plain2", "perm": "own_process"},
+    )
+    assert response.status_code == 403
