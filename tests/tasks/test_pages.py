@@ -1,0 +1,75 @@
+"""The task page's actions through Django's test client."""
+
+import pytest
+from django.urls import reverse
+
+from .factories import open_task, start, task_process, user
+
+pytestmark = pytest.mark.django_db
+
+FORM = (
+    '<bpmn:userTask id="t" name="Fill" camunda:candidateGroups="clerks"><bpmn:extensionElements><camunda:formData>'
+    '<camunda:formField id="size" type="enum"><camunda:value id="s" name="Small"/><camunda:value id="l" name="Large"/>'
+    '<camunda:validation><camunda:constraint name="required"/></camunda:validation></camunda:formField>'
+    "</camunda:formData></bpmn:extensionElements></bpmn:userTask>"
+)
+
+
+@pytest.fixture
+def clerk(db):
+    return user("kim", "clerks")
+
+
+@pytest.fixture
+def task(clerk):
+    return open_task(start(task_process(FORM)))
+
+
+def test_claiming_from_the_page_assigns_the_task(client, clerk, task):
+    client.force_login(clerk)
+    response = client.post(reverse("tasks:task-claim", args=[task.pk]), follow=True)
+    assert b"You claimed the task." in response.content
+    task.refresh_from_db()
+    assert task.assignee == clerk
+
+
+def test_an_invalid_form_is_shown_again_with_the_field_error_and_nothing_changes(client, clerk, task):
+    client.force_login(clerk)
+    response = client.post(reverse("tasks:task-complete", args=[task.pk]), {"size": "xl"})
+    assert response.status_code == 400
+    assert b"field-error" in response.content
+    task.refresh_from_db()
+    assert task.status == "open"
+
+
+def test_a_valid_form_completes_the_task_and_returns_to_the_inbox(client, clerk, task):
+    client.force_login(clerk)
+    response = client.post(reverse("tasks:task-complete", args=[task.pk]), {"size": "l"})
+    assert response.status_code == 302 and response["Location"] == reverse("tasks:inbox")
+    task.refresh_from_db()
+    assert task.status == "completed" and task.instance.variables["size"] == "l"
+
+
+def test_delegating_and_commenting_from_the_page(client, clerk, task):
+    colleague = user("lee")
+    client.force_login(clerk)
+    client.post(reverse("tasks:task-claim", args=[task.pk]))
+    client.post(reverse("tasks:task-comment", args=[task.pk]), {"text": "Over to you"})
+    response = client.post(reverse("tasks:task-delegate", args=[task.pk]), {"user": "lee"}, follow=True)
+    assert b"Task delegated." in response.content
+    task.refresh_from_db()
+    assert task.assignee == colleague and task.owner == clerk
+    client.force_login(colleague)
+    page = client.get(reverse("tasks:task-detail", args=[task.pk])).content.decode()
+    assert "Over to you" in page and "Resolve and hand back to kim" in page
+
+
+def test_the_inbox_shows_due_badges(client, clerk):
+    start(
+        task_process(
+            '<bpmn:userTask id="late" name="Late one" camunda:candidateGroups="clerks" camunda:dueDate="2020-01-01T00:00:00Z"/>'
+        )
+    )
+    client.force_login(clerk)
+    page = client.get(reverse("tasks:inbox") + "?view=group").content.decode()
+    assert "Late one" in page and "badge overdue" in page
