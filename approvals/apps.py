@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class ApprovalsConfig(AppConfig):
     name = "approvals"
+
+    def ready(self) -> None:
+        from tasks import sync
+
+        from . import hooks
+
+        sync.register_open_hook(hooks.on_tasks_opened)

@@ -44,3 +44,4 @@ class HistoryKind(models.TextChoices):
     TASK_RESOLVED = "task_resolved", "Task resolved by the delegate"
     TASK_REASSIGNED = "task_reassigned", "Task reassigned"
     TASK_COMMENTED = "task_commented", "Comment added"
+    APPROVAL_DECIDED = "approval_decided", "Approval decided"

@@ -31,6 +31,13 @@ class HumanTask(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
     )
+    # Approval tasks (camunda:properties approval=true): outcomes offered and four-eyes chain.
+    is_approval = models.BooleanField(default=False)
+    approval_chain = models.CharField(max_length=255, blank=True)
+    # The approver a task was meant for when it went to their out-of-office substitute.
+    substituted_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
     delegation_state = models.CharField(max_length=16, choices=DelegationState.choices, blank=True, default="")
     # Data the delegate submitted when resolving; offered to the owner as the form's values.
     draft_data = models.JSONField(default=dict, blank=True)

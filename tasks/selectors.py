@@ -59,7 +59,7 @@ def tasks_visible_to(user) -> QuerySet[HumanTask]:
         return qs.none()
     if is_task_admin(user):
         return qs
-    condition = Q(assignee=user) | Q(owner=user) | candidate_condition(user)
+    condition = Q(assignee=user) | Q(owner=user) | Q(substituted_for=user) | candidate_condition(user)
     owned = list(_keys_with_object_perm(user, ["processes.own_process"]).values_list("key", flat=True))
     if owned:
         condition |= Q(process_key__in=owned)

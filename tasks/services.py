@@ -98,26 +98,36 @@ def task_complete(*, task_id: int, user, data: dict[str, Any] | None = None) -> 
     same moment, the second gets TaskNotOpen (409).
     """
     task = task_get(task_id=task_id, user=user)
+    if task.is_approval:
+        raise NotAllowedOnTask("This task is an approval: decide it (approve, reject or request changes).")
     variables = clean_task_data(task.form, task.instance.variables, data or {})
     with transaction.atomic():
-        process_services.lock_instance(task.instance_id)
-        task = _locked(task_id, user)
-        if task.delegation_state == DelegationState.PENDING and task.assignee_id == user.pk:
-            raise NotAllowedOnTask(f"This task was delegated to you by {task.owner}: resolve it to hand it back.")
-        if task.assignee_id is None:
-            if not (user_is_candidate(user, task) or user_owns_process(user, task)):
-                raise NotAllowedOnTask("You are not a candidate for this task.")
-            task.assignee = user
-            task.claimed_at = timezone.now()
-            task.save(update_fields=["assignee", "claimed_at"])
-            _record(task, HistoryKind.TASK_CLAIMED, user)
-        elif task.assignee_id != user.pk:
-            raise TaskAlreadyClaimed(f"Task {task_id} is claimed by {task.assignee}")
-        process_services.instance_complete_step(
-            instance_id=task.instance_id, spiff_task_id=str(task.spiff_task_id), data=variables, user=user
-        )
-        task.refresh_from_db()
-        return task
+        return complete_locked(task_id=task_id, user=user, variables=variables)
+
+
+def complete_locked(*, task_id: int, user, variables: dict, delegate_may_complete: bool = False) -> HumanTask:
+    """Inside a transaction: lock the instance, then the task; claim it for a candidate;
+    complete its step with ``variables``. Approvals call this after their own checks."""
+    task = task_get(task_id=task_id, user=user)
+    process_services.lock_instance(task.instance_id)
+    task = _locked(task_id, user)
+    delegated_to_me = task.delegation_state == DelegationState.PENDING and task.assignee_id == user.pk
+    if delegated_to_me and not delegate_may_complete:
+        raise NotAllowedOnTask(f"This task was delegated to you by {task.owner}: resolve it to hand it back.")
+    if task.assignee_id is None:
+        if not (user_is_candidate(user, task) or user_owns_process(user, task)):
+            raise NotAllowedOnTask("You are not a candidate for this task.")
+        task.assignee = user
+        task.claimed_at = timezone.now()
+        task.save(update_fields=["assignee", "claimed_at"])
+        _record(task, HistoryKind.TASK_CLAIMED, user)
+    elif task.assignee_id != user.pk:
+        raise TaskAlreadyClaimed(f"Task {task_id} is claimed by {task.assignee}")
+    process_services.instance_complete_step(
+        instance_id=task.instance_id, spiff_task_id=str(task.spiff_task_id), data=variables, user=user
+    )
+    task.refresh_from_db()
+    return task
 
 
 def task_delegate(*, task_id: int, user, to_username: str) -> HumanTask:

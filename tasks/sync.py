@@ -16,6 +16,14 @@ from .models import HumanTask, TaskCandidate
 
 HUMAN_KINDS = ("user", "manual")
 
+# Other apps (approvals) adjust newly opened tasks; each hook gets (tasks, element metadata).
+_OPEN_HOOKS: list = []
+
+
+def register_open_hook(hook) -> None:
+    if hook not in _OPEN_HOOKS:
+        _OPEN_HOOKS.append(hook)
+
 
 def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
     """Create a task, with its assignee and candidates, for each newly waiting user/manual step."""
@@ -23,7 +31,9 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
     if not points:
         return []
     elements = instance.definition.elements or {}
-    resolved = [(p, assignment.resolve(elements.get(p.element_id, {}), variables)) for p in points]
+    resolved = [
+        (p, assignment.resolve(elements.get(p.element_id, {}), {**variables, **(p.data or {})})) for p in points
+    ]
     usernames = {a.assignee for _, a in resolved if a.assignee} | {u for _, a in resolved for u in a.candidate_users}
     group_names = {g for _, a in resolved for g in a.candidate_groups}
     users = {u.get_username(): u for u in get_user_model().objects.filter(username__in=usernames)} if usernames else {}
@@ -56,6 +66,8 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
         candidates += [TaskCandidate(task=task, group=groups.get(name), group_name=name) for name in a.candidate_groups]
     if candidates:
         TaskCandidate.objects.bulk_create(candidates)
+    for hook in _OPEN_HOOKS:
+        hook(tasks, elements)
     return tasks
 
 

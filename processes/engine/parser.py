@@ -305,7 +305,34 @@ def _preprocess(tree: etree._ElementTree) -> etree._ElementTree:
     for end in list(tree.getroot().iter(_q("endEvent"))):
         if end.find(_q("signalEventDefinition")) is not None:
             _rewrite_signal_end(end)
+    for task in tree.getroot().iter(_q("userTask")):
+        _stop_approval_chain_on_rejection(task)
     return tree
+
+
+def approval_properties(task: etree._Element) -> dict[str, str]:
+    """camunda:/spiffworkflow: properties of a task that start with 'approval' (docs/APPROVALS.md)."""
+    found = {}
+    for ns in (CAMUNDA_NS, SPIFF_NS):
+        for prop in task.iterfind(f"{_q('extensionElements')}/{{{ns}}}properties/{{{ns}}}property"):
+            name = prop.get("name") or ""
+            if name == "approval" or name.startswith("approval."):
+                found[name] = prop.get("value") or ""
+    return found
+
+
+def _stop_approval_chain_on_rejection(task: etree._Element) -> None:
+    """A sequential multi-instance approval ends at the first rejection or change request,
+    unless the diagram gives its own completion condition."""
+    props = approval_properties(task)
+    loop = task.find(_q("multiInstanceLoopCharacteristics"))
+    if props.get("approval") != "true" or loop is None or loop.get("isSequential") != "true":
+        return
+    if loop.find(_q("completionCondition")) is not None:
+        return
+    variable = props.get("approval.variable") or f"{task.get('id')}_decision"
+    condition = etree.SubElement(loop, _q("completionCondition"))
+    condition.text = f"{variable} in ('rejected', 'changes_requested')"
 
 
 def _rewrite_links(container: etree._Element) -> None:

@@ -60,6 +60,43 @@ class RestrictedScriptEngine(PythonScriptEngine):
     def validate(self, expression):
         scripting.compile_expression(expressions.to_python(expression))
 
+    def evaluate(self, task, expression, external_context=None):
+        if expression and "nrOf" in expression:
+            external_context = {**(external_context or {}), **multi_instance_counters(task)}
+        return super().evaluate(task, expression, external_context)
+
+
+def approval_variable(task_spec) -> str:
+    """The variable an approval task's decision is written to (docs/APPROVALS.md)."""
+    extensions = getattr(task_spec, "extensions", None) or {}
+    properties = extensions.get("properties", extensions) if isinstance(extensions, dict) else {}
+    return properties.get("approval.variable") or f"{task_spec.bpmn_id}_decision"
+
+
+def multi_instance_counters(task) -> dict[str, int]:
+    """Camunda's multi-instance variables for completion conditions, plus approval counts.
+
+    ``nrOfInstances``, ``nrOfCompletedInstances``, ``nrOfActiveInstances`` as Camunda
+    defines them, and ``nrOfApproved`` / ``nrOfRejected``: completed instances whose
+    approval decision is approved / rejected.
+    """
+    parent = task.parent
+    spec = getattr(parent, "task_spec", None)
+    if spec is None or not hasattr(spec, "check_completion_condition"):
+        return {}
+    merged_ids = set(parent.internal_data.get("merged", []))
+    children = [c for c in parent.children if c.task_spec == spec.task_spec]
+    completed = [c for c in children if str(c.id) in merged_ids]
+    remaining = parent.internal_data.get("remaining", []) or []
+    variable = approval_variable(spec.task_spec)
+    return {
+        "nrOfInstances": len(children) + len(remaining),
+        "nrOfCompletedInstances": len(completed),
+        "nrOfActiveInstances": len(children) - len(completed),
+        "nrOfApproved": sum(1 for c in completed if c.data.get(variable) == "approved"),
+        "nrOfRejected": sum(1 for c in completed if c.data.get(variable) == "rejected"),
+    }
+
 
 _scripts_enabled = {"value": True}
 SCRIPT_ENGINE = RestrictedScriptEngine(environment=RestrictedEnvironment(lambda: _scripts_enabled["value"]))
@@ -152,6 +189,8 @@ class WaitPoint:
     kind: str  # user, manual, timer, message, signal, other
     event_name: str = ""
     due_at: datetime | None = None
+    # The waiting task's own data (user/manual tasks): a multi-instance child's element variable lives here.
+    data: dict | None = None
 
 
 @dataclass
@@ -292,7 +331,7 @@ class Run:
         self.workflow.cancel()
 
     # -- reading ----------------------------------------------------------------------
-    def waiting(self) -> list[WaitPoint]:
+    def waiting(self, with_data: bool = False) -> list[WaitPoint]:
         points: list[WaitPoint] = []
         for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
             spec = task.task_spec
@@ -302,7 +341,16 @@ class Run:
             name = getattr(spec, "bpmn_name", "") or ""
             if task.state == TaskState.READY and spec.manual:
                 kind = "user" if "user" in _element_type(spec).lower() else "manual"
-                points.append(WaitPoint(str(task.id), element_id, _element_type(spec), name, kind))
+                points.append(
+                    WaitPoint(
+                        str(task.id),
+                        element_id,
+                        _element_type(spec),
+                        name,
+                        kind,
+                        data=serializer.to_json_value(task.data) if with_data else None,
+                    )
+                )
                 continue
             if task.state != TaskState.WAITING or not isinstance(spec, CatchingEvent):
                 continue
@@ -367,7 +415,7 @@ class Run:
             status=status,
             variables=self.variables(),
             steps=self.steps,
-            waiting=[] if status == "completed" else self.waiting(),
+            waiting=[] if status == "completed" else self.waiting(with_data=True),
             error_message=_error_text(self.error) if self.error else "",
             error_element_id=self.error_element_id,
             unhandled_events=events,
