@@ -64,7 +64,9 @@ class Substitute(models.Model):
         ordering = ["starts_on"]
         indexes = [models.Index(fields=["user", "starts_on", "ends_on"], name="substitute_user_range")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")), name="substitute_range_order")
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="substitute_range_order"
+            )
         ]
 
     def __str__(self) -> str:

@@ -11,8 +11,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("processes/", include("processes.urls")),
     path("tasks/", include("tasks.urls")),
+    path("approvals/", include("approvals.urls")),
     path("api/v1/", include("processes.api.urls")),
     path("api/v1/", include("tasks.api.urls")),
+    path("api/v1/", include("approvals.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -31,6 +31,10 @@ class HumanTask(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
     )
+    # Who started the instance, copied so the four-eyes filter needs no join.
+    initiator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL, db_index=False
+    )
     # Approval tasks (camunda:properties approval=true): outcomes offered and four-eyes chain.
     is_approval = models.BooleanField(default=False)
     approval_chain = models.CharField(max_length=255, blank=True)

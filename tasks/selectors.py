@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Q, QuerySet
+from django.apps import apps
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from processes.selectors import _keys_with_object_perm
@@ -50,6 +51,20 @@ def _candidate_task_ids(user) -> list[int]:
         )
         user._bpm_candidate_task_ids = cached
     return cached
+
+
+def group_tasks(user) -> QuerySet[HumanTask]:
+    """Unclaimed open tasks the user may claim. Four-eyes: approvals of a request the user
+    started, or of an approval chain they already decided, are not offered to them."""
+    Approval = apps.get_model("approvals", "Approval")
+    decided_chain = Approval.objects.filter(
+        instance_id=OuterRef("instance_id"), chain=OuterRef("approval_chain"), decided_by=user
+    )
+    return (
+        HumanTask.objects.filter(status=TaskStatus.OPEN, assignee__isnull=True, pk__in=_candidate_task_ids(user))
+        .exclude(is_approval=True, initiator=user)
+        .exclude(Q(is_approval=True) & Q(Exists(decided_chain)))
+    )
 
 
 def tasks_visible_to(user) -> QuerySet[HumanTask]:
@@ -101,7 +116,7 @@ def inbox_list(user, query: InboxQuery) -> QuerySet[HumanTask]:
     if query.view == "all" and is_task_admin(user):
         qs = HumanTask.objects.filter(status=TaskStatus.OPEN)
     elif query.view == "group":
-        qs = HumanTask.objects.filter(status=TaskStatus.OPEN, assignee__isnull=True, pk__in=_candidate_task_ids(user))
+        qs = group_tasks(user)
     else:
         qs = HumanTask.objects.filter(status=TaskStatus.OPEN, assignee=user)
     if query.process:
@@ -123,9 +138,7 @@ def inbox_counts(user) -> dict[str, int]:
     """Counts for the navigation: my open tasks and unclaimed tasks I may claim."""
     return {
         "mine": HumanTask.objects.filter(status=TaskStatus.OPEN, assignee=user).count(),
-        "group": HumanTask.objects.filter(
-            status=TaskStatus.OPEN, assignee__isnull=True, pk__in=_candidate_task_ids(user)
-        ).count(),
+        "group": group_tasks(user).count(),
     }
 
 

@@ -45,6 +45,7 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
                 definition_id=instance.definition_id,
                 process_key=instance.definition.key,
                 business_key=instance.business_key,
+                initiator_id=instance.started_by_id,
                 spiff_task_id=point.spiff_task_id,
                 element_id=point.element_id,
                 kind=point.kind,

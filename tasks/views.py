@@ -82,6 +82,7 @@ def task_detail(request, pk, form=None):
             "instance": instance,
             "form": form,
             "actions": services.can_act(request.user, task),
+            "approval_outcomes": _approval_outcomes(task),
             "badge": selectors.task_badge(task),
             "comments": task.comments.select_related("author"),
             "history": process_selectors.instance_history(instance),
@@ -91,6 +92,15 @@ def task_detail(request, pk, form=None):
             },
         },
     )
+
+
+def _approval_outcomes(task) -> list[str]:
+    if not task.is_approval:
+        return []
+    from approvals.conventions import approval_config
+
+    config = approval_config(task.element_id, (task.definition.elements or {}).get(task.element_id, {}))
+    return list(config.outcomes) if config else []
 
 
 def _act(request, pk, action, success: str, **kwargs):
