@@ -85,10 +85,10 @@ def multi_instance_counters(task) -> dict[str, int]:
     if spec is None or not hasattr(spec, "check_completion_condition"):
         return {}
     merged_ids = set(parent.internal_data.get("merged", []))
-    children = [c for c in parent.children if c.task_spec == spec.task_spec]
+    children = [c for c in parent.children if c.task_spec.name == spec.task_spec]
     completed = [c for c in children if str(c.id) in merged_ids]
     remaining = parent.internal_data.get("remaining", []) or []
-    variable = approval_variable(spec.task_spec)
+    variable = approval_variable(task.task_spec)
     return {
         "nrOfInstances": len(children) + len(remaining),
         "nrOfCompletedInstances": len(completed),
@@ -285,6 +285,11 @@ class Run:
             raise EngineActionError(f"Task '{task.task_spec.bpmn_id}' is not waiting for a person")
         if data:
             task.set_data(**data)
+            parent = task.parent
+            if parent is not None and hasattr(parent.task_spec, "check_completion_condition"):
+                # As in Camunda, values given when completing a multi-instance task are process
+                # variables: they outlive the instance (a decision routes the gateway after the loop).
+                parent.data.update(data)
         try:
             task.run()
         except SpiffWorkflowException as exc:

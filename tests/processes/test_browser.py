@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 
 CHROMIUM = os.environ.get("BPM_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "processes" / "demo" / "purchase_request.bpmn"
+DEMO = REPO / "processes" / "demo" / "leave_request.bpmn"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
 pytestmark = [
@@ -51,19 +51,19 @@ def test_a_designer_uploads_sees_the_diagram_and_starts_an_instance(page, live_s
     page.click("text=Deploy a diagram")
     page.set_input_files("input[type=file]", str(DEMO))
     page.click("text=Validate and deploy")
-    page.wait_for_selector("text=Deployed purchase_request v1")
+    page.wait_for_selector("text=Deployed leave_request v1")
     page.wait_for_selector("#diagram[data-rendered=true]", timeout=15000)
-    assert page.locator("#diagram .djs-element[data-element-id=review_request]").count() == 1
+    assert page.locator("#diagram .djs-element[data-element-id=approve_leave]").count() == 1
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "definition.png"), full_page=True)
 
-    page.fill("textarea[name=variables]", '{"amount": 500, "item": "a laptop"}')
-    page.fill("input[name=business_key]", "PO-42")
+    page.fill("textarea[name=variables]", '{"employee": "Grace Hopper", "days": 3, "start_date": "2027-02-01"}')
+    page.fill("input[name=business_key]", "LEAVE-42")
     page.click("#start-form button[type=submit]")
     page.wait_for_selector("#instance-status:has-text('Running')")
     page.wait_for_selector("#diagram[data-rendered=true]", timeout=15000)
-    assert page.locator(".djs-element.step-current[data-element-id=review_request]").count() == 1
-    assert page.locator(".djs-element.step-finished[data-element-id=request_received]").count() == 1
+    assert page.locator(".djs-element.step-current[data-element-id=approve_leave]").count() == 1
+    assert page.locator(".djs-element.step-finished[data-element-id=leave_requested]").count() == 1
     page.screenshot(path=str(SCREENSHOTS / "instance.png"), full_page=True)
 
 

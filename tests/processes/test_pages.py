@@ -13,7 +13,7 @@ from .factories import bpmn, chain, deploy_one
 
 pytestmark = pytest.mark.django_db
 
-DEMO = Path(__file__).resolve().parents[2] / "processes" / "demo" / "purchase_request.bpmn"
+DEMO = Path(__file__).resolve().parents[2] / "processes" / "demo" / "leave_request.bpmn"
 
 
 def test_pages_need_a_login(client):
@@ -31,9 +31,9 @@ def test_uploading_a_diagram_deploys_it_and_shows_its_page(client, designer):
     client.force_login(designer)
     with DEMO.open("rb") as f:
         response = client.post(reverse("processes:definition-upload"), {"files": [f]}, follow=True)
-    definition = ProcessDefinition.objects.get(key="purchase_request")
+    definition = ProcessDefinition.objects.get(key="leave_request")
     assert response.redirect_chain[-1][0] == reverse("processes:definition-detail", args=[definition.pk])
-    assert b"Deployed purchase_request v1" in response.content
+    assert b"Deployed leave_request v1" in response.content
 
 
 def test_an_invalid_upload_lists_each_problem_with_line_and_element(client, designer):

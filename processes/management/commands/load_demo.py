@@ -13,8 +13,9 @@ DEMO_USERS = [
     # username, password, roles, superuser
     ("admin", "admin", [], True),
     ("designer", "designer", ["Process Designer", "Process Owner"], False),
-    ("owner", "owner", ["Process Owner"], False),
-    ("approver", "approver", ["Approver", "Task User"], False),
+    ("owner", "owner", ["Process Owner", "Approver", "Department Head"], False),
+    ("approver", "approver", ["Approver", "Task User", "Team Lead"], False),
+    ("cfo", "cfo", ["Approver", "CFO"], False),
     ("user", "user", ["Task User"], False),
 ]
 
@@ -24,7 +25,8 @@ DEMO_INSTANCES = [
     ("leave_request", "LEAVE-1", {"employee": "Ada Lovelace", "days": 5, "start_date": "2026-12-21"}, "user"),
     ("leave_request", "LEAVE-2", {"employee": "Alan Turing", "days": 2, "start_date": "2027-01-07"}, "user"),
     ("purchase_request", "PO-1001", {"item": "a laptop", "amount": 900}, "user"),
-    ("purchase_request", "PO-1002", {"item": "a delivery van", "amount": 42000}, "designer"),
+    ("purchase_request", "PO-1002", {"item": "a 3D printer", "amount": 4500}, "user"),
+    ("purchase_request", "PO-1003", {"item": "a delivery van", "amount": 42000}, "designer"),
 ]
 
 
@@ -39,7 +41,7 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.is_superuser = user.is_staff = superuser
                 user.save()
-            user.groups.add(*Group.objects.filter(name__in=roles))
+            user.groups.add(*[Group.objects.get_or_create(name=role)[0] for role in roles])
             if not superuser:
                 # every demo user may start the demo processes
                 from django.contrib.auth.models import Permission
