@@ -25,6 +25,17 @@ def config_for(task: HumanTask) -> ApprovalConfig:
     return config
 
 
+def _level_name(config: ApprovalConfig, task: HumanTask) -> str:
+    """``approval.level`` may be an expression (``${approver_group}``) over the instance's variables."""
+    from processes.engine import expressions, scripting
+
+    try:
+        value = expressions.evaluate_attribute(config.level_name, task.instance.variables, scripting.evaluate)
+    except Exception:  # a level label must never block a decision
+        value = config.level_name
+    return str(value or task.name)[:255]
+
+
 def four_eyes_refusal(user, task: HumanTask, chain: str) -> str | None:
     """Why the four-eyes rule refuses ``user`` this decision, or None when it allows it."""
     if task.instance.started_by_id == user.pk:
@@ -67,6 +78,7 @@ def approval_decide(
         elif task.substituted_for_id and task.assignee_id == user.pk:
             on_behalf_of = task.substituted_for
         level = Approval.objects.filter(instance_id=task.instance_id, chain=config.chain).count() + 1
+        level_name = _level_name(config, task)
         completed = task_services.complete_locked(
             task_id=task.pk, user=user, variables=variables, delegate_may_complete=True
         )
@@ -76,7 +88,7 @@ def approval_decide(
             element_id=task.element_id,
             chain=config.chain,
             level=level,
-            level_name=config.level_name,
+            level_name=level_name,
             outcome=outcome,
             comment=comment,
             decided_by=user,
@@ -93,7 +105,7 @@ def approval_decide(
                 "outcome": outcome,
                 "comment": comment,
                 "level": level,
-                "level_name": config.level_name,
+                "level_name": level_name,
                 "on_behalf_of": on_behalf_of.get_username() if on_behalf_of else "",
             },
         )

@@ -206,9 +206,12 @@ def can_act(user, task: HumanTask) -> dict[str, bool]:
         "claim": open_ and task.assignee_id is None and (candidate or owner_or_admin),
         "unclaim": open_ and task.assignee_id is not None and (mine or owner_or_admin) and not delegated_to_me,
         "complete": open_
+        and not task.is_approval
         and not delegated_to_me
         and (mine or (task.assignee_id is None and (candidate or owner_or_admin))),
-        "resolve": open_ and delegated_to_me,
+        # approvals are decided, also by the colleague they were delegated to
+        "decide": open_ and task.is_approval and (mine or (task.assignee_id is None and (candidate or owner_or_admin))),
+        "resolve": open_ and delegated_to_me and not task.is_approval,
         "delegate": open_ and (mine or owner_or_admin) and not delegated_to_me,
         "reassign": open_ and owner_or_admin,
         "admin": is_task_admin(user),

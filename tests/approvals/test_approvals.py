@@ -282,3 +282,10 @@ def test_the_api_decides_and_lists_my_pending_and_decided_approvals(purchase, pe
     requester = APIClient()
     requester.force_authenticate(people["requester"])
     assert requester.get("/api/v1/approvals/pending/").json() == []
+
+
+def test_the_level_label_can_name_the_approving_group(purchase, people):
+    instance = purchase(4500, people["requester"])
+    decide(instance, people["lead"])
+    decide(instance, people["head"])
+    assert list(instance.approvals.values_list("level_name", flat=True)) == ["Team Lead", "Department Head"]
