@@ -1,5 +1,6 @@
 """Shared fixtures: the suite runs on PostgreSQL, with outside network blocked."""
 
+import os
 import socket
 
 import pytest
@@ -43,3 +44,22 @@ def designer(db):
 @pytest.fixture
 def admin_user(db):
     return get_user_model().objects.create_superuser("admin", "admin@example.com", "pw-admin")
+
+
+@pytest.fixture
+def page():
+    """A headless Chromium page (Debian's chromium; Playwright's own download is not used)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        yield context.new_page()
+        browser.close()

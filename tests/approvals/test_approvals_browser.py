@@ -1,18 +1,13 @@
 """Two approvers decide a purchase in a real browser; the requester sees the outcome and comments."""
 
 import os
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-from tests.processes.test_browser import CHROMIUM, SCREENSHOTS, login, page  # noqa: F401 - the page fixture
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, login
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Chromium not installed at {CHROMIUM}"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def open_group_task(page, business_key: str, name: str) -> None:
@@ -25,7 +20,7 @@ def log_out(page) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_levels_approve_one_rejects_with_a_comment_and_the_requester_sees_it(page, live_server):  # noqa: F811
+def test_two_levels_approve_one_rejects_with_a_comment_and_the_requester_sees_it(page, live_server):
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     call_command("load_demo", stdout=open(os.devnull, "w"))
 

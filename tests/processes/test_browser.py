@@ -1,46 +1,13 @@
 """A designer in a real browser (Chromium through Playwright): upload, see the diagram, start, follow."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import Permission
 
-CHROMIUM = os.environ.get("BPM_CHROMIUM", "/usr/bin/chromium")
-REPO = Path(__file__).resolve().parents[2]
+from tests.browser import BROWSER_MARKS, REPO, SCREENSHOTS, login
+
 DEMO = REPO / "processes" / "demo" / "leave_request.bpmn"
-SCREENSHOTS = REPO / "docs" / "screenshots"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)"
-    ),
-]
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        yield context.new_page()
-        browser.close()
-
-
-def login(page, live_server, username, password):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.django_db(transaction=True)

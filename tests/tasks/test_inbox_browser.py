@@ -1,22 +1,17 @@
 """A task user works through the inbox in a real browser (Chromium through Playwright)."""
 
 import os
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-from tests.processes.test_browser import CHROMIUM, SCREENSHOTS, login, page  # noqa: F401 - the page fixture
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, login
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Chromium not installed at {CHROMIUM}"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_approver_claims_fixes_a_form_error_completes_and_the_next_task_reaches_another_inbox(page, live_server):  # noqa: F811
+def test_an_approver_claims_fixes_a_form_error_completes_and_the_next_task_reaches_another_inbox(page, live_server):
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     call_command("load_demo", stdout=open(os.devnull, "w"))
     login(page, live_server, "approver", "approver")
