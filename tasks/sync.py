@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Q
 from django.utils import timezone
 
 from . import assignment
@@ -79,16 +78,16 @@ def close_tasks(*, instance, closed: list[tuple[str, str]], completed_spiff_task
         return
     now = timezone.now()
     spiff_ids = {spiff_id for spiff_id, _ in closed}
-    open_rows = HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN, spiff_task_id__in=spiff_ids)
+    rows = HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
     if completed_spiff_task_id and completed_spiff_task_id in spiff_ids:
-        open_rows.filter(spiff_task_id=completed_spiff_task_id).update(
+        rows.filter(spiff_task_id=completed_spiff_task_id).update(
             status=TaskStatus.COMPLETED,
             completed_at=now,
             completed_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-    open_rows.filter(~Q(spiff_task_id=completed_spiff_task_id or "00000000-0000-0000-0000-000000000000")).update(
-        status=TaskStatus.CANCELLED, completed_at=now
-    )
+        spiff_ids.discard(completed_spiff_task_id)
+    if spiff_ids:  # the rest stopped waiting without being completed
+        rows.filter(spiff_task_id__in=spiff_ids).update(status=TaskStatus.CANCELLED, completed_at=now)
 
 
 def cancel_all(*, instance) -> None:
