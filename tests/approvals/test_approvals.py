@@ -289,3 +289,32 @@ def test_the_level_label_can_name_the_approving_group(purchase, people):
     decide(instance, people["lead"])
     decide(instance, people["head"])
     assert list(instance.approvals.values_list("level_name", flat=True)) == ["Team Lead", "Department Head"]
+
+
+TWO_TASKS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="x">
+<bpmn:process id="two_levels" isExecutable="true">
+<bpmn:startEvent id="start"/>
+<bpmn:userTask id="lead_ok" name="Team lead" camunda:candidateGroups="Team Lead,Department Head">
+  <bpmn:extensionElements><camunda:properties><camunda:property name="approval" value="true"/></camunda:properties></bpmn:extensionElements>
+</bpmn:userTask>
+<bpmn:userTask id="head_ok" name="Department head" camunda:candidateGroups="Department Head">
+  <bpmn:extensionElements><camunda:properties><camunda:property name="approval" value="true"/></camunda:properties></bpmn:extensionElements>
+</bpmn:userTask>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="lead_ok"/>
+<bpmn:sequenceFlow id="f2" sourceRef="lead_ok" targetRef="head_ok"/>
+<bpmn:sequenceFlow id="f3" sourceRef="head_ok" targetRef="end"/>
+</bpmn:process></bpmn:definitions>"""
+
+
+def test_separate_approval_tasks_form_one_chain_with_default_variables(people):
+    process_services.definition_deploy(files=[("two.bpmn", TWO_TASKS.encode())])
+    instance = process_services.instance_start(key="two_levels", user=people["requester"])
+    decide(instance, people["both"])
+    with pytest.raises(FourEyesViolation):
+        decide(instance, people["both"])
+    decide(instance, people["head"])
+    instance.refresh_from_db()
+    assert (instance.variables["lead_ok_decision"], instance.variables["head_ok_decision"]) == ("approved", "approved")
+    assert instance.variables["head_ok_decision_by"] == "hugo"
