@@ -104,6 +104,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    "bpm-tick": {"task": "processes.tick", "schedule": env.float("BPM_TICK_SECONDS", default=1.0)},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -140,6 +143,12 @@ BPM = {
     "SCRIPT_MAX_SIZE": env.int("BPM_SCRIPT_MAX_SIZE", default=1_000_000),
     # How many parsed specs each process keeps in memory.
     "SPEC_CACHE_SIZE": env.int("BPM_SPEC_CACHE_SIZE", default=256),
+    # Jobs (timers): how often beat looks for due jobs, how many one tick takes, how long a
+    # worker may hold one before another may take it, and the first retry delay.
+    "TICK_SECONDS": env.float("BPM_TICK_SECONDS", default=1.0),
+    "JOB_BATCH_SIZE": env.int("BPM_JOB_BATCH_SIZE", default=200),
+    "JOB_LOCK_SECONDS": env.int("BPM_JOB_LOCK_SECONDS", default=60),
+    "JOB_RETRY_BASE_SECONDS": env.float("BPM_JOB_RETRY_BASE_SECONDS", default=2.0),
 }
 
 LOGGING = {

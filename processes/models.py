@@ -190,3 +190,43 @@ class HistoryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.element_id}"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Job(models.Model):
+    """Background work due at a time (a timer today), written in the transaction that created it.
+
+    Workers take due jobs with SELECT ... FOR UPDATE SKIP LOCKED and a lock that expires, so a
+    job whose worker died is taken again; the job is marked done in the same transaction as the
+    instance change it makes, so it takes effect once.
+    """
+
+    instance = models.ForeignKey(ProcessInstance, related_name="jobs", on_delete=models.CASCADE, db_index=False)
+    kind = models.CharField(max_length=16, default="timer")
+    spiff_task_id = models.UUIDField()
+    element_id = models.CharField(max_length=255)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    lock_token = models.CharField(max_length=64, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="job_status_due"),
+            models.Index(fields=["instance", "spiff_task_id"], name="job_instance_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.element_id} of instance {self.instance_id} due {self.due_at:%Y-%m-%d %H:%M:%S}"

@@ -41,6 +41,8 @@ from .models import (
     DecisionDefinition,
     Deployment,
     HistoryEvent,
+    Job,
+    JobStatus,
     ProcessDefinition,
     ProcessInstance,
     Resource,
@@ -308,6 +310,29 @@ def _history(instance: ProcessInstance, kind: str, *, actor=None, element_id="",
 _MISSING = object()
 
 
+def _sync_timer_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened) -> None:
+    """Pending timer jobs follow the timers the instance waits on (same transaction)."""
+    if closed:
+        condition = Q()
+        for spiff_task_id, element_id in closed:
+            condition |= Q(spiff_task_id=spiff_task_id, element_id=element_id)
+        Job.objects.filter(condition, instance=instance, status=JobStatus.PENDING).delete()
+    timers = [w for w in opened if w.kind == "timer" and w.due_at is not None]
+    if timers:
+        Job.objects.bulk_create(
+            [
+                Job(
+                    instance=instance,
+                    kind="timer",
+                    spiff_task_id=w.spiff_task_id,
+                    element_id=w.element_id,
+                    due_at=w.due_at,
+                )
+                for w in timers
+            ]
+        )
+
+
 def _apply_outcome(
     instance: ProcessInstance,
     run: runtime.Run,
@@ -375,6 +400,7 @@ def _apply_outcome(
         WaitingStep.objects.filter(condition, instance=instance).delete()
     opened = [w for key, w in current.items() if key not in existing]
     human_tasks.close_tasks(instance=instance, closed=closed, completed_spiff_task_id=completed_step, actor=actor)
+    _sync_timer_jobs(instance, closed, [w for w in current.values() if (w.spiff_task_id, w.element_id) not in existing])
     human_tasks.open_tasks(instance=instance, points=opened, variables=outcome.variables)
     if opened:
         WaitingStep.objects.bulk_create(
@@ -717,3 +743,21 @@ def definition_revoke(*, definition: ProcessDefinition, perm: str, kind: str, na
     with transaction.atomic():
         for version in ProcessDefinition.objects.filter(key=definition.key):
             remove_perm(f"processes.{perm}", grantee, version)
+
+
+def instance_fire_timer(*, instance_id: int, spiff_task_id: str) -> bool:
+    """Fire a due timer of an instance (called by the job runner inside its transaction).
+
+    Returns False, changing nothing, when the timer no longer waits (it was interrupted,
+    the instance ended, or the job ran before): running a job twice is harmless.
+    """
+    instance = _lock_instance(instance_id)
+    if instance.status != InstanceStatus.RUNNING:
+        return False
+    run = _load_run(instance)
+    try:
+        run.fire_timer(spiff_task_id)
+    except runtime.EngineActionError:
+        return False
+    _apply_outcome(instance, run)
+    return True

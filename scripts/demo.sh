@@ -12,5 +12,9 @@ export CELERY_TASK_ALWAYS_EAGER=${CELERY_TASK_ALWAYS_EAGER:-true}
 python manage.py migrate --noinput
 python manage.py load_demo
 ADDR=${ADDR:-127.0.0.1:8000}
+# Background work in-process: timers fire from this loop (production runs Celery worker and beat).
+python manage.py run_jobs --loop &
+JOBS_PID=$!
+trap 'kill $JOBS_PID 2>/dev/null' EXIT
 echo "Open http://$ADDR/ and log in with one of the accounts above."
-exec python manage.py runserver "$ADDR"
+python manage.py runserver "$ADDR"

@@ -1,0 +1,86 @@
+"""Timers fired by a real Celery worker and beat, through Redis, on the test database."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from processes import services
+from processes.models import Job, ProcessInstance
+from tests.jobs.test_timers import WAIT
+from tests.processes.factories import deploy_one
+
+REPO = Path(__file__).resolve().parents[2]
+BROKER = os.environ.get("BPM_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+
+def _redis_available() -> bool:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(BROKER, socket_connect_timeout=1)
+        client.ping()
+        client.flushdb()  # stale messages from an earlier run would confuse the worker
+        return True
+    except Exception:
+        return False
+
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not _redis_available(), reason=f"Redis not reachable at {BROKER} (apt-get install redis-server)"
+    ),
+]
+
+
+@pytest.fixture
+def worker_and_beat(tmp_path):
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bpm.settings",
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": BROKER,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "BPM_TICK_SECONDS": "0.5",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "test"),
+    }
+    celery = [sys.executable, "-m", "celery", "-A", "bpm"]
+    processes = [
+        subprocess.Popen(
+            [*celery, "worker", "-P", "solo", "-l", "warning", "--without-gossip", "--without-mingle", "-n", "test@%h"],
+            env=env,
+            cwd=REPO,
+        ),
+        subprocess.Popen([*celery, "beat", "-l", "warning", "-s", str(tmp_path / "beat-schedule")], env=env, cwd=REPO),
+    ]
+    yield processes
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_two_second_timer_is_fired_once_by_a_celery_worker(worker_and_beat):
+    instance = services.instance_start(definition=deploy_one(WAIT))
+    started = time.monotonic()
+    while time.monotonic() - started < 30:
+        instance = ProcessInstance.objects.get(pk=instance.pk)
+        if instance.status != "running":
+            break
+        time.sleep(0.2)
+    waited = time.monotonic() - started
+    assert instance.status == "completed", f"not fired after {waited:.1f} s"
+    assert waited >= 1.5  # not before it was due
+    assert instance.history.filter(kind="step_completed", element_id="pause").count() == 1
+    assert Job.objects.get(instance=instance).status == "done"

@@ -1,0 +1,96 @@
+"""Timers as jobs: written with the state change, fired once, taken again when a worker died."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from processes import jobs, services
+from processes.models import Job
+from tasks.models import HumanTask
+from tests.processes.factories import bpmn, deploy_one
+
+pytestmark = pytest.mark.django_db
+
+
+def flows(*pairs):
+    return "".join(f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>' for i, (a, b) in enumerate(pairs))
+
+
+WAIT = bpmn(
+    "wait",
+    '<bpmn:startEvent id="start"/><bpmn:intermediateCatchEvent id="pause"><bpmn:timerEventDefinition>'
+    "<bpmn:timeDuration>PT2S</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"
+    '<bpmn:endEvent id="end"/>' + flows(("start", "pause"), ("pause", "end")),
+)
+
+BOUNDARY = bpmn(
+    "reminder",
+    '<bpmn:startEvent id="start"/><bpmn:userTask id="work" name="Work"/>'
+    '<bpmn:boundaryEvent id="too_late" attachedToRef="work"><bpmn:timerEventDefinition>'
+    "<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+    '<bpmn:endEvent id="done"/><bpmn:endEvent id="timed_out"/>'
+    + flows(("start", "work"), ("work", "done"), ("too_late", "timed_out")),
+)
+
+
+def test_a_timer_is_a_job_due_when_the_timer_is():
+    instance = services.instance_start(definition=deploy_one(WAIT))
+    job = Job.objects.get(instance=instance)
+    assert (job.kind, job.element_id, job.status) == ("timer", "pause", "pending")
+    assert timezone.now() < job.due_at <= timezone.now() + timedelta(seconds=3)
+
+
+def test_a_job_is_not_taken_before_it_is_due():
+    services.instance_start(definition=deploy_one(WAIT))
+    assert jobs.run_due_jobs() == 0
+
+
+def test_a_due_timer_fires_once_and_the_instance_moves_on():
+    instance = services.instance_start(definition=deploy_one(WAIT))
+    later = timezone.now() + timedelta(seconds=5)
+    assert jobs.run_due_jobs(now=later) == 1
+    assert jobs.run_due_jobs(now=later) == 0
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+    assert instance.history.filter(kind="step_completed", element_id="pause").count() == 1
+    assert Job.objects.get(instance=instance).status == "done"
+
+
+def test_a_boundary_timer_interrupts_its_user_task():
+    instance = services.instance_start(definition=deploy_one(BOUNDARY))
+    assert HumanTask.objects.get(instance=instance).status == "open"
+    jobs.run_due_jobs(now=timezone.now() + timedelta(hours=2))
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+    assert instance.history.filter(element_id="timed_out").exists()
+    assert HumanTask.objects.get(instance=instance).status == "cancelled"
+
+
+def test_completing_the_task_first_removes_its_boundary_timer_job():
+    instance = services.instance_start(definition=deploy_one(BOUNDARY))
+    step = instance.waiting_steps.get(kind="user")
+    services.instance_complete_step(instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id))
+    assert not Job.objects.filter(instance=instance, status="pending").exists()
+
+
+def test_a_job_whose_worker_died_is_taken_again_after_its_lock_expires_and_runs_once():
+    instance = services.instance_start(definition=deploy_one(WAIT))
+    due = timezone.now() + timedelta(seconds=5)
+    dead_token, ids = jobs.jobs_acquire(now=due, lock_seconds=60)  # the worker dies before running it
+    assert len(ids) == 1
+    assert jobs.jobs_acquire(now=due + timedelta(seconds=30))[1] == []  # still locked
+    token, again = jobs.jobs_acquire(now=due + timedelta(seconds=61))
+    assert again == ids and token != dead_token
+    assert jobs.job_execute(job_id=ids[0], token=dead_token) == "skipped"
+    assert jobs.job_execute(job_id=ids[0], token=token) == "done"
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+    assert instance.history.filter(kind="step_completed", element_id="pause").count() == 1
+
+
+def test_running_a_timer_job_twice_is_harmless():
+    instance = services.instance_start(definition=deploy_one(WAIT))
+    job = Job.objects.get(instance=instance)
+    assert services.instance_fire_timer(instance_id=instance.pk, spiff_task_id=str(job.spiff_task_id)) is True
+    assert services.instance_fire_timer(instance_id=instance.pk, spiff_task_id=str(job.spiff_task_id)) is False
