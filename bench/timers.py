@@ -70,7 +70,11 @@ def run(workers: int, timers: int) -> dict:
     celery = [sys.executable, "-m", "celery", "-A", "bpm"]
     schedule = Path(tempfile.mkdtemp()) / "beat"
     procs = [
-        subprocess.Popen([*celery, "worker", "-P", "solo", "-l", "error", "--without-gossip", "--without-mingle", "-n", f"w{i}@%h"], env=env, cwd=REPO)
+        subprocess.Popen(
+            [*celery, "worker", "-P", "solo", "-l", "error", "--without-gossip", "--without-mingle", "-n", f"w{i}@%h"],
+            env=env,
+            cwd=REPO,
+        )
         for i in range(workers)
     ]
     procs.append(subprocess.Popen([*celery, "beat", "-l", "error", "-s", str(schedule)], env=env, cwd=REPO))

@@ -38,8 +38,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def worker_and_beat(tmp_path):
+def _start(tmp_path, workers: int):
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
@@ -54,13 +53,30 @@ def worker_and_beat(tmp_path):
     celery = [sys.executable, "-m", "celery", "-A", "bpm"]
     processes = [
         subprocess.Popen(
-            [*celery, "worker", "-P", "solo", "-l", "warning", "--without-gossip", "--without-mingle", "-n", "test@%h"],
+            [
+                *celery,
+                "worker",
+                "-P",
+                "solo",
+                "-l",
+                "warning",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"test{i}@%h",
+            ],
             env=env,
             cwd=REPO,
-        ),
-        subprocess.Popen([*celery, "beat", "-l", "warning", "-s", str(tmp_path / "beat-schedule")], env=env, cwd=REPO),
+        )
+        for i in range(workers)
     ]
-    yield processes
+    processes.append(
+        subprocess.Popen([*celery, "beat", "-l", "warning", "-s", str(tmp_path / "beat-schedule")], env=env, cwd=REPO)
+    )
+    return processes
+
+
+def _stop(processes) -> None:
     for process in processes:
         process.terminate()
     for process in processes:
@@ -68,6 +84,20 @@ def worker_and_beat(tmp_path):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def worker_and_beat(tmp_path):
+    processes = _start(tmp_path, 1)
+    yield processes
+    _stop(processes)
+
+
+@pytest.fixture
+def two_workers_and_beat(tmp_path):
+    processes = _start(tmp_path, 2)
+    yield processes
+    _stop(processes)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -84,3 +114,21 @@ def test_a_two_second_timer_is_fired_once_by_a_celery_worker(worker_and_beat):
     assert waited >= 1.5  # not before it was due
     assert instance.history.filter(kind="step_completed", element_id="pause").count() == 1
     assert Job.objects.get(instance=instance).status == "done"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_hundred_timers_due_together_fire_once_each_with_two_workers(two_workers_and_beat):
+    from processes.models import HistoryEvent
+
+    definition = deploy_one(WAIT)
+    instances = [services.instance_start(definition=definition).pk for _ in range(200)]
+    started = time.monotonic()
+    while time.monotonic() - started < 60:
+        if not ProcessInstance.objects.filter(pk__in=instances, status="running").exists():
+            break
+        time.sleep(0.5)
+    assert ProcessInstance.objects.filter(pk__in=instances, status="completed").count() == 200
+    assert (
+        HistoryEvent.objects.filter(instance_id__in=instances, kind="step_completed", element_id="pause").count() == 200
+    )
+    assert Job.objects.filter(instance_id__in=instances, status="done").count() == 200
