@@ -149,6 +149,11 @@ BPM = {
     "JOB_BATCH_SIZE": env.int("BPM_JOB_BATCH_SIZE", default=200),
     "JOB_LOCK_SECONDS": env.int("BPM_JOB_LOCK_SECONDS", default=60),
     "JOB_RETRY_BASE_SECONDS": env.float("BPM_JOB_RETRY_BASE_SECONDS", default=2.0),
+    # Service tasks: retries when the diagram gives none, HTTP timeout, project connectors
+    # ({"name": "dotted.path.to.callable"}: the callable takes the inputs dict, returns a dict).
+    "SERVICE_RETRIES": env.int("BPM_SERVICE_RETRIES", default=3),
+    "HTTP_TIMEOUT_SECONDS": env.float("BPM_HTTP_TIMEOUT_SECONDS", default=10.0),
+    "CONNECTORS": env.dict("BPM_CONNECTORS", default={}),
 }
 
 LOGGING = {

@@ -45,3 +45,6 @@ class HistoryKind(models.TextChoices):
     TASK_REASSIGNED = "task_reassigned", "Task reassigned"
     TASK_COMMENTED = "task_commented", "Comment added"
     APPROVAL_DECIDED = "approval_decided", "Approval decided"
+    SERVICE_CALLED = "service_called", "Service called"
+    INCIDENT_RAISED = "incident_raised", "Incident raised"
+    INCIDENT_RESOLVED = "incident_resolved", "Incident retried"

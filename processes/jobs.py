@@ -16,8 +16,10 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import services
-from .models import Job, JobStatus
+from . import connectors, services
+from .choices import HistoryKind
+from .exceptions import InstanceNotActive, StepNotWaiting
+from .models import Incident, Job, JobStatus, ProcessInstance
 
 logger = logging.getLogger(__name__)
 
@@ -59,29 +61,76 @@ def _backoff_seconds(attempt: int) -> float:
 
 def job_execute(*, job_id: int, token: str) -> str:
     """Run one locked job; returns 'done', 'skipped' (not ours any more), 'retry' or 'failed'."""
+    job = Job.objects.filter(pk=job_id, lock_token=token, status=JobStatus.RUNNING).first()
+    if job is None:
+        return "skipped"
+    result: dict = {}
     try:
+        if job.kind == "service":
+            # The call runs outside any lock or transaction; its result is applied below.
+            result = _call_connector(job)
         with transaction.atomic():
             job = Job.objects.select_for_update().filter(pk=job_id, lock_token=token, status=JobStatus.RUNNING).first()
             if job is None:
                 return "skipped"
             if job.kind == "timer":
                 services.instance_fire_timer(instance_id=job.instance_id, spiff_task_id=str(job.spiff_task_id))
+            elif job.kind == "service":
+                _apply_service_result(job, result)
             Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, finished_at=timezone.now(), last_error="")
             return "done"
-    except Exception as exc:  # the instance change rolled back; record the failure and retry later
-        logger.exception("Job %s failed", job_id)
-        job = Job.objects.filter(pk=job_id, lock_token=token).first()
+    except Exception as exc:  # the instance change rolled back; retry later or raise an incident
+        logger.warning("Job %s (%s %s) failed: %s", job_id, job.kind, job.element_id, exc)
+        return _failed(job_id, token, exc)
+
+
+def _call_connector(job: Job) -> dict:
+    instance = ProcessInstance.objects.select_related("definition").get(pk=job.instance_id)
+    connector = (instance.definition.elements.get(job.element_id, {}) or {}).get("connector") or {}
+    return connectors.call(connector, instance.variables or {})
+
+
+def _apply_service_result(job: Job, result: dict) -> None:
+    try:
+        services.instance_complete_step(
+            instance_id=job.instance_id, spiff_task_id=str(job.spiff_task_id), data=serializer_safe(result)
+        )
+    except (StepNotWaiting, InstanceNotActive):
+        return  # the task no longer waits (interrupted, cancelled, or done before): nothing to apply
+
+
+def serializer_safe(result: dict) -> dict:
+    """Connector results become process variables: keep them JSON values."""
+    import json
+
+    return json.loads(json.dumps(result, default=str))
+
+
+def _failed(job_id: int, token: str, exc: Exception) -> str:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id, lock_token=token).first()
         if job is None:
             return "skipped"
+        message = str(exc) or repr(exc)
         if job.attempts >= job.max_attempts:
             Job.objects.filter(pk=job_id).update(
-                status=JobStatus.FAILED, last_error=repr(exc)[:2000], finished_at=timezone.now()
+                status=JobStatus.FAILED, last_error=message[:2000], finished_at=timezone.now()
+            )
+            incident = Incident.objects.create(
+                instance_id=job.instance_id, job=job, element_id=job.element_id, message=message[:4000]
+            )
+            services.history_append(
+                instance_id=job.instance_id,
+                definition_id=ProcessInstance.objects.values_list("definition_id", flat=True).get(pk=job.instance_id),
+                kind=HistoryKind.INCIDENT_RAISED,
+                element_id=job.element_id,
+                data={"incident": incident.pk, "error": message[:500], "attempts": job.attempts},
             )
             return "failed"
         Job.objects.filter(pk=job_id).update(
             status=JobStatus.PENDING,
             due_at=timezone.now() + timedelta(seconds=_backoff_seconds(job.attempts)),
-            last_error=repr(exc)[:2000],
+            last_error=message[:2000],
             lock_token="",
             locked_until=None,
         )

@@ -230,3 +230,28 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.element_id} of instance {self.instance_id} due {self.due_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Incident(models.Model):
+    """A job that ran out of retries: shown on the instance, retried by an administrator."""
+
+    instance = models.ForeignKey(ProcessInstance, related_name="incidents", on_delete=models.CASCADE)
+    job = models.ForeignKey(Job, related_name="incidents", on_delete=models.CASCADE)
+    element_id = models.CharField(max_length=255)
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["resolved_at", "created_at"], name="incident_open_created")]
+
+    def __str__(self) -> str:
+        return f"Incident at {self.element_id} of instance {self.instance_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from bpm.exceptions import Conflict
 from tasks import sync as human_tasks
 
 from .choices import DeploySource, HistoryKind, InstanceStatus, ResourceKind
@@ -41,6 +42,7 @@ from .models import (
     DecisionDefinition,
     Deployment,
     HistoryEvent,
+    Incident,
     Job,
     JobStatus,
     ProcessDefinition,
@@ -310,27 +312,33 @@ def _history(instance: ProcessInstance, kind: str, *, actor=None, element_id="",
 _MISSING = object()
 
 
-def _sync_timer_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened) -> None:
-    """Pending timer jobs follow the timers the instance waits on (same transaction)."""
+def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened) -> None:
+    """Pending jobs follow the timers and service tasks the instance waits on (same transaction)."""
     if closed:
         condition = Q()
         for spiff_task_id, element_id in closed:
             condition |= Q(spiff_task_id=spiff_task_id, element_id=element_id)
         Job.objects.filter(condition, instance=instance, status=JobStatus.PENDING).delete()
-    timers = [w for w in opened if w.kind == "timer" and w.due_at is not None]
-    if timers:
-        Job.objects.bulk_create(
-            [
+    new_jobs = [
+        Job(instance=instance, kind="timer", spiff_task_id=w.spiff_task_id, element_id=w.element_id, due_at=w.due_at)
+        for w in opened
+        if w.kind == "timer" and w.due_at is not None
+    ]
+    for w in opened:
+        if w.kind == "service":  # the connector call runs as a job, outside this transaction
+            retries = ((instance.definition.elements or {}).get(w.element_id, {}).get("connector") or {}).get("retries")
+            new_jobs.append(
                 Job(
                     instance=instance,
-                    kind="timer",
+                    kind="service",
                     spiff_task_id=w.spiff_task_id,
                     element_id=w.element_id,
-                    due_at=w.due_at,
+                    due_at=timezone.now(),
+                    max_attempts=1 + (retries if retries is not None else settings.BPM["SERVICE_RETRIES"]),
                 )
-                for w in timers
-            ]
-        )
+            )
+    if new_jobs:
+        Job.objects.bulk_create(new_jobs)
 
 
 def _apply_outcome(
@@ -400,7 +408,7 @@ def _apply_outcome(
         WaitingStep.objects.filter(condition, instance=instance).delete()
     opened = [w for key, w in current.items() if key not in existing]
     human_tasks.close_tasks(instance=instance, closed=closed, completed_spiff_task_id=completed_step, actor=actor)
-    _sync_timer_jobs(instance, closed, [w for w in current.values() if (w.spiff_task_id, w.element_id) not in existing])
+    _sync_jobs(instance, closed, [w for w in current.values() if (w.spiff_task_id, w.element_id) not in existing])
     human_tasks.open_tasks(instance=instance, points=opened, variables=outcome.variables)
     if opened:
         WaitingStep.objects.bulk_create(
@@ -761,3 +769,26 @@ def instance_fire_timer(*, instance_id: int, spiff_task_id: str) -> bool:
         return False
     _apply_outcome(instance, run)
     return True
+
+
+def incident_retry(*, incident_id: int, user=None) -> Incident:
+    """Run a failed job again (after its cause was fixed); the incident is resolved."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().select_related("job").get(pk=incident_id)
+        if incident.resolved_at is not None:
+            raise Conflict(f"Incident {incident_id} was already resolved")
+        Job.objects.filter(pk=incident.job_id).update(
+            status=JobStatus.PENDING, due_at=timezone.now(), attempts=0, lock_token="", locked_until=None
+        )
+        incident.resolved_at = timezone.now()
+        incident.resolved_by = user if getattr(user, "is_authenticated", False) else None
+        incident.save(update_fields=["resolved_at", "resolved_by"])
+        history_append(
+            instance_id=incident.instance_id,
+            definition_id=ProcessInstance.objects.values_list("definition_id", flat=True).get(pk=incident.instance_id),
+            kind=HistoryKind.INCIDENT_RESOLVED,
+            actor=user,
+            element_id=incident.element_id,
+            data={"incident": incident.pk},
+        )
+        return incident

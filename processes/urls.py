@@ -17,6 +17,7 @@ urlpatterns = [
     path("instances/", views.instance_list, name="instance-list"),
     path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
     path("instances/<int:pk>/cancel/", views.instance_cancel, name="instance-cancel"),
+    path("instances/<int:pk>/incidents/<int:incident_id>/retry/", views.incident_retry, name="incident-retry"),
     path(
         "instances/<int:pk>/steps/<uuid:spiff_task_id>/complete/",
         views.instance_complete_step,

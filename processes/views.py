@@ -215,3 +215,18 @@ def definition_grant(request, pk):
 @require_POST
 def definition_revoke(request, pk):
     return _grant_action(request, pk, services.definition_revoke, "Access removed.")
+
+
+@login_required
+@require_POST
+def incident_retry(request, pk, incident_id):
+    instance = get_object_or_404(selectors.instances_visible_to(request.user), pk=pk)
+    if not selectors.user_can_manage_instance(request.user, instance):
+        raise PermissionDenied("Retrying needs ownership of the process.")
+    incident = get_object_or_404(instance.incidents, pk=incident_id)
+    try:
+        services.incident_retry(incident_id=incident.pk, user=request.user)
+        messages.success(request, "The job will run again within a few seconds.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("processes:instance-detail", pk=pk)

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from ..models import HistoryEvent, ProcessDefinition, ProcessInstance, WaitingStep
+from ..models import HistoryEvent, Incident, ProcessDefinition, ProcessInstance, WaitingStep
 
 
 class CompatibilityNoteSerializer(serializers.Serializer):
@@ -134,3 +134,12 @@ class MessageCorrelateSerializer(serializers.Serializer):
 class SignalSerializer(serializers.Serializer):
     signal_name = serializers.CharField(max_length=255)
     payload = serializers.DictField(required=False, default=dict)
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    attempts = serializers.IntegerField(source="job.attempts", read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = ["id", "instance", "element_id", "message", "attempts", "created_at", "resolved_at", "resolved_by"]

@@ -6,6 +6,7 @@ from . import views
 router = DefaultRouter()
 router.register("definitions", views.DefinitionViewSet, basename="definition")
 router.register("instances", views.InstanceViewSet, basename="instance")
+router.register("incidents", views.IncidentViewSet, basename="incident")
 
 urlpatterns = [
     path("messages/", views.MessageView.as_view(), name="message-correlate"),

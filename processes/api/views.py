@@ -218,3 +218,28 @@ class SignalView(APIView):
             signal_name=data.validated_data["signal_name"], payload=data.validated_data["payload"], user=request.user
         )
         return Response(s.InstanceSerializer(instances, many=True).data)
+
+
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Jobs that ran out of retries, on instances the caller may see; open ones first."""
+
+    serializer_class = s.IncidentSerializer
+
+    def get_queryset(self):
+        from ..models import Incident
+
+        qs = Incident.objects.filter(instance__in=selectors.instances_visible_to(self.request.user)).select_related(
+            "job"
+        )
+        if self.request.query_params.get("open") in ("1", "true"):
+            qs = qs.filter(resolved_at__isnull=True)
+        return qs.order_by("resolved_at", "-created_at")
+
+    @extend_schema(request=None, responses=s.IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Run the failed job again (after fixing its cause)."""
+        incident = self.get_object()
+        if not selectors.user_can_manage_instance(request.user, incident.instance):
+            raise PermissionDenied("Retrying needs ownership of the process.")
+        return Response(s.IncidentSerializer(services.incident_retry(incident_id=incident.pk, user=request.user)).data)

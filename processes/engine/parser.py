@@ -32,14 +32,16 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, EventSubprocess
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, EventSubprocess, ServiceTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.camunda.parser.task_spec import SubWorkflowParser as CamundaSubWorkflowParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask as CamundaBusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser as SpiffServiceTaskParser
 
 from . import expressions, scripting
 
@@ -445,9 +447,58 @@ class EngineCamundaSubWorkflowParser(CamundaSubWorkflowParser):
         return spec_class(self.spec, self.bpmn_id, subworkflow_spec=subworkflow_spec, **self.bpmn_attributes)
 
 
+class ConnectorServiceTask(ServiceTask):
+    """A service task with a connector: it waits for the job runner, which calls the
+    connector outside the instance's transaction and then completes the task with the result."""
+
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = True
+
+    def _run_hook(self, my_task):
+        return True  # the result was set as task data when the job completed the task
+
+
+class PassThroughServiceTask(ServiceTask):
+    """A service task nothing can run here (a Java delegate): it completes, as the
+    compatibility report says, instead of failing the instance."""
+
+    def _run_hook(self, my_task):
+        return True
+
+
+class EngineServiceTaskParser(CamundaTaskParser):
+    """Service tasks with camunda:connector (or a `connector` property) wait for a job."""
+
+    def create_task(self):
+        if has_connector(self.node):
+            return ConnectorServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        return PassThroughServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+
+
+class EngineSpiffServiceTaskParser(SpiffServiceTaskParser):
+    def create_task(self):
+        if has_connector(self.node):
+            return ConnectorServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        return super().create_task()
+
+
+def has_connector(node: etree._Element) -> bool:
+    if node.find(f"{_q('extensionElements')}/{{{CAMUNDA_NS}}}connector") is not None:
+        return True
+    if node.find(f"{_q('extensionElements')}/{{{SPIFF_NS}}}serviceTaskOperator") is not None:
+        return True
+    for ns in (CAMUNDA_NS, SPIFF_NS):
+        for prop in node.iterfind(f"{_q('extensionElements')}/{{{ns}}}properties/{{{ns}}}property"):
+            if prop.get("name") == "connector":
+                return True
+    return False
+
+
 class EngineCamundaParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (EngineServiceTaskParser, ServiceTask),
         full_tag("endEvent"): (EngineCamundaEndEventParser, EndEvent),
         full_tag("subProcess"): (
             EngineCamundaSubWorkflowParser,
@@ -459,6 +510,10 @@ class EngineCamundaParser(CamundaParser):
 class EngineSpiffParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (
+            EngineSpiffServiceTaskParser,
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1],
+        ),
         full_tag("endEvent"): (EngineSpiffEndEventParser, EndEvent),
     }
 
@@ -642,6 +697,9 @@ def element_metadata(process: etree._Element) -> dict[str, dict]:
         spiff_instructions = el.find(f"{_q('extensionElements')}/{{{SPIFF_NS}}}instructionsForEndUser")
         if spiff_instructions is not None and (spiff_instructions.text or "").strip():
             entry.setdefault("spiff", {})["instructionsForEndUser"] = spiff_instructions.text.strip()
+        connector = _connector_metadata(el)
+        if connector:
+            entry["connector"] = connector
         if kind in ("sequenceFlow",):
             entry["source"] = el.get("sourceRef")
             entry["target"] = el.get("targetRef")
@@ -659,6 +717,55 @@ def element_metadata(process: etree._Element) -> dict[str, dict]:
             entry["message"] = (named[0].get("name") or el.get("messageRef")) if named else el.get("messageRef")
         metadata[el.get("id")] = entry
     return metadata
+
+
+def _parameter_value(param: etree._Element):
+    """A camunda:inputParameter's value: text, or a camunda:map / camunda:list."""
+    ns = f"{{{CAMUNDA_NS}}}"
+    mapping = param.find(f"{ns}map")
+    if mapping is not None:
+        return {e.get("key"): (e.text or "").strip() for e in mapping.findall(f"{ns}entry")}
+    listing = param.find(f"{ns}list")
+    if listing is not None:
+        return [(v.text or "").strip() for v in listing.findall(f"{ns}value")]
+    return (param.text or "").strip()
+
+
+def _connector_metadata(el: etree._Element) -> dict:
+    """Connector settings of a service task: id, inputs, outputs and retries."""
+    if etree.QName(el).localname != "serviceTask" or not has_connector(el):
+        return {}
+    ns = f"{{{CAMUNDA_NS}}}"
+    result: dict = {"id": "http-connector", "inputs": {}, "outputs": {}}
+    connector = el.find(f"{_q('extensionElements')}/{ns}connector")
+    if connector is not None:
+        result["id"] = (connector.findtext(f"{ns}connectorId") or "http-connector").strip()
+        io = connector.find(f"{ns}inputOutput")
+        if io is not None:
+            result["inputs"] = {p.get("name"): _parameter_value(p) for p in io.findall(f"{ns}inputParameter")}
+            result["outputs"] = {p.get("name"): (p.text or "").strip() for p in io.findall(f"{ns}outputParameter")}
+    operator = el.find(f"{_q('extensionElements')}/{{{SPIFF_NS}}}serviceTaskOperator")
+    if operator is not None:  # SpiffArena's service task: the operator is the connector
+        result["id"] = operator.get("id") or result["id"]
+        result["inputs"] = {
+            p.get("id"): (p.get("value") or "") for p in operator.iter(f"{{{SPIFF_NS}}}parameter") if p.get("id")
+        }
+        if operator.get("resultVariable"):
+            result["result_variable"] = operator.get("resultVariable")
+    for nsx in (CAMUNDA_NS, SPIFF_NS):
+        for prop in el.iterfind(f"{_q('extensionElements')}/{{{nsx}}}properties/{{{nsx}}}property"):
+            if prop.get("name") == "connector":
+                result["id"] = prop.get("value") or result["id"]
+    cycle = el.findtext(f"{_q('extensionElements')}/{ns}failedJobRetryTimeCycle") or el.get(
+        f"{ns}failedJobRetryTimeCycle"
+    )
+    if cycle:
+        import re as _re
+
+        match = _re.match(r"R(\d+)/", cycle.strip())
+        if match:
+            result["retries"] = int(match.group(1))
+    return result
 
 
 def _form_field(field_el: etree._Element) -> dict:
@@ -717,10 +824,9 @@ _IGNORED_CAMUNDA_ATTRS = {
 _IGNORED_CAMUNDA_ELEMENTS = {
     "executionListener": "Execution listeners are not run",
     "taskListener": "Task listeners are not run",
-    "failedJobRetryTimeCycle": "Retries follow the engine's job settings",
     "in": "Call activities pass all variables in both directions (SpiffWorkflow's behaviour), not only mapped ones",
     "out": "Call activities pass all variables in both directions (SpiffWorkflow's behaviour), not only mapped ones",
-    "connector": "Camunda Connect connectors are not run",
+    "failedJobRetryTimeCycle": "Only the number of retries (R<n>/...) is used; the delay follows the engine's backoff",
     "field": "Java delegate field injection is ignored",
     "script": "Camunda script extensions (listeners, I/O scripts) are not run",
 }

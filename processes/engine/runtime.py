@@ -28,7 +28,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import expressions, scripting, serializer
-from .parser import SourceFile, build_specs
+from .parser import ConnectorServiceTask, SourceFile, build_specs
 
 # ---------------------------------------------------------------------------
 # The restricted script engine
@@ -345,7 +345,10 @@ class Run:
                 continue
             name = getattr(spec, "bpmn_name", "") or ""
             if task.state == TaskState.READY and spec.manual:
-                kind = "user" if "user" in _element_type(spec).lower() else "manual"
+                if isinstance(spec, ConnectorServiceTask):
+                    kind = "service"
+                else:
+                    kind = "user" if "user" in _element_type(spec).lower() else "manual"
                 points.append(
                     WaitPoint(
                         str(task.id),

@@ -1,0 +1,109 @@
+"""Connectors for service tasks: the built-in HTTP connector and project connectors from settings.
+
+A connector is a callable taking the evaluated input parameters (a dict) and returning a
+dict of result values (for HTTP: ``response``, ``statusCode``, ``headers``). It runs in the
+job runner, outside any instance lock or transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from .engine import expressions, scripting
+
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+
+class ConnectorError(Exception):
+    """A connector call failed; the job runner retries it with backoff, then raises an incident."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is an answer to report, not to follow blindly
+
+
+def http_connector(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Camunda Connect's http-connector: url, method, headers, payload -> response, statusCode, headers."""
+    url = str(inputs.get("url") or "")
+    if not url.startswith(("http://", "https://")):
+        raise ConnectorError(f"The http-connector needs an http(s) url, got '{url}'")
+    method = str(inputs.get("method") or "GET").upper()
+    headers = {str(k): str(v) for k, v in (inputs.get("headers") or {}).items()}
+    payload = inputs.get("payload")
+    body = None
+    if payload not in (None, ""):
+        if isinstance(payload, (dict, list)):
+            body = json.dumps(payload).encode()
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            body = str(payload).encode()
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - scheme checked above
+    opener = urllib.request.build_opener(_NoRedirect)
+    timeout = settings.BPM["HTTP_TIMEOUT_SECONDS"]
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            raw = response.read(MAX_RESPONSE_BYTES + 1)
+            status = response.status
+            response_headers = dict(response.headers.items())
+    except urllib.error.HTTPError as exc:
+        raise ConnectorError(f"HTTP {exc.code} from {url}") from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise ConnectorError(f"Could not reach {url}: {getattr(exc, 'reason', exc)}") from exc
+    if len(raw) > MAX_RESPONSE_BYTES:
+        raise ConnectorError(f"The response from {url} is larger than {MAX_RESPONSE_BYTES:,} bytes")
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        parsed: Any = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        parsed = text
+    return {"response": parsed, "statusCode": status, "headers": response_headers}
+
+
+def _registry() -> dict[str, Callable[[dict], dict]]:
+    connectors: dict[str, Callable[[dict], dict]] = {"http-connector": http_connector}
+    for name, path in settings.BPM.get("CONNECTORS", {}).items():
+        connectors[name] = import_string(path)
+    return connectors
+
+
+def _evaluate(value: Any, variables: dict) -> Any:
+    if isinstance(value, dict):
+        return {k: _evaluate(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_evaluate(v, variables) for v in value]
+    if isinstance(value, str):
+        return expressions.evaluate_attribute(value, variables, scripting.evaluate)
+    return value
+
+
+def call(connector: dict, variables: dict) -> dict[str, Any]:
+    """Evaluate the inputs over the variables, call the connector, map its outputs to variables.
+
+    Without output parameters, the connector's whole result is returned under the task's
+    result names (response, statusCode, headers for HTTP)."""
+    registry = _registry()
+    connector_id = connector.get("id") or "http-connector"
+    if connector_id not in registry:
+        raise ConnectorError(f"No connector named '{connector_id}' (settings BPM['CONNECTORS'])")
+    try:
+        inputs = _evaluate(connector.get("inputs") or {}, variables)
+    except Exception as exc:
+        raise ConnectorError(f"An input parameter could not be evaluated: {exc}") from exc
+    result = registry[connector_id](inputs) or {}
+    outputs = connector.get("outputs") or {}
+    if not outputs:
+        # SpiffArena operators put the whole result into one variable.
+        return {connector["result_variable"]: result} if connector.get("result_variable") else result
+    scope = {**variables, **result}
+    try:
+        return {name: _evaluate(expression, scope) for name, expression in outputs.items()}
+    except Exception as exc:
+        raise ConnectorError(f"An output parameter could not be evaluated: {exc}") from exc
