@@ -77,6 +77,8 @@ def job_execute(*, job_id: int, token: str) -> str:
                 services.instance_fire_timer(instance_id=job.instance_id, spiff_task_id=str(job.spiff_task_id))
             elif job.kind == "service":
                 _apply_service_result(job, result)
+            elif job.kind == "start_timer":
+                services.instance_start_by_timer(job_id=job.pk)
             Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, finished_at=timezone.now(), last_error="")
             return "done"
     except Exception as exc:  # the instance change rolled back; retry later or raise an incident
@@ -116,6 +118,9 @@ def _failed(job_id: int, token: str, exc: Exception) -> str:
             Job.objects.filter(pk=job_id).update(
                 status=JobStatus.FAILED, last_error=message[:2000], finished_at=timezone.now()
             )
+            if job.instance_id is None:  # a start timer that cannot start: logged, nothing to attach to
+                logger.error("Start timer %s of definition %s failed: %s", job.element_id, job.definition_id, message)
+                return "failed"
             incident = Incident.objects.create(
                 instance_id=job.instance_id, job=job, element_id=job.element_id, message=message[:4000]
             )

@@ -207,9 +207,17 @@ class Job(models.Model):
     instance change it makes, so it takes effect once.
     """
 
-    instance = models.ForeignKey(ProcessInstance, related_name="jobs", on_delete=models.CASCADE, db_index=False)
-    kind = models.CharField(max_length=16, default="timer")
-    spiff_task_id = models.UUIDField()
+    # Timers and service tasks belong to an instance; a timer start event's schedule to a definition.
+    instance = models.ForeignKey(
+        ProcessInstance, null=True, blank=True, related_name="jobs", on_delete=models.CASCADE, db_index=False
+    )
+    definition = models.ForeignKey(
+        ProcessDefinition, null=True, blank=True, related_name="jobs", on_delete=models.CASCADE, db_index=False
+    )
+    kind = models.CharField(max_length=16, default="timer")  # timer, service, start_timer
+    spiff_task_id = models.UUIDField(null=True, blank=True)
+    # start_timer: how many more starts the cycle allows after this one (-1: unbounded)
+    remaining = models.IntegerField(default=0)
     element_id = models.CharField(max_length=255)
     due_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
@@ -229,7 +237,8 @@ class Job(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.element_id} of instance {self.instance_id} due {self.due_at:%Y-%m-%d %H:%M:%S}"
+        owner = f"instance {self.instance_id}" if self.instance_id else f"definition {self.definition_id}"
+        return f"{self.kind} {self.element_id} of {owner} due {self.due_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Incident(models.Model):

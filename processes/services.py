@@ -25,6 +25,7 @@ from django.utils import timezone
 from bpm.exceptions import Conflict
 from tasks import sync as human_tasks
 
+from . import schedules
 from .choices import DeploySource, HistoryKind, InstanceStatus, ResourceKind
 from .engine import parser as engine_parser
 from .engine import runtime
@@ -251,6 +252,8 @@ def definition_deploy(
                 deployed_by=deployer,
             )
             definition.dependencies.set([r for r in resources.values() if r != own] + dep_resources)
+            if definition.has_timer_start:
+                schedules.schedule_definition(definition)
             result.created.append(definition)
         for key in dmn_changed:
             previous = latest_decisions.get(key)
@@ -275,6 +278,10 @@ def definition_activate(*, definition: ProcessDefinition, user=None) -> ProcessD
             is_active=False
         )
         ProcessDefinition.objects.filter(pk=definition.pk).update(is_active=True)
+        if definition.has_timer_start:
+            schedules.schedule_definition(definition)
+        else:
+            Job.objects.filter(kind="start_timer", status=JobStatus.PENDING, definition__key=definition.key).delete()
     definition.is_active = True
     return definition
 
@@ -768,6 +775,16 @@ def instance_fire_timer(*, instance_id: int, spiff_task_id: str) -> bool:
     except runtime.EngineActionError:
         return False
     _apply_outcome(instance, run)
+    # A cycle timer still waiting after it fired wants a job for its next due time.
+    for point in run.waiting():
+        if point.spiff_task_id == str(spiff_task_id) and point.kind == "timer" and point.due_at is not None:
+            Job.objects.create(
+                instance=instance,
+                kind="timer",
+                spiff_task_id=point.spiff_task_id,
+                element_id=point.element_id,
+                due_at=point.due_at,
+            )
     return True
 
 
@@ -792,3 +809,33 @@ def incident_retry(*, incident_id: int, user=None) -> Incident:
             data={"incident": incident.pk},
         )
         return incident
+
+
+def instance_start_by_timer(*, job_id: int) -> ProcessInstance | None:
+    """Run a due start-timer job (inside the job runner's transaction): start an instance of
+    the definition, fire its timer start event at once, and schedule the next start."""
+    job = Job.objects.select_related("definition").get(pk=job_id)
+    definition = job.definition
+    instance = None
+    if definition is not None and definition.is_active:
+        specs = specs_for(definition)
+        run = runtime.Run.start(specs, {})
+        run.prime_start_timer(job.element_id)
+        run.advance()
+        instance = ProcessInstance(definition=definition)
+        started = _history(
+            instance, HistoryKind.INSTANCE_STARTED, data={"by_timer": job.element_id, "due": job.due_at.isoformat()}
+        )
+        _apply_outcome(instance, run, events=[started], new=True)
+        if job.remaining != 0:
+            timer = (definition.elements.get(job.element_id) or {}).get("timer") or {}
+            due = schedules.next_occurrence(timer, job.due_at)
+            if due is not None:
+                Job.objects.create(
+                    kind="start_timer",
+                    definition=definition,
+                    element_id=job.element_id,
+                    due_at=due,
+                    remaining=job.remaining - 1 if job.remaining > 0 else -1,
+                )
+    return instance

@@ -700,6 +700,12 @@ def element_metadata(process: etree._Element) -> dict[str, dict]:
         connector = _connector_metadata(el)
         if connector:
             entry["connector"] = connector
+        timer = el.find(_q("timerEventDefinition"))
+        if timer is not None:
+            for timer_kind in ("timeCycle", "timeDate", "timeDuration"):
+                value = timer.find(_q(timer_kind))
+                if value is not None and (value.text or "").strip():
+                    entry["timer"] = {"kind": timer_kind, "expression": value.text.strip()}
         if kind in ("sequenceFlow",):
             entry["source"] = el.get("sourceRef")
             entry["target"] = el.get("targetRef")

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -324,13 +324,40 @@ class Run:
         return caught > 0
 
     def fire_timer(self, spiff_task_id: str) -> None:
-        """Fire a due timer: mark it fired and advance (used by the job runner)."""
+        """Fire a due timer and advance (used by the job runner).
+
+        A date or duration timer fires. A cycle timer lets one more cycle pass (a child token,
+        as SpiffWorkflow does on its clock) and keeps waiting for the next.
+        """
         task = self.find_task(spiff_task_id)
         if task is None or task.state != TaskState.WAITING:
             raise EngineActionError("The timer is no longer waiting")
-        task._set_internal_data(event_fired=True)
+        definition = task.task_spec.event_definition
+        if isinstance(definition, CycleTimerEventDefinition):
+            past = datetime.now(UTC) - timedelta(seconds=1)
+            current = task._get_internal_data("event_value")
+            if current is None:
+                duration = (current or {}).get("duration", 0)
+                task._set_internal_data(event_value={"cycles": 1, "next": past.isoformat(), "duration": duration})
+            else:
+                current["next"] = min(datetime.fromisoformat(current["next"]), past).isoformat()
+                task._set_internal_data(event_value=current)
+        else:
+            task._set_internal_data(event_fired=True)
         task.task_spec._update(task)
         self.advance()
+
+    def prime_start_timer(self, element_id: str) -> None:
+        """Before the first advance of an instance the schedule starts: its timer start event
+        passes exactly one token at once (SpiffWorkflow would replay every past cycle)."""
+        past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+        for task in self.workflow.get_tasks():
+            if getattr(task.task_spec, "bpmn_id", None) != element_id:
+                continue
+            if isinstance(getattr(task.task_spec, "event_definition", None), CycleTimerEventDefinition):
+                task._set_internal_data(event_value={"cycles": 1, "next": past, "duration": 0})
+            else:
+                task._set_internal_data(event_fired=True)
 
     def cancel(self) -> None:
         self.workflow.cancel()

@@ -94,3 +94,53 @@ def test_running_a_timer_job_twice_is_harmless():
     job = Job.objects.get(instance=instance)
     assert services.instance_fire_timer(instance_id=instance.pk, spiff_task_id=str(job.spiff_task_id)) is True
     assert services.instance_fire_timer(instance_id=instance.pk, spiff_task_id=str(job.spiff_task_id)) is False
+
+
+CYCLE_START = bpmn(
+    "every_day",
+    '<bpmn:startEvent id="daily"><bpmn:timerEventDefinition><bpmn:timeCycle>R3/2026-01-01T09:00:00Z/P1D</bpmn:timeCycle>'
+    '</bpmn:timerEventDefinition></bpmn:startEvent><bpmn:userTask id="check" name="Daily check"/><bpmn:endEvent id="end"/>'
+    + flows(("daily", "check"), ("check", "end")),
+)
+
+
+def test_a_cycle_timer_start_event_starts_exactly_the_scheduled_number_of_instances():
+    from processes.models import ProcessInstance
+
+    definition = deploy_one(CYCLE_START)
+    job = Job.objects.get(kind="start_timer")
+    assert job.due_at.isoformat() == "2026-01-01T09:00:00+00:00"
+    for day in range(6):  # the clock runs past all three due times, one day at a time
+        jobs.run_due_jobs(now=job.due_at + timedelta(days=day, minutes=1))
+    instances = ProcessInstance.objects.filter(definition=definition)
+    assert instances.count() == 3
+    assert all(i.waiting_steps.get().element_id == "check" for i in instances)
+    assert not Job.objects.filter(kind="start_timer", status="pending").exists()
+
+
+def test_deploying_a_new_version_moves_the_schedule_to_it():
+    deploy_one(CYCLE_START)
+    v2 = deploy_one(CYCLE_START.replace(b"Daily check", b"Daily check v2"))
+    assert list(Job.objects.filter(kind="start_timer", status="pending").values_list("definition", flat=True)) == [
+        v2.pk
+    ]
+
+
+CYCLE_BOUNDARY = bpmn(
+    "nag",
+    '<bpmn:startEvent id="start"/><bpmn:userTask id="work" name="Work"/>'
+    '<bpmn:boundaryEvent id="remind" attachedToRef="work" cancelActivity="false"><bpmn:timerEventDefinition>'
+    "<bpmn:timeCycle>R2/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+    '<bpmn:scriptTask id="count"><bpmn:script>reminders = reminders + 1 if "reminders" in vars() else 1</bpmn:script></bpmn:scriptTask>'
+    '<bpmn:endEvent id="done"/><bpmn:endEvent id="reminded"/>'
+    + flows(("start", "work"), ("work", "done"), ("remind", "count"), ("count", "reminded")),
+)
+
+
+def test_a_non_interrupting_cycle_timer_fires_each_cycle_and_leaves_the_task_open():
+    instance = services.instance_start(definition=deploy_one(CYCLE_BOUNDARY))
+    for hour in (2, 4, 6):
+        jobs.run_due_jobs(now=timezone.now() + timedelta(hours=hour))
+    instance.refresh_from_db()
+    assert instance.history.filter(kind="step_completed", element_id="count").count() == 2
+    assert HumanTask.objects.get(instance=instance).status == "open"
