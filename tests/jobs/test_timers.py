@@ -144,3 +144,33 @@ def test_a_non_interrupting_cycle_timer_fires_each_cycle_and_leaves_the_task_ope
     instance.refresh_from_db()
     assert instance.history.filter(kind="step_completed", element_id="count").count() == 2
     assert HumanTask.objects.get(instance=instance).status == "open"
+
+
+EVENT_GATEWAY = bpmn(
+    "pay_or_expire",
+    '<bpmn:startEvent id="start"/><bpmn:eventBasedGateway id="gw"/>'
+    '<bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="m"/></bpmn:intermediateCatchEvent>'
+    '<bpmn:intermediateCatchEvent id="expired"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration>'
+    "</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"
+    '<bpmn:endEvent id="end_paid"/><bpmn:endEvent id="end_expired"/>'
+    + flows(("start", "gw"), ("gw", "paid"), ("gw", "expired"), ("paid", "end_paid"), ("expired", "end_expired")),
+    extra='<bpmn:message id="m" name="payment"/>\n',
+)
+
+
+def test_an_event_based_gateway_takes_the_timer_branch_when_its_timer_fires_first():
+    instance = services.instance_start(definition=deploy_one(EVENT_GATEWAY))
+    assert Job.objects.get(instance=instance).element_id == "expired"
+    jobs.run_due_jobs(now=timezone.now() + timedelta(hours=2))
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+    assert instance.history.filter(element_id="end_expired").exists()
+    assert not instance.history.filter(element_id="end_paid").exists()
+
+
+def test_an_event_based_gateway_drops_its_timer_job_when_the_message_comes_first():
+    instance = services.instance_start(definition=deploy_one(EVENT_GATEWAY))
+    services.message_correlate(message_name="payment")
+    assert not Job.objects.filter(instance=instance, status="pending").exists()
+    instance.refresh_from_db()
+    assert instance.history.filter(element_id="end_paid").exists()
