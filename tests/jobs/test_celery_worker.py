@@ -38,6 +38,7 @@ pytestmark = [
 
 
 def _start(tmp_path, workers: int):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
@@ -48,7 +49,7 @@ def _start(tmp_path, workers: int):
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "BPM_TICK_SECONDS": "0.5",
         # a queue of its own: another run or deployment on the same Redis cannot steal its jobs
-        "CELERY_TASK_DEFAULT_QUEUE": f"bpm-test-{uuid.uuid4().hex[:12]}",
+        "CELERY_TASK_DEFAULT_QUEUE": os.environ.get("BPM_TEST_QUEUE") or f"bpm-test-{uuid.uuid4().hex[:12]}",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "test"),
     }
     celery = [sys.executable, "-m", "celery", "-A", "bpm"]
@@ -133,3 +134,55 @@ def test_two_hundred_timers_due_together_fire_once_each_with_two_workers(two_wor
         HistoryEvent.objects.filter(instance_id__in=instances, kind="step_completed", element_id="pause").count() == 200
     )
     assert Job.objects.filter(instance_id__in=instances, status="done").count() == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_job_leaves_it_to_be_taken_again_after_the_lock_expires_and_done_once(
+    tmp_path, monkeypatch
+):
+    import signal
+
+    from processes.models import HistoryEvent
+    from tests.jobs.test_service_tasks import Receiver, quote_process
+
+    server = Receiver()
+    original_failures = server.failures
+    slow = {"first": True}
+    handler_class = server.server.RequestHandlerClass
+    original_post = handler_class.do_POST
+
+    def slow_first_post(self):
+        if slow["first"]:
+            slow["first"] = False
+            time.sleep(8)  # the worker is killed while it waits for this answer
+        original_post(self)
+
+    handler_class.do_POST = slow_first_post
+    monkeypatch.setenv("BPM_JOB_LOCK_SECONDS", "3")
+    first = _start(tmp_path, 1)
+    try:
+        instance = services.instance_start(
+            definition=deploy_one(quote_process(server.url)), variables={"item": "x", "order": "K"}
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not server.calls:
+            time.sleep(0.1)
+        assert server.calls, "the worker never called the service"
+        first[0].send_signal(signal.SIGKILL)  # the worker dies mid-call
+        first[0].wait(timeout=10)
+    finally:
+        _stop(first)
+    second = _start(tmp_path / "second", 1)
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            if ProcessInstance.objects.get(pk=instance.pk).status == "completed":
+                break
+            time.sleep(0.3)
+    finally:
+        _stop(second)
+        server.close()
+    instance = ProcessInstance.objects.get(pk=instance.pk)
+    assert instance.status == "completed" and original_failures == 0
+    assert HistoryEvent.objects.filter(instance=instance, kind="step_completed", element_id="get_quote").count() == 1
+    assert Job.objects.get(instance=instance).attempts == 2
