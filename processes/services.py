@@ -319,13 +319,18 @@ def _history(instance: ProcessInstance, kind: str, *, actor=None, element_id="",
 _MISSING = object()
 
 
+def _steps(keys: list[tuple[str, str]]) -> Q:
+    """Match rows of the given (spiff task id, element id) pairs."""
+    condition = Q()
+    for spiff_task_id, element_id in keys:
+        condition |= Q(spiff_task_id=spiff_task_id, element_id=element_id)
+    return condition
+
+
 def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened) -> None:
     """Pending jobs follow the timers and service tasks the instance waits on (same transaction)."""
     if closed:
-        condition = Q()
-        for spiff_task_id, element_id in closed:
-            condition |= Q(spiff_task_id=spiff_task_id, element_id=element_id)
-        Job.objects.filter(condition, instance=instance, status=JobStatus.PENDING).delete()
+        Job.objects.filter(_steps(closed), instance=instance, status=JobStatus.PENDING).delete()
     new_jobs = [
         Job(instance=instance, kind="timer", spiff_task_id=w.spiff_task_id, element_id=w.element_id, due_at=w.due_at)
         for w in opened
@@ -409,13 +414,10 @@ def _apply_outcome(
     current = {(w.spiff_task_id, w.element_id): w for w in outcome.waiting}
     closed = [key for key in existing if key not in current]
     if closed:
-        condition = Q()
-        for spiff_task_id, element_id in closed:
-            condition |= Q(spiff_task_id=spiff_task_id, element_id=element_id)
-        WaitingStep.objects.filter(condition, instance=instance).delete()
+        WaitingStep.objects.filter(_steps(closed), instance=instance).delete()
     opened = [w for key, w in current.items() if key not in existing]
     human_tasks.close_tasks(instance=instance, closed=closed, completed_spiff_task_id=completed_step, actor=actor)
-    _sync_jobs(instance, closed, [w for w in current.values() if (w.spiff_task_id, w.element_id) not in existing])
+    _sync_jobs(instance, closed, opened)
     human_tasks.open_tasks(instance=instance, points=opened, variables=outcome.variables)
     if opened:
         WaitingStep.objects.bulk_create(
