@@ -80,6 +80,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tasks:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
+# URL fields assume https:// when a scheme is missing (Django 6's default, adopted now).
+FORMS_URLFIELD_ASSUME_HTTPS = True
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -156,6 +159,8 @@ BPM = {
     "SERVICE_RETRIES": env.int("BPM_SERVICE_RETRIES", default=3),
     "HTTP_TIMEOUT_SECONDS": env.float("BPM_HTTP_TIMEOUT_SECONDS", default=10.0),
     "CONNECTORS": env.dict("BPM_CONNECTORS", default={}),
+    # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).
+    "SECRETS_KEY": env.str("BPM_SECRETS_KEY", default=""),
 }
 
 LOGGING = {

@@ -1,7 +1,17 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from guardian.admin import GuardedModelAdmin
 
-from .models import DecisionDefinition, Deployment, HistoryEvent, ProcessDefinition, ProcessInstance, WaitingStep
+from .connections import connection_verify
+from .models import (
+    Connection,
+    DecisionDefinition,
+    Deployment,
+    HistoryEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    WaitingStep,
+)
 
 
 @admin.register(ProcessDefinition)
@@ -58,3 +68,37 @@ class HistoryEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ConnectionForm(forms.ModelForm):
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Password, token, API key or OAuth2 client secret. Stored encrypted, never shown again; leave empty to keep it.",
+    )
+
+    class Meta:
+        model = Connection
+        fields = ["name", "base_url", "auth", "username", "api_key_header", "token_url", "scope"]
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    """Administrators manage connections; the secret is write-only."""
+
+    form = ConnectionForm
+    list_display = ["name", "base_url", "auth", "has_secret", "updated_at"]
+    actions = ["verify"]
+
+    def save_model(self, request, obj, form, change):
+        from .secrets import encrypt
+
+        if form.cleaned_data.get("secret"):
+            obj.secret_encrypted = encrypt(form.cleaned_data["secret"])
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Verify (make a harmless GET to the base URL)")
+    def verify(self, request, queryset):
+        for connection in queryset:
+            ok, message = connection_verify(connection=connection)
+            self.message_user(request, f"{connection.name}: {message}", messages.SUCCESS if ok else messages.ERROR)

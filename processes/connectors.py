@@ -33,10 +33,19 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def http_connector(inputs: dict[str, Any]) -> dict[str, Any]:
     """Camunda Connect's http-connector: url, method, headers, payload -> response, statusCode, headers."""
     url = str(inputs.get("url") or "")
+    headers = {str(k): str(v) for k, v in (inputs.get("headers") or {}).items()}
+    if inputs.get("connection"):
+        from .connections import auth_headers, resolve_url
+        from .models import Connection
+
+        connection = Connection.objects.filter(name=inputs["connection"]).first()
+        if connection is None:
+            raise ConnectorError(f"No connection named '{inputs['connection']}'")
+        url = resolve_url(connection, url)
+        headers.update(auth_headers(connection, settings.BPM["HTTP_TIMEOUT_SECONDS"]))
     if not url.startswith(("http://", "https://")):
         raise ConnectorError(f"The http-connector needs an http(s) url, got '{url}'")
     method = str(inputs.get("method") or "GET").upper()
-    headers = {str(k): str(v) for k, v in (inputs.get("headers") or {}).items()}
     payload = inputs.get("payload")
     body = None
     if payload not in (None, ""):

@@ -264,3 +264,37 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class ConnectionAuth(models.TextChoices):
+    NONE = "none", "None"
+    BASIC = "basic", "Basic (username and password)"
+    BEARER = "bearer", "Bearer token"
+    API_KEY = "api_key", "API key header"
+    OAUTH2 = "oauth2", "OAuth2 client credentials"
+
+
+class Connection(models.Model):
+    """A named external system service tasks call (``connection`` input): base URL and
+    credentials, so a diagram never holds a URL or a secret. The secret is stored encrypted
+    and never shown again."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    base_url = models.URLField(max_length=500)
+    auth = models.CharField(max_length=16, choices=ConnectionAuth.choices, default=ConnectionAuth.NONE)
+    username = models.CharField(max_length=255, blank=True, help_text="Basic: the user; OAuth2: the client id")
+    api_key_header = models.CharField(max_length=100, blank=True, default="X-API-Key")
+    token_url = models.URLField(max_length=500, blank=True, help_text="OAuth2: the token endpoint")
+    scope = models.CharField(max_length=500, blank=True)
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_encrypted)
