@@ -158,6 +158,9 @@ BPM = {
     # ({"name": "dotted.path.to.callable"}: the callable takes the inputs dict, returns a dict).
     "SERVICE_RETRIES": env.int("BPM_SERVICE_RETRIES", default=3),
     "HTTP_TIMEOUT_SECONDS": env.float("BPM_HTTP_TIMEOUT_SECONDS", default=10.0),
+    # Circuit breaker per target host: failures in a row before pausing, and for how long.
+    "BREAKER_FAILURES": env.int("BPM_BREAKER_FAILURES", default=5),
+    "BREAKER_SECONDS": env.float("BPM_BREAKER_SECONDS", default=30.0),
     "CONNECTORS": env.dict("BPM_CONNECTORS", default={}),
     # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).
     "SECRETS_KEY": env.str("BPM_SECRETS_KEY", default=""),

@@ -8,7 +8,10 @@ job runner, outside any instance lock or transaction.
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +26,41 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 
 class ConnectorError(Exception):
     """A connector call failed; the job runner retries it with backoff, then raises an incident."""
+
+
+class CircuitBreaker:
+    """Per target host, in each worker process: after BREAKER_FAILURES failures in a row the
+    host is not called for BREAKER_SECONDS (calls fail at once and retry later); then one call
+    may try again."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._hosts: dict[str, tuple[int, float]] = {}
+
+    def check(self, host: str) -> None:
+        with self._lock:
+            failures, open_until = self._hosts.get(host, (0, 0.0))
+        if open_until and time.monotonic() < open_until:
+            raise ConnectorError(f"Not calling {host}: it failed {failures} times in a row (circuit open)")
+
+    def record(self, host: str, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self._hosts.pop(host, None)
+                return
+            failures, _ = self._hosts.get(host, (0, 0.0))
+            failures += 1
+            open_until = 0.0
+            if failures >= settings.BPM["BREAKER_FAILURES"]:
+                open_until = time.monotonic() + settings.BPM["BREAKER_SECONDS"]
+            self._hosts[host] = (failures, open_until)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._hosts.clear()
+
+
+BREAKER = CircuitBreaker()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -57,15 +95,20 @@ def http_connector(inputs: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - scheme checked above
     opener = urllib.request.build_opener(_NoRedirect)
     timeout = settings.BPM["HTTP_TIMEOUT_SECONDS"]
+    host = urllib.parse.urlsplit(url).netloc
+    BREAKER.check(host)
     try:
         with opener.open(request, timeout=timeout) as response:
             raw = response.read(MAX_RESPONSE_BYTES + 1)
             status = response.status
             response_headers = dict(response.headers.items())
     except urllib.error.HTTPError as exc:
+        BREAKER.record(host, ok=exc.code < 500)
         raise ConnectorError(f"HTTP {exc.code} from {url}") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        BREAKER.record(host, ok=False)
         raise ConnectorError(f"Could not reach {url}: {getattr(exc, 'reason', exc)}") from exc
+    BREAKER.record(host, ok=True)
     if len(raw) > MAX_RESPONSE_BYTES:
         raise ConnectorError(f"The response from {url} is larger than {MAX_RESPONSE_BYTES:,} bytes")
     text = raw.decode("utf-8", errors="replace")
@@ -76,8 +119,35 @@ def http_connector(inputs: dict[str, Any]) -> dict[str, Any]:
     return {"response": parsed, "statusCode": status, "headers": response_headers}
 
 
+def mail_send(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Camunda Connect's mail-send: to (comma list), subject, text (and optional from), through Django's mail backend."""
+    from django.core.mail import send_mail
+
+    recipients = inputs.get("to") or []
+    if isinstance(recipients, str):
+        recipients = [r.strip() for r in recipients.split(",") if r.strip()]
+    if not recipients:
+        raise ConnectorError("mail-send needs at least one recipient ('to')")
+    sent = send_mail(
+        subject=str(inputs.get("subject") or ""),
+        message=str(inputs.get("text") or ""),
+        from_email=inputs.get("from") or None,
+        recipient_list=list(recipients),
+    )
+    return {"sent": sent}
+
+
+def set_variables(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Write the (evaluated) input parameters as process variables."""
+    return dict(inputs)
+
+
 def _registry() -> dict[str, Callable[[dict], dict]]:
-    connectors: dict[str, Callable[[dict], dict]] = {"http-connector": http_connector}
+    connectors: dict[str, Callable[[dict], dict]] = {
+        "http-connector": http_connector,
+        "mail-send": mail_send,
+        "set-variables": set_variables,
+    }
     for name, path in settings.BPM.get("CONNECTORS", {}).items():
         connectors[name] = import_string(path)
     return connectors

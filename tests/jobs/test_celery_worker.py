@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -148,10 +149,12 @@ def test_a_worker_killed_mid_job_leaves_it_to_be_taken_again_after_the_lock_expi
     server = Receiver()
     original_failures = server.failures
     slow = {"first": True}
+    arrived = threading.Event()
     handler_class = server.server.RequestHandlerClass
     original_post = handler_class.do_POST
 
     def slow_first_post(self):
+        arrived.set()
         if slow["first"]:
             slow["first"] = False
             time.sleep(8)  # the worker is killed while it waits for this answer
@@ -164,10 +167,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_be_taken_again_after_the_lock_expi
         instance = services.instance_start(
             definition=deploy_one(quote_process(server.url)), variables={"item": "x", "order": "K"}
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not server.calls:
-            time.sleep(0.1)
-        assert server.calls, "the worker never called the service"
+        assert arrived.wait(timeout=20), "the worker never called the service"
         first[0].send_signal(signal.SIGKILL)  # the worker dies mid-call
         first[0].wait(timeout=10)
     finally:

@@ -174,3 +174,47 @@ def test_incidents_are_listed_on_the_instance_page_and_in_the_api_and_retried(re
     run_jobs_until_idle(1)
     instance.refresh_from_db()
     assert instance.status == "completed"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_breaker():
+    from processes.connectors import BREAKER
+
+    BREAKER.reset()
+    yield
+    BREAKER.reset()
+
+
+def test_the_circuit_breaker_stops_calling_a_host_that_keeps_failing(receiver, settings):
+    from processes.connectors import ConnectorError, http_connector
+
+    settings.BPM = {**settings.BPM, "BREAKER_FAILURES": 3, "BREAKER_SECONDS": 60}
+    server = receiver(failures=100)
+    for _ in range(3):
+        with pytest.raises(ConnectorError, match="HTTP 503"):
+            http_connector({"url": server.url + "/quotes", "method": "POST", "payload": "{}"})
+    with pytest.raises(ConnectorError, match="circuit open"):
+        http_connector({"url": server.url + "/quotes", "method": "POST", "payload": "{}"})
+    assert len(server.calls) == 3
+
+
+def test_the_mail_and_set_variables_connectors(mailoutbox):
+    body = """<bpmn:startEvent id="start"/>
+<bpmn:serviceTask id="set"><bpmn:extensionElements><camunda:connector><camunda:inputOutput>
+  <camunda:inputParameter name="greeting">Hello ${name}</camunda:inputParameter>
+</camunda:inputOutput><camunda:connectorId>set-variables</camunda:connectorId></camunda:connector></bpmn:extensionElements></bpmn:serviceTask>
+<bpmn:serviceTask id="mail"><bpmn:extensionElements><camunda:connector><camunda:inputOutput>
+  <camunda:inputParameter name="to">${email}</camunda:inputParameter>
+  <camunda:inputParameter name="subject">Welcome</camunda:inputParameter>
+  <camunda:inputParameter name="text">${greeting}</camunda:inputParameter>
+</camunda:inputOutput><camunda:connectorId>mail-send</camunda:connectorId></camunda:connector></bpmn:extensionElements></bpmn:serviceTask>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="set"/><bpmn:sequenceFlow id="f2" sourceRef="set" targetRef="mail"/>
+<bpmn:sequenceFlow id="f3" sourceRef="mail" targetRef="end"/>"""
+    instance = services.instance_start(
+        definition=deploy_one(bpmn("welcome", body)), variables={"name": "Ada", "email": "ada@example.com"}
+    )
+    run_jobs_until_idle(3)
+    instance.refresh_from_db()
+    assert instance.status == "completed" and instance.variables["greeting"] == "Hello Ada"
+    assert mailoutbox[0].to == ["ada@example.com"] and mailoutbox[0].body == "Hello Ada"
