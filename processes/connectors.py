@@ -25,7 +25,13 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 
 
 class ConnectorError(Exception):
-    """A connector call failed; the job runner retries it with backoff, then raises an incident."""
+    """A connector call failed; the job runner retries it with backoff, then raises an incident.
+
+    ``status`` is the HTTP status when there was one: a diagram may map it to a BPMN error."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class CircuitBreaker:
@@ -104,7 +110,7 @@ def http_connector(inputs: dict[str, Any]) -> dict[str, Any]:
             response_headers = dict(response.headers.items())
     except urllib.error.HTTPError as exc:
         BREAKER.record(host, ok=exc.code < 500)
-        raise ConnectorError(f"HTTP {exc.code} from {url}") from exc
+        raise ConnectorError(f"HTTP {exc.code} from {url}", status=exc.code) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         BREAKER.record(host, ok=False)
         raise ConnectorError(f"Could not reach {url}: {getattr(exc, 'reason', exc)}") from exc
@@ -186,3 +192,11 @@ def call(connector: dict, variables: dict) -> dict[str, Any]:
         return {name: _evaluate(expression, scope) for name, expression in outputs.items()}
     except Exception as exc:
         raise ConnectorError(f"An output parameter could not be evaluated: {exc}") from exc
+
+
+def error_code_for(connector: dict, error: ConnectorError) -> str | None:
+    """The BPMN error code a diagram maps this failure to (``error.<status>`` or ``error.any``)."""
+    mapping = connector.get("errors") or {}
+    if error.status is not None and str(error.status) in mapping:
+        return mapping[str(error.status)]
+    return mapping.get("any")

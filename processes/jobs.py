@@ -68,7 +68,12 @@ def job_execute(*, job_id: int, token: str) -> str:
     try:
         if job.kind == "service":
             # The call runs outside any lock or transaction; its result is applied below.
-            result = _call_connector(job)
+            try:
+                result = _call_connector(job)
+            except connectors.ConnectorError as exc:
+                if _throw_mapped_error(job, token, exc):
+                    return "done"
+                raise
         with transaction.atomic():
             job = Job.objects.select_for_update().filter(pk=job_id, lock_token=token, status=JobStatus.RUNNING).first()
             if job is None:
@@ -84,6 +89,26 @@ def job_execute(*, job_id: int, token: str) -> str:
     except Exception as exc:  # the instance change rolled back; retry later or raise an incident
         logger.warning("Job %s (%s %s) failed: %s", job_id, job.kind, job.element_id, exc)
         return _failed(job_id, token, exc)
+
+
+def _throw_mapped_error(job: Job, token: str, error: connectors.ConnectorError) -> bool:
+    """A failure the diagram maps to a BPMN error code goes to its error boundary event, not to retries."""
+    instance = ProcessInstance.objects.select_related("definition").get(pk=job.instance_id)
+    connector = (instance.definition.elements.get(job.element_id, {}) or {}).get("connector") or {}
+    code = connectors.error_code_for(connector, error)
+    if not code:
+        return False
+    with transaction.atomic():
+        if not Job.objects.select_for_update().filter(pk=job.pk, lock_token=token, status=JobStatus.RUNNING).exists():
+            return True  # someone else has it now
+        if not services.instance_throw_error(
+            instance_id=job.instance_id, spiff_task_id=str(job.spiff_task_id), code=code, message=str(error)
+        ):
+            return False
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.DONE, finished_at=timezone.now(), last_error=str(error)[:2000]
+        )
+    return True
 
 
 def _call_connector(job: Job) -> dict:

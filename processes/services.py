@@ -841,3 +841,14 @@ def instance_start_by_timer(*, job_id: int) -> ProcessInstance | None:
                     remaining=job.remaining - 1 if job.remaining > 0 else -1,
                 )
     return instance
+
+
+def instance_throw_error(*, instance_id: int, spiff_task_id: str, code: str, message: str = "") -> bool:
+    """Throw a BPMN error at a waiting service task (inside the job runner's transaction).
+    Returns False, changing nothing, when no boundary or event subprocess catches the code."""
+    instance = _lock_instance(instance_id)
+    run = _load_run(instance)
+    if not run.throw_error(spiff_task_id, code, message):
+        return False
+    _apply_outcome(instance, run)
+    return True

@@ -760,8 +760,11 @@ def _connector_metadata(el: etree._Element) -> dict:
             result["result_variable"] = operator.get("resultVariable")
     for nsx in (CAMUNDA_NS, SPIFF_NS):
         for prop in el.iterfind(f"{_q('extensionElements')}/{{{nsx}}}properties/{{{nsx}}}property"):
-            if prop.get("name") == "connector":
+            name = prop.get("name") or ""
+            if name == "connector":
                 result["id"] = prop.get("value") or result["id"]
+            elif name.startswith("error."):  # error.404=NOT_FOUND: that failure throws a BPMN error
+                result.setdefault("errors", {})[name[len("error.") :]] = prop.get("value") or ""
     cycle = el.findtext(f"{_q('extensionElements')}/{ns}failedJobRetryTimeCycle") or el.get(
         f"{ns}failedJobRetryTimeCycle"
     )

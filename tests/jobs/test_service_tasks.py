@@ -218,3 +218,26 @@ def test_the_mail_and_set_variables_connectors(mailoutbox):
     instance.refresh_from_db()
     assert instance.status == "completed" and instance.variables["greeting"] == "Hello Ada"
     assert mailoutbox[0].to == ["ada@example.com"] and mailoutbox[0].body == "Hello Ada"
+
+
+def test_a_mapped_http_status_throws_a_bpmn_error_caught_by_the_boundary_event(receiver):
+    server = receiver(failures=100)  # always 503
+    body = f"""<bpmn:startEvent id="start"/>
+<bpmn:serviceTask id="lookup"><bpmn:extensionElements>
+  <camunda:properties><camunda:property name="error.503" value="UNAVAILABLE"/></camunda:properties>
+  <camunda:connector><camunda:inputOutput>
+    <camunda:inputParameter name="url">{server.url}/lookup</camunda:inputParameter>
+    <camunda:inputParameter name="method">POST</camunda:inputParameter>
+  </camunda:inputOutput><camunda:connectorId>http-connector</camunda:connectorId></camunda:connector>
+</bpmn:extensionElements></bpmn:serviceTask>
+<bpmn:boundaryEvent id="unavailable" attachedToRef="lookup"><bpmn:errorEventDefinition errorRef="err"/></bpmn:boundaryEvent>
+<bpmn:endEvent id="found"/><bpmn:endEvent id="fallback"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="lookup"/><bpmn:sequenceFlow id="f2" sourceRef="lookup" targetRef="found"/>
+<bpmn:sequenceFlow id="f3" sourceRef="unavailable" targetRef="fallback"/>"""
+    content = bpmn("lookup_process", body, extra='<bpmn:error id="err" name="Unavailable" errorCode="UNAVAILABLE"/>\n')
+    instance = services.instance_start(definition=deploy_one(content))
+    run_jobs_until_idle(1)
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+    assert instance.history.filter(element_id="fallback").exists()
+    assert len(server.calls) == 1 and not Incident.objects.exists()
