@@ -10,6 +10,7 @@ from .models import (
     HistoryEvent,
     ProcessDefinition,
     ProcessInstance,
+    ProcessSettings,
     WaitingStep,
 )
 
@@ -102,3 +103,10 @@ class ConnectionAdmin(admin.ModelAdmin):
         for connection in queryset:
             ok, message = connection_verify(connection=connection)
             self.message_user(request, f"{connection.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
+
+
+@admin.register(ProcessSettings)
+class ProcessSettingsAdmin(admin.ModelAdmin):
+    """SLA targets and the escalation policy per process key (docs/SLA.md)."""
+
+    list_display = ["key", "default_task_due", "target_cycle_time"]

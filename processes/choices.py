@@ -48,3 +48,5 @@ class HistoryKind(models.TextChoices):
     SERVICE_CALLED = "service_called", "Service called"
     INCIDENT_RAISED = "incident_raised", "Incident raised"
     INCIDENT_RESOLVED = "incident_resolved", "Incident retried"
+    TASK_REMINDED = "task_reminded", "Reminder before due"
+    TASK_ESCALATED = "task_escalated", "Task escalated"

@@ -84,6 +84,11 @@ def job_execute(*, job_id: int, token: str) -> str:
                 _apply_service_result(job, result)
             elif job.kind == "start_timer":
                 services.instance_start_by_timer(job_id=job.pk)
+            elif job.kind == "escalation":
+                from tasks import escalation
+
+                services.lock_instance(job.instance_id)
+                escalation.run_step(job)
             Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, finished_at=timezone.now(), last_error="")
             return "done"
     except Exception as exc:  # the instance change rolled back; retry later or raise an incident

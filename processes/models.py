@@ -298,3 +298,21 @@ class Connection(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.secret_encrypted)
+
+
+class ProcessSettings(models.Model):
+    """Per process key: SLA targets and the escalation policy (docs/SLA.md)."""
+
+    key = models.CharField(max_length=255, unique=True)
+    # ISO 8601 durations
+    default_task_due = models.CharField(
+        max_length=50, blank=True, help_text="Due date for tasks the diagram gives none, e.g. P2D"
+    )
+    target_cycle_time = models.CharField(max_length=50, blank=True, help_text="Target from start to end, e.g. P5D")
+    escalation_policy = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name_plural = "process settings"
+
+    def __str__(self) -> str:
+        return f"Settings of {self.key}"

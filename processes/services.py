@@ -852,3 +852,13 @@ def instance_throw_error(*, instance_id: int, spiff_task_id: str, code: str, mes
         return False
     _apply_outcome(instance, run)
     return True
+
+
+def instance_throw_escalation(*, instance_id: int, spiff_task_id: str, code: str) -> bool:
+    """Throw a BPMN escalation at a waiting user task (an SLA escalation step)."""
+    instance = _lock_instance(instance_id)
+    run = _load_run(instance)
+    if not run.throw_error(spiff_task_id, code, escalation=True):
+        return False
+    _apply_outcome(instance, run)
+    return True

@@ -51,6 +51,9 @@ class HumanTask(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # SLA: set when the task passed its due date while open; how many escalation steps ran.
+    sla_breached = models.BooleanField(default=False)
+    escalation_level = models.PositiveIntegerField(default=0)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
     )

@@ -68,7 +68,31 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
         TaskCandidate.objects.bulk_create(candidates)
     for hook in _OPEN_HOOKS:
         hook(tasks, elements)
+    from . import escalation
+
+    _apply_default_due(tasks, instance)
+    escalation.schedule(tasks)
     return tasks
+
+
+def _apply_default_due(tasks, instance) -> None:
+    """Tasks without a due date in the diagram get the process settings' default."""
+    from processes.models import ProcessSettings
+
+    undated = [t for t in tasks if t.due_at is None]
+    if not undated:
+        return
+    settings_row = ProcessSettings.objects.filter(key=instance.definition.key).first()
+    delta = (
+        assignment.parse_duration(settings_row.default_task_due)
+        if settings_row and settings_row.default_task_due
+        else None
+    )
+    if delta is None:
+        return
+    for task in undated:
+        task.due_at = task.created_at + delta
+    HumanTask.objects.bulk_update(undated, ["due_at"])
 
 
 def close_tasks(*, instance, closed: list[tuple[str, str]], completed_spiff_task_id: str | None, actor) -> None:

@@ -18,7 +18,11 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
@@ -347,13 +351,14 @@ class Run:
         task.task_spec._update(task)
         self.advance()
 
-    def throw_error(self, spiff_task_id: str, code: str, message: str = "") -> bool:
-        """Throw a BPMN error from a waiting task (a connector failure mapped to an error code);
-        True when an error boundary or event subprocess caught it."""
+    def throw_error(self, spiff_task_id: str, code: str, message: str = "", *, escalation: bool = False) -> bool:
+        """Throw a BPMN error (or escalation) from a waiting task: a connector failure mapped
+        to an error code, or an SLA step. True when a boundary or event subprocess caught it."""
         task = self.find_task(spiff_task_id)
         if task is None:
             raise EngineActionError("No such task in this instance")
-        event = BpmnEvent(ErrorEventDefinition(code, code=code), payload={"message": message}, target=task.workflow)
+        definition_class = EscalationEventDefinition if escalation else ErrorEventDefinition
+        event = BpmnEvent(definition_class(code, code=code), payload={"message": message}, target=task.workflow)
         caught = self.workflow.event_manager.catch(event)
         self.advance()
         return bool(caught)
