@@ -186,3 +186,43 @@ def test_a_worker_killed_mid_job_leaves_it_to_be_taken_again_after_the_lock_expi
     assert instance.status == "completed" and original_failures == 0
     assert HistoryEvent.objects.filter(instance=instance, kind="step_completed", element_id="get_quote").count() == 1
     assert Job.objects.get(instance=instance).attempts == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_boundary_timer_interrupts_a_user_task_through_a_celery_worker(worker_and_beat):
+    from tasks.models import HumanTask
+    from tests.processes.factories import bpmn
+
+    body = (
+        '<bpmn:startEvent id="start"/><bpmn:userTask id="work"/>'
+        '<bpmn:boundaryEvent id="too_late" attachedToRef="work"><bpmn:timerEventDefinition><bpmn:timeDuration>PT2S</bpmn:timeDuration>'
+        '</bpmn:timerEventDefinition></bpmn:boundaryEvent><bpmn:endEvent id="done"/><bpmn:endEvent id="timed_out"/>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/><bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="done"/>'
+        '<bpmn:sequenceFlow id="f3" sourceRef="too_late" targetRef="timed_out"/>'
+    )
+    instance = services.instance_start(definition=deploy_one(bpmn("interrupted", body)))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and ProcessInstance.objects.get(pk=instance.pk).status == "running":
+        time.sleep(0.2)
+    assert ProcessInstance.objects.get(pk=instance.pk).status == "completed"
+    assert HumanTask.objects.get(instance_id=instance.pk).status == "cancelled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cycle_timer_start_event_starts_exactly_the_scheduled_instances_with_two_workers(two_workers_and_beat):
+    from django.utils import timezone
+
+    from tests.processes.factories import bpmn
+
+    first = (timezone.now() + timezone.timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = (
+        f'<bpmn:startEvent id="tick"><bpmn:timerEventDefinition><bpmn:timeCycle>R3/{first}/PT1S</bpmn:timeCycle>'
+        '</bpmn:timerEventDefinition></bpmn:startEvent><bpmn:endEvent id="end"/>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="tick" targetRef="end"/>'
+    )
+    definition = deploy_one(bpmn("three_ticks", body))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and Job.objects.filter(kind="start_timer", status="pending").exists():
+        time.sleep(0.3)
+    time.sleep(2)  # a duplicate start, if any, would show up here
+    assert ProcessInstance.objects.filter(definition=definition).count() == 3
