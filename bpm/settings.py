@@ -80,9 +80,6 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tasks:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
-# URL fields assume https:// when a scheme is missing (Django 6's default, adopted now).
-FORMS_URLFIELD_ASSUME_HTTPS = True
-
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -111,6 +108,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "bpm-tick": {"task": "processes.tick", "schedule": env.float("BPM_TICK_SECONDS", default=1.0)},
+    # re-sends anything still pending (a broker outage loses nothing)
+    "bpm-deliveries": {
+        "task": "notifications.deliver_pending",
+        "schedule": env.float("BPM_SWEEP_SECONDS", default=5.0),
+    },
 }
 
 REST_FRAMEWORK = {
@@ -162,6 +164,13 @@ BPM = {
     "BREAKER_FAILURES": env.int("BPM_BREAKER_FAILURES", default=5),
     "BREAKER_SECONDS": env.float("BPM_BREAKER_SECONDS", default=30.0),
     "CONNECTORS": env.dict("BPM_CONNECTORS", default={}),
+    # Notifications: webhook timeout, retries, networks webhooks may reach despite being private
+    # (e.g. 127.0.0.0/8 in tests), and the site's public URL for links in emails.
+    "WEBHOOK_TIMEOUT_SECONDS": env.float("BPM_WEBHOOK_TIMEOUT_SECONDS", default=5.0),
+    "DELIVERY_MAX_ATTEMPTS": env.int("BPM_DELIVERY_MAX_ATTEMPTS", default=6),
+    "DELIVERY_RETRY_BASE_SECONDS": env.float("BPM_DELIVERY_RETRY_BASE_SECONDS", default=5.0),
+    "WEBHOOK_ALLOWED_NETWORKS": env.list("BPM_WEBHOOK_ALLOWED_NETWORKS", default=[]),
+    "PUBLIC_URL": env.str("BPM_PUBLIC_URL", default="http://127.0.0.1:8000"),
     # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).
     "SECRETS_KEY": env.str("BPM_SECRETS_KEY", default=""),
 }

@@ -12,6 +12,7 @@ urlpatterns = [
     path("processes/", include("processes.urls")),
     path("tasks/", include("tasks.urls")),
     path("approvals/", include("approvals.urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/v1/", include("processes.api.urls")),
     path("api/v1/", include("tasks.api.urls")),
     path("api/v1/", include("approvals.api.urls")),

@@ -450,6 +450,9 @@ def _apply_outcome(
     if outcome.status != previous_status or new:
         if outcome.status == InstanceStatus.COMPLETED:
             events.append(_history(instance, HistoryKind.INSTANCE_COMPLETED, actor=actor))
+            from notifications.services import instance_completed
+
+            instance_completed(instance)
         elif outcome.status == InstanceStatus.ERROR:
             events.append(
                 _history(

@@ -6,4 +6,9 @@ def inbox(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"inbox_counts": inbox_counts(user)}
+    from notifications.models import InAppNotification
+
+    return {
+        "inbox_counts": inbox_counts(user),
+        "unread_notifications": InAppNotification.objects.filter(user=user, read_at__isnull=True).count(),
+    }

@@ -118,8 +118,11 @@ def run_step(job) -> None:
         data["priority"] = task.priority
         fields.append("priority")
     elif action in ("notify_assignee", "notify_owner", "remind"):
-        # Delivery goes through the notifications outbox (issue 6); the step is recorded now.
         data["to"] = task.assignee.get_username() if (task.assignee and action != "notify_owner") else "process owners"
+        if task.assignee_id and action != "notify_owner":
+            from notifications.services import task_event
+
+            task_event("workflow.task.escalated", task, user=task.assignee, extra={"action": action})
     if action != "remind":
         task.escalation_level += 1
         fields.append("escalation_level")

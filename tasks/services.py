@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from notifications.services import task_event
 from processes import services as process_services
 from processes.choices import HistoryKind
 
@@ -147,6 +148,7 @@ def task_delegate(*, task_id: int, user, to_username: str) -> HumanTask:
         task.claimed_at = timezone.now()
         task.save(update_fields=["owner", "assignee", "delegation_state", "claimed_at"])
         _record(task, HistoryKind.TASK_DELEGATED, user, {"to": delegate.get_username()})
+        task_event("workflow.task.assigned", task, user=delegate, extra={"delegated_by": user.get_username()})
         return task
 
 
@@ -178,6 +180,7 @@ def task_reassign(*, task_id: int, user, to_username: str) -> HumanTask:
         task.claimed_at = timezone.now()
         task.save(update_fields=["assignee", "claimed_at"])
         _record(task, HistoryKind.TASK_REASSIGNED, user, {"from": previous, "to": target.get_username()})
+        task_event("workflow.task.assigned", task, user=target, extra={"reassigned_by": user.get_username()})
         return task
 
 

@@ -72,6 +72,11 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
 
     _apply_default_due(tasks, instance)
     escalation.schedule(tasks)
+    from notifications.services import task_event
+
+    for task in tasks:
+        if task.assignee_id:
+            task_event("workflow.task.assigned", task, user=task.assignee)
     return tasks
 
 

@@ -1,0 +1,186 @@
+"""The outbox: email through a real SMTP server, signed webhooks to a local receiver,
+retries, dead letters and replay, and the private-address guard."""
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from notifications import services, webhooks
+from notifications.models import Delivery, InAppNotification, WebhookSubscription
+from processes import services as process_services
+from tests.processes.factories import bpmn, chain, deploy_one
+from tests.tasks.factories import user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def smtp(settings):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received = []
+
+    class Collect(Message):
+        def handle_message(self, message):
+            received.append(message)
+
+    import socket
+
+    with socket.socket() as probe:  # a free port for the SMTP server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = False
+    yield received
+    controller.stop()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.BPM = {**settings.BPM, "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8"], "DELIVERY_RETRY_BASE_SECONDS": 10}
+    state = {"fail": 0, "requests": []}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state["requests"].append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+            status = state.get("status") or (503 if state["fail"] > 0 else 204)
+            state["fail"] -= 1
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    yield state
+    server.shutdown()
+
+
+def assigned_task_process() -> bytes:
+    return bpmn("notify", chain('<bpmn:userTask id="t" name="Approve invoice" camunda:assignee="ann"/>'))
+
+
+def later(minutes: float):
+    return timezone.now() + timedelta(minutes=minutes)
+
+
+def test_the_assignee_gets_an_email_with_a_working_link_through_a_real_smtp_server(smtp, client):
+    ann = user("ann", email="ann@example.com")
+    instance = process_services.instance_start(definition=deploy_one(assigned_task_process()), business_key="INV-1")
+    assert services.deliver_due() == {"delivered": 1}
+    (message,) = smtp
+    assert message["To"] == "ann@example.com" and "Approve invoice" in message["Subject"]
+    link = [line for line in message.get_payload().splitlines() if "/tasks/" in line][0]
+    path = link.split("127.0.0.1:8000", 1)[1].strip()
+    client.force_login(ann)
+    assert client.get(path).status_code == 200
+    assert InAppNotification.objects.get(user=ann).title.startswith("Task for you: Approve invoice")
+    assert instance.pk
+
+
+def test_a_webhook_is_signed_and_the_receiver_verifies_it(receiver):
+    subscription, secret = services.subscription_create(
+        name="erp", url=receiver["url"], event_types=["workflow.task.assigned"]
+    )
+    user("ann")
+    process_services.instance_start(definition=deploy_one(assigned_task_process()))
+    assert services.deliver_due() == {"delivered": 1}
+    (request,) = receiver["requests"]
+    assert webhooks.verify(secret, request["headers"], request["body"])
+    assert not webhooks.verify(secret, request["headers"], request["body"] + b" ")
+    event = json.loads(request["body"])
+    assert (event["type"], event["version"], event["data"]["assignee"]) == ("workflow.task.assigned", 1, "ann")
+    assert request["headers"]["webhook-id"].startswith("msg_")
+
+
+def test_a_receiver_failing_three_times_gets_the_event_once_it_recovers_with_spaced_retries(receiver):
+    services.subscription_create(name="erp", url=receiver["url"])
+    receiver["fail"] = 3
+    user("ann")
+    process_services.instance_start(definition=deploy_one(assigned_task_process()))
+    delivery = Delivery.objects.get(channel="webhook", event_type="workflow.task.assigned")
+    gaps = []
+    for step in range(1, 8):
+        before = Delivery.objects.get(pk=delivery.pk).next_attempt_at
+        services.deliver_due(now=later(step * 5))
+        after = Delivery.objects.get(pk=delivery.pk)
+        if after.status == "pending":
+            gaps.append((after.next_attempt_at - before).total_seconds())
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("delivered", 4)
+    assert len({r["headers"]["webhook-id"] for r in receiver["requests"]}) == 1  # the same message id each time
+    assert len(gaps) == 3 and all(gap > 0 for gap in gaps)
+
+
+def test_a_receiver_that_never_recovers_produces_a_dead_letter_that_replay_delivers(receiver, settings):
+    settings.BPM = {**settings.BPM, "DELIVERY_MAX_ATTEMPTS": 3}
+    services.subscription_create(name="erp", url=receiver["url"])
+    receiver["fail"] = 100
+    user("ann")
+    process_services.instance_start(definition=deploy_one(assigned_task_process()))
+    for step in range(1, 6):
+        services.deliver_due(now=later(step * 10))
+    dead = Delivery.objects.get(channel="webhook")
+    assert dead.status == "dead" and "HTTP 503" in dead.last_error
+    receiver["fail"] = 0
+    services.delivery_replay(delivery_id=dead.pk)
+    services.deliver_due()
+    dead.refresh_from_db()
+    assert dead.status == "delivered"
+
+
+def test_a_private_address_is_refused_at_subscription_time_and_again_at_send_time(receiver, settings):
+    settings.BPM = {**settings.BPM, "WEBHOOK_ALLOWED_NETWORKS": []}
+    with pytest.raises(ValidationError) as refused:
+        services.subscription_create(name="internal", url="http://127.0.0.1:8080/hook")
+    assert "private or internal address" in refused.value.message_dict["url"][0]
+    for url in ("http://10.0.0.5/x", "http://169.254.169.254/latest", "http://100.64.1.1/"):
+        with pytest.raises(ValidationError):
+            services.subscription_create(name="x", url=url)
+    # a subscription that became unsafe (e.g. its DNS now points inside) is refused when sending
+    from processes import secrets
+
+    WebhookSubscription.objects.create(
+        name="sneaky", url=receiver["url"], secret_encrypted=secrets.encrypt(webhooks.new_secret())
+    )
+    user("ann")
+    process_services.instance_start(definition=deploy_one(assigned_task_process()))
+    services.deliver_due()
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == "dead" and "private or internal address" in delivery.last_error
+    assert receiver["requests"] == []
+
+
+def test_a_410_disables_the_subscription(receiver):
+    subscription, _ = services.subscription_create(name="erp", url=receiver["url"])
+    receiver["status"] = 410
+    user("ann")
+    process_services.instance_start(definition=deploy_one(assigned_task_process()))
+    assert services.deliver_due() == {"dead": 1}
+    subscription.refresh_from_db()
+    assert subscription.active is False
+
+
+def test_the_bell_counts_unread_notifications_and_the_page_marks_them_read(client):
+    ann = user("ann")
+    process_services.instance_start(definition=deploy_one(assigned_task_process()))
+    client.force_login(ann)
+    page = client.get("/tasks/").content.decode()
+    assert 'id="bell-count">1<' in page
+    listing = client.get("/notifications/").content.decode()
+    assert "Task for you: Approve invoice" in listing
+    client.post("/notifications/read-all/")
+    assert InAppNotification.objects.filter(user=ann, read_at__isnull=True).count() == 0
