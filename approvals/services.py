@@ -109,6 +109,17 @@ def approval_decide(
                 "on_behalf_of": on_behalf_of.get_username() if on_behalf_of else "",
             },
         )
+        from notifications.services import instance_event
+
+        instance = completed.instance
+        instance.refresh_from_db()
+        instance_event(
+            "workflow.approval.decided",
+            instance,
+            notify_initiator=True,
+            title=f"{approval.get_outcome_display()}: {level_name} ({instance.business_key or instance.definition.name})",
+            extra={"outcome": outcome, "comment": comment, "level": level, "decided_by": user.get_username()},
+        )
         return approval
 
 

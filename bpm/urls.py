@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("processes.api.urls")),
     path("api/v1/", include("tasks.api.urls")),
     path("api/v1/", include("approvals.api.urls")),
+    path("api/v1/", include("notifications.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

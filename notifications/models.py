@@ -19,10 +19,17 @@ class DeliveryStatus(models.TextChoices):
     DEAD = "dead", "Dead letter"
 
 
+class WebhookFormat(models.TextChoices):
+    STANDARD = "standard", "Standard Webhooks (signed JSON event)"
+    SLACK = "slack", "Slack incoming webhook"
+    TEAMS = "teams", "Microsoft Teams message card"
+
+
 class WebhookSubscription(models.Model):
-    """An HTTP endpoint that receives signed events (Standard Webhooks)."""
+    """An HTTP endpoint that receives events: signed JSON (Standard Webhooks), or a chat message."""
 
     name = models.CharField(max_length=100)
+    format = models.CharField(max_length=16, choices=WebhookFormat.choices, default=WebhookFormat.STANDARD)
     url = models.URLField(max_length=500)
     event_types = models.JSONField(
         default=list, blank=True, help_text="Event names, e.g. workflow.task.assigned; empty: all"

@@ -32,6 +32,7 @@ PERSONAL_CHANNELS = {
     "workflow.task.assigned": (Channel.EMAIL, Channel.IN_APP),
     "workflow.task.escalated": (Channel.EMAIL, Channel.IN_APP),
     "workflow.instance.completed": (Channel.IN_APP,),
+    "workflow.approval.decided": (Channel.IN_APP,),
 }
 MAX_ATTEMPTS = 6
 
@@ -81,7 +82,7 @@ def _send_after_commit(ids: list[int]) -> None:
 
 
 def subscription_create(
-    *, name: str, url: str, event_types: list[str] | None = None, process_key: str = ""
+    *, name: str, url: str, event_types: list[str] | None = None, process_key: str = "", format: str = "standard"
 ) -> tuple[WebhookSubscription, str]:
     """Create a subscription; the secret is returned once and stored encrypted."""
     try:
@@ -94,6 +95,7 @@ def subscription_create(
         url=url,
         event_types=event_types or [],
         process_key=process_key,
+        format=format,
         secret_encrypted=secrets.encrypt(secret),
     )
     return subscription, secret
@@ -129,7 +131,9 @@ def _post_webhook(delivery: Delivery) -> None:
         host, address = webhooks.resolve_safely(subscription.url)
     except webhooks.UnsafeAddress as exc:
         raise _Gone(str(exc)) from exc
-    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    body = json.dumps(
+        _chat_body(subscription.format, delivery.payload) or delivery.payload, separators=(",", ":")
+    ).encode()
     timestamp = int(time.time())
     message_id = f"msg_{delivery.message_id.hex}"
     headers = {
@@ -166,6 +170,30 @@ def _post_webhook(delivery: Delivery) -> None:
             f"HTTP 429 from {host}", after=float(retry_after) if retry_after and retry_after.isdigit() else None
         )
     raise _RetryLater(f"HTTP {response.status} from {host}")
+
+
+def _chat_body(fmt: str, event: dict) -> dict | None:
+    """Slack- or Teams-compatible message for chat incoming webhooks; None for signed JSON events."""
+    data = event.get("data", {})
+    base = settings.BPM.get("PUBLIC_URL", "").rstrip("/")
+    title = data.get("title") or event.get("type")
+    link = f"{base}{data['link']}" if data.get("link") else ""
+    if fmt == "slack":
+        return {"text": f"{title} <{link}|open>" if link else title}
+    if fmt == "teams":
+        card = {
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": title,
+            "title": title,
+            "text": event.get("type", ""),
+        }
+        if link:
+            card["potentialAction"] = [
+                {"@type": "OpenUri", "name": "Open", "targets": [{"os": "default", "uri": link}]}
+            ]
+        return card
+    return None
 
 
 def _send_email(delivery: Delivery) -> None:
@@ -273,6 +301,33 @@ def task_event(event_type: str, task, *, user=None, extra: dict | None = None) -
         process_key=task.process_key,
         users=[user] if user else [],
         title=title,
+        link=link,
+    )
+
+
+def instance_event(
+    event_type: str, instance, *, extra: dict | None = None, notify_initiator: bool = False, title: str = ""
+) -> None:
+    """Emit an instance-level event (started, failed, cancelled, incident...) to webhooks,
+    and to whoever started the instance when ``notify_initiator``."""
+    link = f"/processes/instances/{instance.pk}/"
+    payload = {
+        "instance_id": instance.pk,
+        "process_key": instance.definition.key,
+        "process_version": instance.definition.version,
+        "business_key": instance.business_key,
+        "status": instance.status,
+        "link": link,
+        "title": title or event_type,
+        **(extra or {}),
+    }
+    users = [instance.started_by] if notify_initiator and instance.started_by_id else []
+    event_emit(
+        event_type=event_type,
+        payload=payload,
+        process_key=instance.definition.key,
+        users=users,
+        title=payload["title"],
         link=link,
     )
 

@@ -154,6 +154,13 @@ def _failed(job_id: int, token: str, exc: Exception) -> str:
             incident = Incident.objects.create(
                 instance_id=job.instance_id, job=job, element_id=job.element_id, message=message[:4000]
             )
+            from notifications.services import instance_event
+
+            instance_event(
+                "workflow.incident.raised",
+                ProcessInstance.objects.select_related("definition").get(pk=job.instance_id),
+                extra={"incident": incident.pk, "element_id": job.element_id, "error": message[:500]},
+            )
             services.history_append(
                 instance_id=job.instance_id,
                 definition_id=ProcessInstance.objects.values_list("definition_id", flat=True).get(pk=job.instance_id),

@@ -454,6 +454,9 @@ def _apply_outcome(
 
             instance_completed(instance)
         elif outcome.status == InstanceStatus.ERROR:
+            from notifications.services import instance_event
+
+            instance_event("workflow.instance.failed", instance, extra={"error": outcome.error_message[:500]})
             events.append(
                 _history(
                     instance,
@@ -464,6 +467,10 @@ def _apply_outcome(
                 )
             )
     HistoryEvent.objects.bulk_create(events)
+    if new:
+        from notifications.services import instance_event
+
+        instance_event("workflow.instance.started", instance)
     if outcome.unhandled_events:
         _deliver_thrown_events(instance, outcome.unhandled_events, user=actor)
     return instance
@@ -611,6 +618,9 @@ def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> Process
         instance.save(update_fields=["state", "status", "ended_at", "updated_at"])
         instance.waiting_steps.all().delete()
         human_tasks.cancel_all(instance=instance)
+        from notifications.services import instance_event
+
+        instance_event("workflow.instance.cancelled", instance, extra={"reason": reason})
         HistoryEvent.objects.create(
             instance=instance,
             definition_id=instance.definition_id,
@@ -805,6 +815,13 @@ def incident_retry(*, incident_id: int, user=None) -> Incident:
         incident.resolved_at = timezone.now()
         incident.resolved_by = user if getattr(user, "is_authenticated", False) else None
         incident.save(update_fields=["resolved_at", "resolved_by"])
+        from notifications.services import instance_event
+
+        instance_event(
+            "workflow.incident.resolved",
+            ProcessInstance.objects.select_related("definition").get(pk=incident.instance_id),
+            extra={"incident": incident.pk, "element_id": incident.element_id},
+        )
         history_append(
             instance_id=incident.instance_id,
             definition_id=ProcessInstance.objects.values_list("definition_id", flat=True).get(pk=incident.instance_id),

@@ -107,7 +107,7 @@ def test_a_webhook_is_signed_and_the_receiver_verifies_it(receiver):
 
 
 def test_a_receiver_failing_three_times_gets_the_event_once_it_recovers_with_spaced_retries(receiver):
-    services.subscription_create(name="erp", url=receiver["url"])
+    services.subscription_create(name="erp", url=receiver["url"], event_types=["workflow.task.assigned"])
     receiver["fail"] = 3
     user("ann")
     process_services.instance_start(definition=deploy_one(assigned_task_process()))
@@ -127,7 +127,7 @@ def test_a_receiver_failing_three_times_gets_the_event_once_it_recovers_with_spa
 
 def test_a_receiver_that_never_recovers_produces_a_dead_letter_that_replay_delivers(receiver, settings):
     settings.BPM = {**settings.BPM, "DELIVERY_MAX_ATTEMPTS": 3}
-    services.subscription_create(name="erp", url=receiver["url"])
+    services.subscription_create(name="erp", url=receiver["url"], event_types=["workflow.task.assigned"])
     receiver["fail"] = 100
     user("ann")
     process_services.instance_start(definition=deploy_one(assigned_task_process()))
@@ -154,7 +154,10 @@ def test_a_private_address_is_refused_at_subscription_time_and_again_at_send_tim
     from processes import secrets
 
     WebhookSubscription.objects.create(
-        name="sneaky", url=receiver["url"], secret_encrypted=secrets.encrypt(webhooks.new_secret())
+        name="sneaky",
+        url=receiver["url"],
+        event_types=["workflow.task.assigned"],
+        secret_encrypted=secrets.encrypt(webhooks.new_secret()),
     )
     user("ann")
     process_services.instance_start(definition=deploy_one(assigned_task_process()))
@@ -165,7 +168,9 @@ def test_a_private_address_is_refused_at_subscription_time_and_again_at_send_tim
 
 
 def test_a_410_disables_the_subscription(receiver):
-    subscription, _ = services.subscription_create(name="erp", url=receiver["url"])
+    subscription, _ = services.subscription_create(
+        name="erp", url=receiver["url"], event_types=["workflow.task.assigned"]
+    )
     receiver["status"] = 410
     user("ann")
     process_services.instance_start(definition=deploy_one(assigned_task_process()))
@@ -184,3 +189,59 @@ def test_the_bell_counts_unread_notifications_and_the_page_marks_them_read(clien
     assert "Task for you: Approve invoice" in listing
     client.post("/notifications/read-all/")
     assert InAppNotification.objects.filter(user=ann, read_at__isnull=True).count() == 0
+
+
+def test_a_slack_subscription_receives_a_chat_message_with_a_link(receiver):
+    services.subscription_create(
+        name="chat", url=receiver["url"], format="slack", event_types=["workflow.task.assigned"]
+    )
+    user("ann")
+    process_services.instance_start(definition=deploy_one(assigned_task_process()), business_key="INV-9")
+    services.deliver_due()
+    body = json.loads(receiver["requests"][0]["body"])
+    assert body["text"].startswith("Task for you: Approve invoice (INV-9) <http") and "/tasks/" in body["text"]
+
+
+def test_administrators_manage_subscriptions_and_replay_dead_letters_through_the_api(receiver, admin_user, settings):
+    from rest_framework.test import APIClient
+
+    settings.BPM = {**settings.BPM, "DELIVERY_MAX_ATTEMPTS": 1}
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    created = api.post(
+        "/api/v1/webhook-subscriptions/",
+        {"name": "erp", "url": receiver["url"], "event_types": ["workflow.task.assigned"]},
+        format="json",
+    )
+    assert created.status_code == 201 and created.json()["secret"].startswith("whsec_")
+    assert "secret" not in api.get(f"/api/v1/webhook-subscriptions/{created.json()['id']}/").json()
+    refused = api.post("/api/v1/webhook-subscriptions/", {"name": "x", "url": "http://10.1.2.3/hook"}, format="json")
+    assert refused.status_code == 400 and "url" in refused.json()["errors"]
+    receiver["fail"] = 5
+    user("ann")
+    process_services.instance_start(definition=deploy_one(assigned_task_process()))
+    services.deliver_due()
+    (dead,) = api.get("/api/v1/dead-letters/").json()["results"]
+    receiver["fail"] = 0
+    assert api.post(f"/api/v1/dead-letters/{dead['id']}/replay/").status_code == 200
+    services.deliver_due()
+    assert Delivery.objects.get(pk=dead["id"]).status == "delivered"
+
+
+def test_other_users_cannot_see_subscriptions(db):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user("plain"))
+    assert api.get("/api/v1/webhook-subscriptions/").status_code == 403
+
+
+def test_instance_and_approval_events_reach_webhooks_and_the_initiator(receiver):
+    services.subscription_create(name="erp", url=receiver["url"])
+    starter = user("sam")
+    user("ann")
+    instance = process_services.instance_start(definition=deploy_one(assigned_task_process()), user=starter)
+    process_services.instance_cancel(instance_id=instance.pk, reason="duplicate")
+    services.deliver_due()
+    types = {json.loads(r["body"])["type"] for r in receiver["requests"]}
+    assert types == {"workflow.instance.started", "workflow.task.assigned", "workflow.instance.cancelled"}

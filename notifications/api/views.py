@@ -1,0 +1,89 @@
+"""REST API for administrators: webhook subscriptions (CRUD) and dead letters (list, replay)."""
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+
+from .. import services, webhooks
+from ..models import Delivery, DeliveryStatus, WebhookFormat, WebhookSubscription
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "name", "url", "format", "event_types", "process_key", "active", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_url(self, value):
+        try:
+            webhooks.resolve_safely(value)
+        except webhooks.UnsafeAddress as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+
+class SubscriptionCreatedSerializer(SubscriptionSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Shown once: keep it to verify signatures")
+
+    class Meta(SubscriptionSerializer.Meta):
+        fields = [*SubscriptionSerializer.Meta.fields, "secret"]
+
+
+class SubscriptionViewSet(viewsets.ModelViewSet):
+    """Webhook subscriptions; the secret is returned once, when the subscription is created."""
+
+    queryset = WebhookSubscription.objects.all()
+    serializer_class = SubscriptionSerializer
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={201: SubscriptionCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        data = SubscriptionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        try:
+            subscription, secret = services.subscription_create(
+                name=v["name"],
+                url=v["url"],
+                event_types=v.get("event_types") or [],
+                process_key=v.get("process_key", ""),
+                format=v.get("format", WebhookFormat.STANDARD),
+            )
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        subscription.secret = secret
+        return Response(SubscriptionCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "message_id",
+            "event_type",
+            "channel",
+            "subscription",
+            "status",
+            "attempts",
+            "last_error",
+            "created_at",
+        ]
+
+
+class DeadLetterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Deliveries that ran out of retries."""
+
+    serializer_class = DeliverySerializer
+    permission_classes = [IsAdminUser]
+
+    def get_queryset(self):
+        return Delivery.objects.filter(status=DeliveryStatus.DEAD).order_by("-created_at")
+
+    @extend_schema(request=None, responses=DeliverySerializer)
+    @action(detail=True, methods=["post"])
+    def replay(self, request, pk=None):
+        return Response(DeliverySerializer(services.delivery_replay(delivery_id=int(pk))).data)
