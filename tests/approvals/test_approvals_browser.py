@@ -52,6 +52,11 @@ def test_two_levels_approve_one_rejects_with_a_comment_and_the_requester_sees_it
 
     # The requester sees both outcomes and the comment on the instance pages.
     login(page, live_server, "user", "user")
+    assert int(page.inner_text("#bell-count")) >= 3  # three decisions on the user's requests
+    page.click("#bell")
+    assert "Rejected: Team Lead" in page.inner_text("#notification-list")
+    page.click("#read-all")
+    page.wait_for_selector("#bell-count:text('0')")
     page.goto(f"{live_server.url}/processes/instances/")
     page.click(".instances tr:has-text('PO-1001') >> a")
     page.wait_for_selector("#instance-status:has-text('Completed')")
