@@ -94,3 +94,20 @@ class InAppNotification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Preference(models.Model):
+    """A person's choice of channels for one kind of event (absent: the defaults)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="notification_preferences", on_delete=models.CASCADE
+    )
+    event_type = models.CharField(max_length=100)
+    email = models.BooleanField(default=True)
+    in_app = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "event_type"], name="preference_unique_event")]
+
+    def __str__(self) -> str:
+        return f"{self.user} / {self.event_type}"

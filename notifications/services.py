@@ -23,7 +23,7 @@ from django.utils import timezone
 from processes import secrets
 
 from . import webhooks
-from .models import Channel, Delivery, DeliveryStatus, InAppNotification, WebhookSubscription
+from .models import Channel, Delivery, DeliveryStatus, InAppNotification, Preference, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,34 @@ PERSONAL_CHANNELS = {
 MAX_ATTEMPTS = 6
 
 
+def channels_for(user, event_type: str) -> tuple[str, ...]:
+    """The channels a person gets for an event: their preference, else the defaults."""
+    defaults = PERSONAL_CHANNELS.get(event_type, ())
+    preference = Preference.objects.filter(user=user, event_type=event_type).first()
+    if preference is None:
+        return defaults
+    chosen = []
+    if preference.email:
+        chosen.append(Channel.EMAIL)
+    if preference.in_app:
+        chosen.append(Channel.IN_APP)
+    return tuple(chosen)
+
+
+def preferences_save(*, user, choices: dict[str, dict[str, bool]]) -> None:
+    """Store a person's channels per event kind ({event: {"email": bool, "in_app": bool}})."""
+    unknown = set(choices) - set(PERSONAL_CHANNELS)
+    if unknown:
+        raise ValidationError({"event_type": [f"Unknown event kinds: {', '.join(sorted(unknown))}"]})
+    with transaction.atomic():
+        for event_type, channels in choices.items():
+            Preference.objects.update_or_create(
+                user=user,
+                event_type=event_type,
+                defaults={"email": bool(channels.get("email")), "in_app": bool(channels.get("in_app"))},
+            )
+
+
 def event_emit(
     *, event_type: str, payload: dict, process_key: str = "", users=(), title: str = "", link: str = ""
 ) -> list[int]:
@@ -47,7 +75,7 @@ def event_emit(
     for user in users:
         if user is None:
             continue
-        channels = PERSONAL_CHANNELS.get(event_type, ())
+        channels = channels_for(user, event_type)
         if Channel.IN_APP in channels:
             InAppNotification.objects.create(user=user, event_type=event_type, title=title or event_type, link=link)
         if Channel.EMAIL in channels and user.email:

@@ -31,3 +31,23 @@ def notification_open(request, pk):
         item.read_at = timezone.now()
         item.save(update_fields=["read_at"])
     return redirect(item.link or "notifications:list")
+
+
+@login_required
+def notification_preferences(request):
+    from django.contrib import messages
+
+    from . import services
+
+    kinds = list(services.PERSONAL_CHANNELS)
+    if request.method == "POST":
+        services.preferences_save(
+            user=request.user,
+            choices={
+                k: {"email": f"{k}:email" in request.POST, "in_app": f"{k}:in_app" in request.POST} for k in kinds
+            },
+        )
+        messages.success(request, "Preferences saved.")
+        return redirect("notifications:preferences")
+    rows = [{"event_type": k, "channels": services.channels_for(request.user, k)} for k in kinds]
+    return render(request, "notifications/preferences.html", {"rows": rows})

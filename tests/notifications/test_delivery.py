@@ -245,3 +245,14 @@ def test_instance_and_approval_events_reach_webhooks_and_the_initiator(receiver)
     services.deliver_due()
     types = {json.loads(r["body"])["type"] for r in receiver["requests"]}
     assert types == {"workflow.instance.started", "workflow.task.assigned", "workflow.instance.cancelled"}
+
+
+def test_a_person_who_turns_email_off_for_assignments_gets_only_the_in_app_notification(client):
+    ann = user("ann", email="ann@example.com")
+    client.force_login(ann)
+    client.post("/notifications/preferences/", {"workflow.task.assigned:in_app": "on"})
+    process_services.instance_start(definition=deploy_one(assigned_task_process()))
+    assert not Delivery.objects.filter(channel="email").exists()
+    assert InAppNotification.objects.filter(user=ann).count() == 1
+    page = client.get("/notifications/preferences/").content.decode()
+    assert 'name="workflow.task.assigned:email">' in page and 'name="workflow.task.assigned:in_app" checked' in page
