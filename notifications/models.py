@@ -111,3 +111,18 @@ class Preference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} / {self.event_type}"
+
+
+class ProcessSubscription(models.Model):
+    """A person (typically a process owner) following a process's events in-app and by email."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="process_subscriptions", on_delete=models.CASCADE)
+    process_key = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "process_key"], name="process_subscription_unique")]
+        indexes = [models.Index(fields=["process_key"], name="process_subscription_key")]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.process_key}"

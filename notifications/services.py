@@ -23,7 +23,15 @@ from django.utils import timezone
 from processes import secrets
 
 from . import webhooks
-from .models import Channel, Delivery, DeliveryStatus, InAppNotification, Preference, WebhookSubscription
+from .models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    InAppNotification,
+    Preference,
+    ProcessSubscription,
+    WebhookSubscription,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +41,12 @@ PERSONAL_CHANNELS = {
     "workflow.task.escalated": (Channel.EMAIL, Channel.IN_APP),
     "workflow.instance.completed": (Channel.IN_APP,),
     "workflow.approval.decided": (Channel.IN_APP,),
+    "workflow.instance.failed": (Channel.EMAIL, Channel.IN_APP),
+    "workflow.incident.raised": (Channel.EMAIL, Channel.IN_APP),
 }
 MAX_ATTEMPTS = 6
+# What people following a process (ProcessSubscription) hear about.
+FOLLOWER_EVENTS = {"workflow.instance.completed", "workflow.instance.failed", "workflow.incident.raised"}
 
 
 def channels_for(user, event_type: str) -> tuple[str, ...]:
@@ -339,6 +351,11 @@ def instance_event(
     """Emit an instance-level event (started, failed, cancelled, incident...) to webhooks,
     and to whoever started the instance when ``notify_initiator``."""
     link = f"/processes/instances/{instance.pk}/"
+    if not title:
+        what = event_type.rsplit(".", 2)[-2:]
+        title = f"{what[0].capitalize()} {what[1]}: {instance.definition.name}" + (
+            f" ({instance.business_key})" if instance.business_key else ""
+        )
     payload = {
         "instance_id": instance.pk,
         "process_key": instance.definition.key,
@@ -350,6 +367,12 @@ def instance_event(
         **(extra or {}),
     }
     users = [instance.started_by] if notify_initiator and instance.started_by_id else []
+    if event_type in FOLLOWER_EVENTS:
+        users += [
+            s.user
+            for s in ProcessSubscription.objects.filter(process_key=instance.definition.key).select_related("user")
+            if s.user not in users
+        ]
     event_emit(
         event_type=event_type,
         payload=payload,
@@ -358,6 +381,14 @@ def instance_event(
         title=payload["title"],
         link=link,
     )
+
+
+def process_follow(*, user, process_key: str, follow: bool = True) -> None:
+    """Follow (or stop following) a process's completions, failures and incidents."""
+    if follow:
+        ProcessSubscription.objects.get_or_create(user=user, process_key=process_key)
+    else:
+        ProcessSubscription.objects.filter(user=user, process_key=process_key).delete()
 
 
 def instance_completed(instance) -> None:
@@ -371,11 +402,17 @@ def instance_completed(instance) -> None:
         "link": f"/processes/instances/{instance.pk}/",
         "ended_at": instance.ended_at.isoformat() if instance.ended_at else None,
     }
+    users = [instance.started_by] if instance.started_by_id else []
+    users += [
+        s.user
+        for s in ProcessSubscription.objects.filter(process_key=instance.definition.key).select_related("user")
+        if s.user not in users
+    ]
     event_emit(
         event_type="workflow.instance.completed",
         payload=payload,
         process_key=instance.definition.key,
-        users=[instance.started_by] if instance.started_by_id else [],
+        users=users,
         title=title,
         link=payload["link"],
     )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("definitions/<int:pk>/xml/", views.definition_xml, name="definition-xml"),
     path("definitions/<int:pk>/diff/", views.definition_diff, name="definition-diff"),
     path("definitions/<int:pk>/activate/", views.definition_activate, name="definition-activate"),
+    path("definitions/<int:pk>/follow/", views.definition_follow, name="definition-follow"),
     path("definitions/<int:pk>/grant/", views.definition_grant, name="definition-grant"),
     path("definitions/<int:pk>/revoke/", views.definition_revoke, name="definition-revoke"),
     path("definitions/<int:pk>/start/", views.instance_start, name="instance-start"),

@@ -68,6 +68,7 @@ def definition_detail(request, pk):
             "can_grant": selectors.user_can_grant(request.user, definition),
             "grants": selectors.definition_grants(definition.key),
             "grantable": selectors.GRANTABLE,
+            "following": request.user.process_subscriptions.filter(process_key=definition.key).exists(),
         },
     )
 
@@ -230,3 +231,15 @@ def incident_retry(request, pk, incident_id):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("processes:instance-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def definition_follow(request, pk):
+    from notifications.services import process_follow
+
+    definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
+    follow = request.POST.get("follow") == "1"
+    process_follow(user=request.user, process_key=definition.key, follow=follow)
+    messages.success(request, "You follow this process." if follow else "You no longer follow this process.")
+    return redirect("processes:definition-detail", pk=pk)

@@ -256,3 +256,20 @@ def test_a_person_who_turns_email_off_for_assignments_gets_only_the_in_app_notif
     assert InAppNotification.objects.filter(user=ann).count() == 1
     page = client.get("/notifications/preferences/").content.decode()
     assert 'name="workflow.task.assigned:email">' in page and 'name="workflow.task.assigned:in_app" checked' in page
+
+
+def test_an_owner_following_a_process_hears_about_its_failures(client):
+    owner = user("olga", email="olga@example.com")
+    definition = deploy_one(
+        bpmn("fragile", chain('<bpmn:scriptTask id="boom"><bpmn:script>x = 1 / 0</bpmn:script></bpmn:scriptTask>'))
+    )
+    from guardian.shortcuts import assign_perm
+
+    assign_perm("processes.own_process", owner, definition)
+    client.force_login(owner)
+    client.post(f"/processes/definitions/{definition.pk}/follow/", {"follow": "1"})
+    instance = process_services.instance_start(definition=definition, business_key="F-1")
+    assert instance.status == "error"
+    note = InAppNotification.objects.get(user=owner)
+    assert note.title == "Instance failed: fragile (F-1)" and note.link == f"/processes/instances/{instance.pk}/"
+    assert Delivery.objects.filter(channel="email", user=owner, event_type="workflow.instance.failed").exists()
