@@ -11,15 +11,15 @@ import json
 import logging
 import random
 import time
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from bpm import locking
 from processes import secrets
 
 from . import webhooks
@@ -143,16 +143,10 @@ def subscription_create(
 
 def deliveries_acquire(limit: int = 100, now=None) -> tuple[str, list[int]]:
     now = now or timezone.now()
-    token = uuid.uuid4().hex
-    with transaction.atomic():
-        due = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).order_by(
-            "next_attempt_at", "id"
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("id", flat=True)[:limit])
-        Delivery.objects.filter(id__in=ids).update(status=DeliveryStatus.SENDING, lock_token=token)
-    return token, ids
+    due = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).order_by(
+        "next_attempt_at", "id"
+    )
+    return locking.acquire(due, limit, status=DeliveryStatus.SENDING)
 
 
 class _RetryLater(Exception):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+
+from bpm import locking
 
 from . import connectors, services
 from .choices import HistoryKind
@@ -35,22 +36,16 @@ def jobs_acquire(
     now = _now(now)
     limit = limit or settings.BPM["JOB_BATCH_SIZE"]
     lock_seconds = lock_seconds or settings.BPM["JOB_LOCK_SECONDS"]
-    token = uuid.uuid4().hex
-    with transaction.atomic():
-        due = Job.objects.filter(
-            Q(status=JobStatus.PENDING, due_at__lte=now) | Q(status=JobStatus.RUNNING, locked_until__lt=now)
-        ).order_by("due_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("id", flat=True)[:limit])
-        if ids:
-            Job.objects.filter(id__in=ids).update(
-                status=JobStatus.RUNNING,
-                lock_token=token,
-                locked_until=now + timedelta(seconds=lock_seconds),
-                attempts=F("attempts") + 1,
-            )
-    return token, ids
+    due = Job.objects.filter(
+        Q(status=JobStatus.PENDING, due_at__lte=now) | Q(status=JobStatus.RUNNING, locked_until__lt=now)
+    ).order_by("due_at", "id")
+    return locking.acquire(
+        due,
+        limit,
+        status=JobStatus.RUNNING,
+        locked_until=now + timedelta(seconds=lock_seconds),
+        attempts=F("attempts") + 1,
+    )
 
 
 def _backoff_seconds(attempt: int) -> float:

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from bpm.exceptions import Conflict
@@ -708,12 +708,6 @@ def _broadcast(signal_name: str, payload, user, exclude: int | None = None) -> l
             )
             reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
     return reached
-
-
-def next_version_number(key: str) -> int:
-    """The version number the next changed deployment of ``key`` would get."""
-    current = ProcessDefinition.objects.filter(key=key).aggregate(v=Max("version"))["v"]
-    return (current or 0) + 1
 
 
 def waiting_element_ids(instance: ProcessInstance) -> list[str]:

@@ -109,9 +109,11 @@ def task_complete(*, task_id: int, user, data: dict[str, Any] | None = None) -> 
 def complete_locked(*, task_id: int, user, variables: dict, delegate_may_complete: bool = False) -> HumanTask:
     """Inside a transaction: lock the instance, then the task; claim it for a candidate;
     complete its step with ``variables``. Approvals call this after their own checks."""
-    task = task_get(task_id=task_id, user=user)
-    process_services.lock_instance(task.instance_id)
-    task = _locked(task_id, user)
+    instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
+    if instance_id is None:
+        raise TaskNotFound(f"Task {task_id} not found")
+    process_services.lock_instance(instance_id)
+    task = _locked(task_id, user)  # visibility (404 for others' tasks), then the row lock
     delegated_to_me = task.delegation_state == DelegationState.PENDING and task.assignee_id == user.pk
     if delegated_to_me and not delegate_may_complete:
         raise NotAllowedOnTask(f"This task was delegated to you by {task.owner}: resolve it to hand it back.")

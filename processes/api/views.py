@@ -11,6 +11,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bpm.exceptions import InvalidInput
+
 from .. import selectors, services
 from ..choices import DeploySource
 from ..models import ProcessDefinition, ProcessInstance
@@ -82,8 +84,6 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         definition = self.get_object()
         other_id = request.query_params.get("other")
         if not other_id or not other_id.isdigit():
-            from bpm.exceptions import InvalidInput
-
             raise InvalidInput(
                 "Give the id of the other version as ?other=", details={"other": ["A definition id is required."]}
             )

@@ -7,7 +7,7 @@ from processes import selectors, services
 from processes.exceptions import DefinitionInvalidError
 from processes.models import Deployment, ProcessDefinition
 
-from .factories import HEADER, bpmn, chain, deploy, deploy_one
+from .factories import bpmn, chain, deploy, deploy_one
 
 pytestmark = pytest.mark.django_db
 
@@ -209,10 +209,6 @@ def test_a_dmn_file_alone_is_refused():
     dmn = b'<?xml version="1.0"?><definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d" namespace="x"/>'
     (problem,) = refusal(dmn, "table.dmn")
     assert "No BPMN file" in problem["message"]
-
-
-def test_header_helper_builds_camunda_documents():
-    assert b"camunda" in HEADER.encode()
 
 
 def test_a_file_not_encoded_as_utf8_is_refused_with_how_to_fix():
