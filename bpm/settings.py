@@ -49,7 +49,9 @@ WSGI_APPLICATION = "bpm.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # BPM_TEMPLATE_DIRS come first, so a project overrides any template (e.g. the emails
+        # in notifications/email/) without touching ours.
+        "DIRS": [*env.list("BPM_TEMPLATE_DIRS", default=[]), BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -170,6 +172,9 @@ BPM = {
     "DELIVERY_MAX_ATTEMPTS": env.int("BPM_DELIVERY_MAX_ATTEMPTS", default=6),
     "DELIVERY_RETRY_BASE_SECONDS": env.float("BPM_DELIVERY_RETRY_BASE_SECONDS", default=5.0),
     "WEBHOOK_ALLOWED_NETWORKS": env.list("BPM_WEBHOOK_ALLOWED_NETWORKS", default=[]),
+    # A task's assignee hears it is due soon this long before its due date (ISO 8601 duration).
+    "DUE_SOON_BEFORE": env.str("BPM_DUE_SOON_BEFORE", default="PT4H"),
+    "SITE_NAME": env.str("BPM_SITE_NAME", default="BPM"),
     "PUBLIC_URL": env.str("BPM_PUBLIC_URL", default="http://127.0.0.1:8000"),
     # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).
     "SECRETS_KEY": env.str("BPM_SECRETS_KEY", default=""),

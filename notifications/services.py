@@ -11,12 +11,20 @@ import json
 import logging
 import random
 import time
-from datetime import timedelta
+from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
+from django.template import TemplateDoesNotExist
+from django.template.loader import select_template
 from django.utils import timezone
 
 from bpm import locking
@@ -35,23 +43,76 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-# Which channels a person gets per event kind (per-user preferences come later).
-PERSONAL_CHANNELS = {
-    "workflow.task.assigned": (Channel.EMAIL, Channel.IN_APP),
-    "workflow.task.escalated": (Channel.EMAIL, Channel.IN_APP),
-    "workflow.instance.completed": (Channel.IN_APP,),
-    "workflow.approval.decided": (Channel.IN_APP,),
-    "workflow.instance.failed": (Channel.EMAIL, Channel.IN_APP),
-    "workflow.incident.raised": (Channel.EMAIL, Channel.IN_APP),
+
+class EventKind(NamedTuple):
+    description: str
+    defaults: tuple[str, ...]  # a person's channels unless their Preference says otherwise
+    personal: bool  # reaches people (shown on the preferences page), not only webhooks
+
+
+# The event catalogue (docs/NOTIFICATIONS.md). Every event goes to the webhooks that want
+# it; personal events also reach people, on the channels their preferences choose.
+EVENTS: dict[str, EventKind] = {
+    "workflow.task.created": EventKind("A task opened for you or your group (when you opt in)", (), True),
+    "workflow.task.assigned": EventKind("A task was assigned to you", (Channel.EMAIL, Channel.IN_APP), True),
+    "workflow.task.claimed": EventKind("Someone claimed a task", (), False),
+    "workflow.task.delegated": EventKind("A task was delegated", (), False),
+    "workflow.task.due_soon": EventKind("A task of yours is due soon", (Channel.EMAIL, Channel.IN_APP), True),
+    "workflow.task.overdue": EventKind("A task of yours is past its due date", (Channel.EMAIL, Channel.IN_APP), True),
+    "workflow.task.escalated": EventKind(
+        "An SLA step escalated a task of yours", (Channel.EMAIL, Channel.IN_APP), True
+    ),
+    "workflow.approval.requested": EventKind(
+        "An approval waits for your decision", (Channel.EMAIL, Channel.IN_APP), True
+    ),
+    "workflow.approval.decided": EventKind("A request you started was approved or rejected", (Channel.IN_APP,), True),
+    "workflow.instance.started": EventKind("An instance started", (), False),
+    "workflow.instance.completed": EventKind(
+        "A request you started, or an instance of a process you follow, completed", (Channel.IN_APP,), True
+    ),
+    "workflow.instance.failed": EventKind(
+        "An instance of a process you follow stopped on an error", (Channel.EMAIL, Channel.IN_APP), True
+    ),
+    "workflow.instance.cancelled": EventKind("An instance was cancelled", (), False),
+    "workflow.incident.raised": EventKind(
+        "A job of a process you follow ran out of retries", (Channel.EMAIL, Channel.IN_APP), True
+    ),
+    "workflow.incident.resolved": EventKind("An incident was retried", (), False),
+    "workflow.step.completed": EventKind("A step of an instance completed", (), False),
 }
+PERSONAL_EVENTS = [name for name, kind in EVENTS.items() if kind.personal]
 MAX_ATTEMPTS = 6
 # What people following a process (ProcessSubscription) hear about.
 FOLLOWER_EVENTS = {"workflow.instance.completed", "workflow.instance.failed", "workflow.incident.raised"}
 
+# Within one state change the active subscriptions are read once for all its events
+# (see batched_subscription_reads); outside one, every event reads them.
+_subscriptions_memo: ContextVar[dict | None] = ContextVar("webhook_subscriptions_memo", default=None)
+
+
+@contextmanager
+def batched_subscription_reads():
+    token = _subscriptions_memo.set({})
+    try:
+        yield
+    finally:
+        _subscriptions_memo.reset(token)
+
+
+def _active_subscriptions() -> list[WebhookSubscription]:
+    memo = _subscriptions_memo.get()
+    if memo is not None and "rows" in memo:
+        return memo["rows"]
+    rows = list(WebhookSubscription.objects.filter(active=True))
+    if memo is not None:
+        memo["rows"] = rows
+    return rows
+
 
 def channels_for(user, event_type: str) -> tuple[str, ...]:
     """The channels a person gets for an event: their preference, else the defaults."""
-    defaults = PERSONAL_CHANNELS.get(event_type, ())
+    kind = EVENTS.get(event_type)
+    defaults = kind.defaults if kind and kind.personal else ()
     preference = Preference.objects.filter(user=user, event_type=event_type).first()
     if preference is None:
         return defaults
@@ -65,7 +126,7 @@ def channels_for(user, event_type: str) -> tuple[str, ...]:
 
 def preferences_save(*, user, choices: dict[str, dict[str, bool]]) -> None:
     """Store a person's channels per event kind ({event: {"email": bool, "in_app": bool}})."""
-    unknown = set(choices) - set(PERSONAL_CHANNELS)
+    unknown = set(choices) - set(PERSONAL_EVENTS)
     if unknown:
         raise ValidationError({"event_type": [f"Unknown event kinds: {', '.join(sorted(unknown))}"]})
     with transaction.atomic():
@@ -94,7 +155,7 @@ def event_emit(
             rows.append(
                 Delivery(event_type=event_type, payload=body, channel=Channel.EMAIL, user=user, next_attempt_at=now)
             )
-    for subscription in WebhookSubscription.objects.filter(active=True):
+    for subscription in _active_subscriptions():
         if subscription.wants(event_type, process_key):
             rows.append(
                 Delivery(
@@ -121,14 +182,29 @@ def _send_after_commit(ids: list[int]) -> None:
         logger.warning("Could not queue %s deliveries; the sweep will send them", len(ids))
 
 
+def subscription_check(*, url: str, event_types: list[str], format: str = "standard") -> None:
+    """Field errors for a subscription: an address webhooks may not reach, unknown events."""
+    from .models import WebhookFormat
+
+    errors: dict[str, list[str]] = {}
+    try:
+        webhooks.resolve_safely(url)
+    except webhooks.UnsafeAddress as exc:
+        errors["url"] = [str(exc)]
+    unknown = [e for e in event_types if e not in EVENTS]
+    if unknown:
+        errors["event_types"] = [f"Unknown event types: {', '.join(unknown)} (see docs/NOTIFICATIONS.md)"]
+    if format not in WebhookFormat.values:
+        errors["format"] = [f"Unknown format {format!r}: one of {', '.join(WebhookFormat.values)}"]
+    if errors:
+        raise ValidationError(errors)
+
+
 def subscription_create(
     *, name: str, url: str, event_types: list[str] | None = None, process_key: str = "", format: str = "standard"
 ) -> tuple[WebhookSubscription, str]:
     """Create a subscription; the secret is returned once and stored encrypted."""
-    try:
-        webhooks.resolve_safely(url)
-    except webhooks.UnsafeAddress as exc:
-        raise ValidationError({"url": [str(exc)]}) from None
+    subscription_check(url=url, event_types=event_types or [], format=format)
     secret = webhooks.new_secret()
     subscription = WebhookSubscription.objects.create(
         name=name,
@@ -177,8 +253,6 @@ def _post_webhook(delivery: Delivery) -> None:
         "webhook-timestamp": str(timestamp),
         "webhook-signature": webhooks.sign(secrets.decrypt(subscription.secret_encrypted), message_id, timestamp, body),
     }
-    from urllib.parse import urlsplit
-
     parts = urlsplit(subscription.url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
@@ -230,22 +304,46 @@ def _chat_body(fmt: str, event: dict) -> dict | None:
     return None
 
 
-def _send_email(delivery: Delivery) -> None:
-    data = delivery.payload.get("data", {})
-    link = data.get("link", "")
+def email_render(event: dict) -> tuple[str, str, str]:
+    """(subject, text, html) for an event, from the most specific template there is:
+    notifications/email/<event type>.txt|.html, then <object>.txt|.html (task, approval,
+    instance, incident, step), then default.txt|.html. A project overrides any of them
+    from a directory in BPM_TEMPLATE_DIRS."""
+    event_type = event.get("type", "")
+    data = event.get("data", {})
     base = settings.BPM.get("PUBLIC_URL", "").rstrip("/")
-    text = (
-        f"{data.get('title') or delivery.event_type}\n\n{base}{link}\n"
-        if link
-        else f"{data.get('title') or delivery.event_type}\n"
-    )
+    obj = event_type.split(".")[1] if event_type.count(".") >= 2 else ""
+    due_at = data.get("due_at")
+    context = {
+        "event": event,
+        "data": data,
+        "title": data.get("title") or event_type,
+        "link": f"{base}{data['link']}" if data.get("link") else "",
+        "preferences_link": f"{base}/notifications/preferences/",
+        "site_name": settings.BPM.get("SITE_NAME", "BPM"),
+        "due_at": datetime.fromisoformat(due_at) if due_at else None,
+    }
+
+    def render(ext: str) -> str:
+        names = [f"notifications/email/{event_type}.{ext}", f"notifications/email/{obj}.{ext}"]
+        return select_template([*names, f"notifications/email/default.{ext}"]).render(context)
+
     try:
-        send_mail(
-            subject=data.get("title") or delivery.event_type,
-            message=text,
-            from_email=None,
-            recipient_list=[delivery.user.email],
-        )
+        subject = select_template([f"notifications/email/{event_type}.subject.txt"]).render(context)
+    except TemplateDoesNotExist:
+        subject = context["title"]
+    return " ".join(subject.split())[:200], render("txt").strip() + "\n", render("html")
+
+
+def _send_email(delivery: Delivery) -> None:
+    subject, text, html = email_render(delivery.payload)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[delivery.user.email])
+    message.attach_alternative(html, "text/html")
+    # the outbox row's id: a mail sent twice after a crash is recognisable as one message
+    host = urlsplit(settings.BPM.get("PUBLIC_URL", "")).hostname or "localhost"
+    message.extra_headers["Message-ID"] = f"<{delivery.message_id}@{host}>"
+    try:
+        message.send()
     except OSError as exc:
         raise _RetryLater(f"Mail server: {exc}") from exc
 
@@ -310,12 +408,22 @@ def delivery_replay(*, delivery_id: int) -> Delivery:
     return Delivery.objects.get(pk=delivery_id)
 
 
-def task_event(event_type: str, task, *, user=None, extra: dict | None = None) -> None:
-    """Emit a task event to a person (and the webhooks that want it)."""
+TASK_TITLES = {
+    "workflow.task.created": "New task",
+    "workflow.task.assigned": "Task for you",
+    "workflow.task.claimed": "Task claimed",
+    "workflow.task.delegated": "Task delegated",
+    "workflow.task.due_soon": "Due soon",
+    "workflow.task.overdue": "Overdue",
+    "workflow.task.escalated": "Task escalated",
+    "workflow.approval.requested": "Approval requested",
+}
+
+
+def task_event(event_type: str, task, *, user=None, users: Iterable = (), extra: dict | None = None) -> None:
+    """Emit a task event to a person (or several) and to the webhooks that want it."""
     link = f"/tasks/{task.pk}/"
-    verb = {"workflow.task.assigned": "Task for you", "workflow.task.escalated": "Task escalated"}.get(
-        event_type, event_type
-    )
+    verb = TASK_TITLES.get(event_type, event_type)
     title = f"{verb}: {task.name}" + (f" ({task.business_key})" if task.business_key else "")
     payload = {
         "task_id": task.pk,
@@ -323,7 +431,9 @@ def task_event(event_type: str, task, *, user=None, extra: dict | None = None) -
         "process_key": task.process_key,
         "business_key": task.business_key,
         "task_name": task.name,
+        "element_id": task.element_id,
         "assignee": task.assignee.get_username() if task.assignee_id else None,
+        "priority": task.priority,
         "due_at": task.due_at.isoformat() if task.due_at else None,
         "title": title,
         "link": link,
@@ -333,10 +443,63 @@ def task_event(event_type: str, task, *, user=None, extra: dict | None = None) -
         event_type=event_type,
         payload=payload,
         process_key=task.process_key,
-        users=[user] if user else [],
+        users=[user, *users] if user else list(users),
         title=title,
         link=link,
     )
+
+
+def tasks_opened(tasks: list) -> None:
+    """Events for newly opened tasks: ``task.created`` for each (to candidates who opted in),
+    then ``approval.requested`` (approvals) or ``task.assigned`` to the assignee."""
+    unassigned = [t for t in tasks if not t.assignee_id]
+    opted_in = []
+    if unassigned:
+        opted_in = list(
+            Preference.objects.filter(event_type="workflow.task.created")
+            .filter(Q(email=True) | Q(in_app=True))
+            .select_related("user")
+            .prefetch_related("user__groups")
+        )
+    for task in tasks:
+        recipients = []
+        if not task.assignee_id and opted_in:
+            candidates = list(task.candidates.all())
+            user_ids = {c.user_id for c in candidates if c.user_id}
+            group_names = {c.group_name for c in candidates if c.group_name}
+            recipients = [
+                p.user for p in opted_in if p.user_id in user_ids or group_names & {g.name for g in p.user.groups.all()}
+            ]
+        task_event("workflow.task.created", task, users=recipients)
+        if task.assignee_id:
+            if getattr(task, "is_approval", False):
+                task_event("workflow.approval.requested", task, user=task.assignee)
+                task_event("workflow.task.assigned", task)  # webhooks only: the person got the approval
+            else:
+                task_event("workflow.task.assigned", task, user=task.assignee)
+
+
+def steps_completed(instance, steps: list) -> None:
+    """One ``workflow.step.completed`` per completed step, for the webhooks that want it."""
+    key = instance.definition.key
+    if not any(s.wants("workflow.step.completed", key) for s in _active_subscriptions()):
+        return
+    for step in steps:
+        event_emit(
+            event_type="workflow.step.completed",
+            payload={
+                "instance_id": instance.pk,
+                "process_key": key,
+                "process_version": instance.definition.version,
+                "business_key": instance.business_key,
+                "element_id": step.element_id,
+                "element_type": step.element_type,
+                "step_name": step.name,
+                "title": f"Step completed: {step.name or step.element_id}",
+                "link": f"/processes/instances/{instance.pk}/",
+            },
+            process_key=key,
+        )
 
 
 def instance_event(

@@ -39,7 +39,7 @@ def notification_preferences(request):
 
     from . import services
 
-    kinds = list(services.PERSONAL_CHANNELS)
+    kinds = services.PERSONAL_EVENTS
     if request.method == "POST":
         services.preferences_save(
             user=request.user,
@@ -49,5 +49,12 @@ def notification_preferences(request):
         )
         messages.success(request, "Preferences saved.")
         return redirect("notifications:preferences")
-    rows = [{"event_type": k, "channels": services.channels_for(request.user, k)} for k in kinds]
+    rows = [
+        {
+            "event_type": k,
+            "description": services.EVENTS[k].description,
+            "channels": services.channels_for(request.user, k),
+        }
+        for k in kinds
+    ]
     return render(request, "notifications/preferences.html", {"rows": rows})

@@ -25,6 +25,17 @@ def definitions_visible_to(user) -> QuerySet[ProcessDefinition]:
     return qs.filter(key__in=_keys_with_object_perm(user, OBJECT_PERMS))
 
 
+def process_owners(key: str) -> list:
+    """People holding ``own_process`` on any version of the key, directly or through a group."""
+    from guardian.shortcuts import get_users_with_perms
+
+    owners = {}
+    for definition in ProcessDefinition.objects.filter(key=key):
+        for user in get_users_with_perms(definition, only_with_perms_in=["own_process"], with_group_users=True):
+            owners[user.pk] = user
+    return list(owners.values())
+
+
 def user_can_start(user, definition: ProcessDefinition) -> bool:
     """Start right: the global permission, or an object grant on any version of the key."""
     if not getattr(user, "is_authenticated", False):

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bpm.exceptions import Conflict
+from notifications import services as notifications
 from tasks import sync as human_tasks
 
 from . import schedules
@@ -353,6 +354,7 @@ def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened)
         Job.objects.bulk_create(new_jobs)
 
 
+@notifications.batched_subscription_reads()
 def _apply_outcome(
     instance: ProcessInstance,
     run: runtime.Run,
@@ -408,6 +410,8 @@ def _apply_outcome(
                 name=step.name,
             )
         )
+    if outcome.steps:
+        notifications.steps_completed(instance, outcome.steps)
     # The rows mirror what the engine waited on before the action (``run.waiting_before``),
     # so the diff needs no query: delete what closed, insert what opened.
     existing = set() if new else run.waiting_before
@@ -450,13 +454,11 @@ def _apply_outcome(
     if outcome.status != previous_status or new:
         if outcome.status == InstanceStatus.COMPLETED:
             events.append(_history(instance, HistoryKind.INSTANCE_COMPLETED, actor=actor))
-            from notifications.services import instance_completed
-
-            instance_completed(instance)
+            notifications.instance_completed(instance)
         elif outcome.status == InstanceStatus.ERROR:
-            from notifications.services import instance_event
-
-            instance_event("workflow.instance.failed", instance, extra={"error": outcome.error_message[:500]})
+            notifications.instance_event(
+                "workflow.instance.failed", instance, extra={"error": outcome.error_message[:500]}
+            )
             events.append(
                 _history(
                     instance,
@@ -468,9 +470,7 @@ def _apply_outcome(
             )
     HistoryEvent.objects.bulk_create(events)
     if new:
-        from notifications.services import instance_event
-
-        instance_event("workflow.instance.started", instance)
+        notifications.instance_event("workflow.instance.started", instance)
     if outcome.unhandled_events:
         _deliver_thrown_events(instance, outcome.unhandled_events, user=actor)
     return instance
@@ -618,9 +618,7 @@ def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> Process
         instance.save(update_fields=["state", "status", "ended_at", "updated_at"])
         instance.waiting_steps.all().delete()
         human_tasks.cancel_all(instance=instance)
-        from notifications.services import instance_event
-
-        instance_event("workflow.instance.cancelled", instance, extra={"reason": reason})
+        notifications.instance_event("workflow.instance.cancelled", instance, extra={"reason": reason})
         HistoryEvent.objects.create(
             instance=instance,
             definition_id=instance.definition_id,
@@ -809,9 +807,7 @@ def incident_retry(*, incident_id: int, user=None) -> Incident:
         incident.resolved_at = timezone.now()
         incident.resolved_by = user if getattr(user, "is_authenticated", False) else None
         incident.save(update_fields=["resolved_at", "resolved_by"])
-        from notifications.services import instance_event
-
-        instance_event(
+        notifications.instance_event(
             "workflow.incident.resolved",
             ProcessInstance.objects.select_related("definition").get(pk=incident.instance_id),
             extra={"incident": incident.pk, "element_id": incident.element_id},

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 
@@ -49,7 +50,13 @@ def policy_for(task: HumanTask) -> list[dict]:
     else:
         settings_row = ProcessSettings.objects.filter(key=task.process_key).first()
         steps = settings_row.escalation_policy if settings_row else []
-    return [s for s in steps if isinstance(s, dict) and s.get("action") in ACTIONS]
+    steps = [s for s in steps if isinstance(s, dict) and s.get("action") in ACTIONS]
+    # Built in after the policy's own steps (their job indexes stay the same): a "due soon"
+    # notice, unless the policy has its own reminder, and the "overdue" notice at the due date.
+    if not any(s["action"] == "remind" for s in steps):
+        steps.append({"before": settings.BPM["DUE_SOON_BEFORE"], "action": "due_soon", "builtin": True})
+    steps.append({"after": "PT0S", "action": "overdue", "builtin": True})
+    return steps
 
 
 def schedule(tasks: list[HumanTask]) -> None:
@@ -68,6 +75,8 @@ def schedule(tasks: list[HumanTask]) -> None:
             if delta is None:
                 continue
             due = task.due_at + delta if sign > 0 else task.due_at - delta
+            if step.get("builtin") and sign < 0 and due <= task.created_at:
+                continue  # due soon already when it opened: the assignment says enough
             jobs.append(
                 Job(
                     instance_id=task.instance_id,
@@ -104,6 +113,16 @@ def run_step(job) -> None:
     if task.due_at and job.due_at >= task.due_at and not task.sla_breached:
         task.sla_breached = True
         fields.append("sla_breached")
+    from notifications.services import task_event
+
+    if action in ("due_soon", "remind"):
+        task_event("workflow.task.due_soon", task, user=task.assignee)
+    if action == "overdue":
+        task_event("workflow.task.overdue", task, user=task.assignee)
+    if step.get("builtin"):
+        if fields:
+            task.save(update_fields=fields)
+        return  # a notice only: no escalation level, no history entry
     data = {"action": action, "step": job.remaining + 1}
     if action == "reassign":
         group = Group.objects.filter(name=step.get("group", "")).first()
@@ -117,12 +136,15 @@ def run_step(job) -> None:
         task.priority = min(100, task.priority + int(step.get("by", 10)))
         data["priority"] = task.priority
         fields.append("priority")
-    elif action in ("notify_assignee", "notify_owner", "remind"):
-        data["to"] = task.assignee.get_username() if (task.assignee and action != "notify_owner") else "process owners"
-        if task.assignee_id and action != "notify_owner":
-            from notifications.services import task_event
+    elif action == "notify_assignee":
+        data["to"] = task.assignee.get_username() if task.assignee else ""
+        task_event("workflow.task.escalated", task, user=task.assignee, extra={"action": action})
+    elif action == "notify_owner":
+        from processes.selectors import process_owners
 
-            task_event("workflow.task.escalated", task, user=task.assignee, extra={"action": action})
+        owners = process_owners(task.process_key)
+        data["to"] = ", ".join(sorted(u.get_username() for u in owners)) or "no process owner"
+        task_event("workflow.task.escalated", task, users=owners, extra={"action": action})
     if action != "remind":
         task.escalation_level += 1
         fields.append("escalation_level")

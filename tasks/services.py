@@ -73,6 +73,7 @@ def task_claim(*, task_id: int, user) -> HumanTask:
         task.claimed_at = timezone.now()
         task.save(update_fields=["assignee", "claimed_at"])
         _record(task, HistoryKind.TASK_CLAIMED, user)
+        task_event("workflow.task.claimed", task)
         return task
 
 
@@ -124,6 +125,7 @@ def complete_locked(*, task_id: int, user, variables: dict, delegate_may_complet
         task.claimed_at = timezone.now()
         task.save(update_fields=["assignee", "claimed_at"])
         _record(task, HistoryKind.TASK_CLAIMED, user)
+        task_event("workflow.task.claimed", task)
     elif task.assignee_id != user.pk:
         raise TaskAlreadyClaimed(f"Task {task_id} is claimed by {task.assignee}")
     process_services.instance_complete_step(
@@ -150,6 +152,7 @@ def task_delegate(*, task_id: int, user, to_username: str) -> HumanTask:
         task.claimed_at = timezone.now()
         task.save(update_fields=["owner", "assignee", "delegation_state", "claimed_at"])
         _record(task, HistoryKind.TASK_DELEGATED, user, {"to": delegate.get_username()})
+        task_event("workflow.task.delegated", task, extra={"delegated_by": user.get_username()})
         task_event("workflow.task.assigned", task, user=delegate, extra={"delegated_by": user.get_username()})
         return task
 

@@ -72,11 +72,9 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
 
     _apply_default_due(tasks, instance)
     escalation.schedule(tasks)
-    from notifications.services import task_event
+    from notifications.services import tasks_opened
 
-    for task in tasks:
-        if task.assignee_id:
-            task_event("workflow.task.assigned", task, user=task.assignee)
+    tasks_opened(tasks)
     return tasks
 
 

@@ -44,7 +44,7 @@ def test_the_policy_of_the_process_settings_runs_step_by_step_around_the_due_dat
     ProcessSettings.objects.create(key="sla", escalation_policy=POLICY)
     instance = services.instance_start(definition=deploy_one(task_process()))
     task = HumanTask.objects.get(instance=instance)
-    assert Job.objects.filter(kind="escalation").count() == 4
+    assert Job.objects.filter(kind="escalation").count() == 5  # the policy's four, and the overdue notice
     run_at(7.5)  # one hour before due: the reminder
     task.refresh_from_db()
     assert (task.escalation_level, task.sla_breached) == (0, False)

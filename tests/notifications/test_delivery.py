@@ -83,8 +83,10 @@ def test_the_assignee_gets_an_email_with_a_working_link_through_a_real_smtp_serv
     assert services.deliver_due() == {"delivered": 1}
     (message,) = smtp
     assert message["To"] == "ann@example.com" and "Approve invoice" in message["Subject"]
-    link = [line for line in message.get_payload().splitlines() if "/tasks/" in line][0]
+    text, html = (part.get_payload(decode=True).decode() for part in message.get_payload())
+    link = [line for line in text.splitlines() if "/tasks/" in line][0]
     path = link.split("127.0.0.1:8000", 1)[1].strip()
+    assert f'href="http://127.0.0.1:8000{path}"' in html and "INV-1" in html
     client.force_login(ann)
     assert client.get(path).status_code == 200
     assert InAppNotification.objects.get(user=ann).title.startswith("Task for you: Approve invoice")
@@ -244,7 +246,13 @@ def test_instance_and_approval_events_reach_webhooks_and_the_initiator(receiver)
     process_services.instance_cancel(instance_id=instance.pk, reason="duplicate")
     services.deliver_due()
     types = {json.loads(r["body"])["type"] for r in receiver["requests"]}
-    assert types == {"workflow.instance.started", "workflow.task.assigned", "workflow.instance.cancelled"}
+    assert types == {
+        "workflow.instance.started",
+        "workflow.step.completed",  # the start event
+        "workflow.task.created",
+        "workflow.task.assigned",
+        "workflow.instance.cancelled",
+    }
 
 
 def test_a_person_who_turns_email_off_for_assignments_gets_only_the_in_app_notification(client):
