@@ -217,6 +217,45 @@ def subscription_create(
     return subscription, secret
 
 
+def subscription_update(*, subscription_id: int, **fields) -> WebhookSubscription:
+    """Change a subscription's name, URL, events, process, format or active flag (checked as at creation)."""
+    allowed = {"name", "url", "event_types", "process_key", "format", "active"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({f: ["Cannot be changed"] for f in unknown})
+    with transaction.atomic():
+        subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription_id)
+        for name, value in fields.items():
+            setattr(subscription, name, value)
+        subscription_check(url=subscription.url, event_types=subscription.event_types, format=subscription.format)
+        subscription.save()
+    return subscription
+
+
+def subscription_rotate_secret(*, subscription_id: int) -> str:
+    """A new signing secret, returned once; requests are signed with it from now on."""
+    secret = webhooks.new_secret()
+    updated = WebhookSubscription.objects.filter(pk=subscription_id).update(secret_encrypted=secrets.encrypt(secret))
+    if not updated:
+        raise WebhookSubscription.DoesNotExist(f"Subscription {subscription_id} not found")
+    return secret
+
+
+def subscription_delete(*, subscription_id: int) -> None:
+    """Remove a subscription with its outbox rows (pending ones are dropped, not sent)."""
+    WebhookSubscription.objects.filter(pk=subscription_id).delete()
+
+
+def dead_letters_replay_all() -> int:
+    """Send every dead letter again; how many were queued."""
+    count = Delivery.objects.filter(status=DeliveryStatus.DEAD).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), lock_token=""
+    )
+    if count:
+        transaction.on_commit(lambda: _send_after_commit([]))
+    return count
+
+
 def deliveries_acquire(limit: int = 100, now=None) -> tuple[str, list[int]]:
     now = now or timezone.now()
     due = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).order_by(
@@ -405,6 +444,7 @@ def delivery_replay(*, delivery_id: int) -> Delivery:
         from bpm.exceptions import Conflict
 
         raise Conflict(f"Delivery {delivery_id} is not a dead letter")
+    transaction.on_commit(lambda: _send_after_commit([delivery_id]))
     return Delivery.objects.get(pk=delivery_id)
 
 

@@ -19,7 +19,9 @@ class ProcessesConfig(AppConfig):
             max_size=bpm["SCRIPT_MAX_SIZE"],
             spec_cache_size=bpm["SPEC_CACHE_SIZE"],
         )
-        post_migrate.connect(_restore_roles, sender=self)
+        # after every app's migrate (not only ours): the permissions of apps migrated after
+        # this one (notifications) exist only then
+        post_migrate.connect(_restore_roles, dispatch_uid="bpm-restore-roles")
 
 
 def _restore_roles(sender, **kwargs) -> None:

@@ -4,11 +4,18 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from .. import services, webhooks
 from ..models import Delivery, DeliveryStatus, WebhookFormat, WebhookSubscription
+
+
+class ManagesWebhooks(BasePermission):
+    """Administrators (the BPM Administrator role, or superusers)."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.has_perm("notifications.change_webhooksubscription"))
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
@@ -24,6 +31,14 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(str(exc)) from None
         return value
 
+    def validate_event_types(self, value):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise serializers.ValidationError('A list of event names, e.g. ["workflow.task.assigned"]')
+        unknown = [v for v in value if v not in services.EVENTS]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown event types: {', '.join(unknown)}")
+        return value
+
 
 class SubscriptionCreatedSerializer(SubscriptionSerializer):
     secret = serializers.CharField(read_only=True, help_text="Shown once: keep it to verify signatures")
@@ -37,7 +52,7 @@ class SubscriptionViewSet(viewsets.ModelViewSet):
 
     queryset = WebhookSubscription.objects.all()
     serializer_class = SubscriptionSerializer
-    permission_classes = [IsAdminUser]
+    permission_classes = [ManagesWebhooks]
 
     @extend_schema(responses={201: SubscriptionCreatedSerializer})
     def create(self, request, *args, **kwargs):
@@ -56,6 +71,25 @@ class SubscriptionViewSet(viewsets.ModelViewSet):
             raise serializers.ValidationError(exc.message_dict) from None
         subscription.secret = secret
         return Response(SubscriptionCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        try:
+            serializer.instance = services.subscription_update(
+                subscription_id=serializer.instance.pk, **serializer.validated_data
+            )
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+
+    def perform_destroy(self, instance):
+        services.subscription_delete(subscription_id=instance.pk)
+
+    @extend_schema(request=None, responses=SubscriptionCreatedSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        """A new signing secret, returned once."""
+        subscription = self.get_object()
+        subscription.secret = services.subscription_rotate_secret(subscription_id=subscription.pk)
+        return Response(SubscriptionCreatedSerializer(subscription).data)
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -78,7 +112,7 @@ class DeadLetterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Deliveries that ran out of retries."""
 
     serializer_class = DeliverySerializer
-    permission_classes = [IsAdminUser]
+    permission_classes = [ManagesWebhooks]
 
     def get_queryset(self):
         return Delivery.objects.filter(status=DeliveryStatus.DEAD).order_by("-created_at")
