@@ -174,6 +174,8 @@ BPM = {
     "WEBHOOK_ALLOWED_NETWORKS": env.list("BPM_WEBHOOK_ALLOWED_NETWORKS", default=[]),
     # A task's assignee hears it is due soon this long before its due date (ISO 8601 duration).
     "DUE_SOON_BEFORE": env.str("BPM_DUE_SOON_BEFORE", default="PT4H"),
+    # After the broker refused a "deliver now" nudge, how long a process leaves it to the sweep.
+    "NUDGE_PAUSE_SECONDS": env.float("BPM_NUDGE_PAUSE_SECONDS", default=30.0),
     "SITE_NAME": env.str("BPM_SITE_NAME", default="BPM"),
     "PUBLIC_URL": env.str("BPM_PUBLIC_URL", default="http://127.0.0.1:8000"),
     # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).

@@ -173,13 +173,26 @@ def event_emit(
     return ids
 
 
+# After a failed publish this process stops nudging the broker for a while: each failed
+# attempt costs seconds of connection retries, and the periodic sweep sends the rows anyway.
+_nudge_paused_until = 0.0
+
+
 def _send_after_commit(ids: list[int]) -> None:
+    global _nudge_paused_until
     from .tasks import deliver_pending
 
+    if time.monotonic() < _nudge_paused_until:
+        return
     try:
-        deliver_pending.delay()
+        deliver_pending.apply_async(retry=False)
     except Exception:  # the broker is down: the periodic sweep delivers them later
-        logger.warning("Could not queue %s deliveries; the sweep will send them", len(ids))
+        _nudge_paused_until = time.monotonic() + settings.BPM["NUDGE_PAUSE_SECONDS"]
+        logger.warning(
+            "Could not queue %s deliveries; the sweep will send them (no new attempt for %s s)",
+            len(ids),
+            settings.BPM["NUDGE_PAUSE_SECONDS"],
+        )
 
 
 def subscription_check(*, url: str, event_types: list[str], format: str = "standard") -> None:
@@ -256,11 +269,13 @@ def dead_letters_replay_all() -> int:
     return count
 
 
-def deliveries_acquire(limit: int = 100, now=None) -> tuple[str, list[int]]:
+def deliveries_acquire(limit: int = 100, now=None, skip: Iterable[int] = ()) -> tuple[str, list[int]]:
     now = now or timezone.now()
     due = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).order_by(
         "next_attempt_at", "id"
     )
+    if skip:
+        due = due.exclude(pk__in=list(skip))
     return locking.acquire(due, limit, status=DeliveryStatus.SENDING)
 
 
@@ -425,14 +440,22 @@ def delivery_execute(*, delivery_id: int, token: str) -> str:
     return "delivered"
 
 
-def deliver_due(now=None) -> dict[str, int]:
-    """Send every due delivery in this process (the sweep; also the demo's runner)."""
-    token, ids = deliveries_acquire(now=now)
+def deliver_due(now=None, budget_seconds: float = 20.0) -> dict[str, int]:
+    """Send every due delivery, batch after batch, for up to ``budget_seconds`` (the sweep;
+    also the demo's runner). Several workers may run it at once: rows are taken with
+    SKIP LOCKED, so none is sent twice."""
+    started = time.monotonic()
     outcomes: dict[str, int] = {}
-    for delivery_id in ids:
-        outcome = delivery_execute(delivery_id=delivery_id, token=token)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    retried: set[int] = set()  # one attempt per sweep: their next try is a later sweep
+    while True:
+        token, ids = deliveries_acquire(now=now, skip=retried)
+        for delivery_id in ids:
+            outcome = delivery_execute(delivery_id=delivery_id, token=token)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if outcome == "retry":
+                retried.add(delivery_id)
+        if not ids or time.monotonic() - started > budget_seconds:
+            return outcomes
 
 
 def delivery_replay(*, delivery_id: int) -> Delivery:

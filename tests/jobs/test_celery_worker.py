@@ -38,7 +38,8 @@ pytestmark = [
 ]
 
 
-def _start(tmp_path, workers: int):
+def start_celery(tmp_path, workers: int, broker: str = BROKER, extra_env: dict | None = None) -> list:
+    """Real worker processes and beat on the test database, on a queue of their own."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -46,12 +47,13 @@ def _start(tmp_path, workers: int):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bpm.settings",
         "DATABASE_URL": url,
-        "CELERY_BROKER_URL": BROKER,
+        "CELERY_BROKER_URL": broker,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "BPM_TICK_SECONDS": "0.5",
         # a queue of its own: another run or deployment on the same Redis cannot steal its jobs
         "CELERY_TASK_DEFAULT_QUEUE": os.environ.get("BPM_TEST_QUEUE") or f"bpm-test-{uuid.uuid4().hex[:12]}",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "test"),
+        **(extra_env or {}),
     }
     celery = [sys.executable, "-m", "celery", "-A", "bpm"]
     processes = [
@@ -79,7 +81,7 @@ def _start(tmp_path, workers: int):
     return processes
 
 
-def _stop(processes) -> None:
+def stop_celery(processes) -> None:
     for process in processes:
         process.terminate()
     for process in processes:
@@ -91,16 +93,16 @@ def _stop(processes) -> None:
 
 @pytest.fixture
 def worker_and_beat(tmp_path):
-    processes = _start(tmp_path, 1)
+    processes = start_celery(tmp_path, 1)
     yield processes
-    _stop(processes)
+    stop_celery(processes)
 
 
 @pytest.fixture
 def two_workers_and_beat(tmp_path):
-    processes = _start(tmp_path, 2)
+    processes = start_celery(tmp_path, 2)
     yield processes
-    _stop(processes)
+    stop_celery(processes)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -162,7 +164,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_be_taken_again_after_the_lock_expi
 
     handler_class.do_POST = slow_first_post
     monkeypatch.setenv("BPM_JOB_LOCK_SECONDS", "3")
-    first = _start(tmp_path, 1)
+    first = start_celery(tmp_path, 1)
     try:
         instance = services.instance_start(
             definition=deploy_one(quote_process(server.url)), variables={"item": "x", "order": "K"}
@@ -171,8 +173,8 @@ def test_a_worker_killed_mid_job_leaves_it_to_be_taken_again_after_the_lock_expi
         first[0].send_signal(signal.SIGKILL)  # the worker dies mid-call
         first[0].wait(timeout=10)
     finally:
-        _stop(first)
-    second = _start(tmp_path / "second", 1)
+        stop_celery(first)
+    second = start_celery(tmp_path / "second", 1)
     try:
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
@@ -180,7 +182,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_be_taken_again_after_the_lock_expi
                 break
             time.sleep(0.3)
     finally:
-        _stop(second)
+        stop_celery(second)
         server.close()
     instance = ProcessInstance.objects.get(pk=instance.pk)
     assert instance.status == "completed" and original_failures == 0

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 
 from notifications.models import WebhookSubscription
 from tests.browser import BROWSER_MARKS, SCREENSHOTS, login
-from tests.notifications.test_delivery import assigned_task_process, receiver  # noqa: F401 - fixture
+from tests.notifications.test_delivery import assigned_task_process
 from tests.tasks.factories import start, user
 
 pytestmark = BROWSER_MARKS
@@ -29,7 +29,7 @@ def test_the_bell_shows_a_new_assignment_which_opens_the_task_and_is_then_read(p
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_administrator_creates_a_subscription_and_copies_its_secret_once(page, live_server, receiver):  # noqa: F811
+def test_an_administrator_creates_a_subscription_and_copies_its_secret_once(page, live_server, receiver):
     admin = user("root")
     admin.groups.add(Group.objects.get(name="BPM Administrator"))
     login(page, live_server, "root", "pw-root")

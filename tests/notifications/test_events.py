@@ -13,7 +13,7 @@ from notifications.models import Delivery, InAppNotification, Preference
 from processes import jobs
 from processes import services as process_services
 from tasks import services as task_services
-from tests.notifications.test_delivery import assigned_task_process, receiver, smtp  # noqa: F401 - fixtures
+from tests.notifications.test_delivery import assigned_task_process
 from tests.processes.factories import bpmn, chain, deploy_one
 from tests.tasks.factories import open_task, start, task_process, user
 
@@ -159,7 +159,7 @@ def test_an_unknown_event_type_is_refused_when_subscribing(receiver):
     assert "workflow.task.exploded" in str(error.value.message_dict["event_types"])
 
 
-def test_a_project_template_overrides_the_email_of_one_event(smtp, settings, tmp_path):  # noqa: F811
+def test_a_project_template_overrides_the_email_of_one_event(smtp, settings, tmp_path):
     folder = tmp_path / "notifications" / "email"
     folder.mkdir(parents=True)
     (folder / "workflow.task.assigned.txt").write_text("Hello {{ data.assignee }}, see {{ link }}")

@@ -5,7 +5,6 @@ from django.contrib.auth.models import Group
 
 from notifications import services
 from notifications.models import Delivery, DeliveryStatus, WebhookSubscription
-from tests.notifications.test_delivery import receiver  # noqa: F401 - fixture
 from tests.tasks.factories import user
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +18,7 @@ def administrator(client):
     return person
 
 
-def test_creating_a_subscription_shows_the_secret_once(client, administrator, receiver):  # noqa: F811
+def test_creating_a_subscription_shows_the_secret_once(client, administrator, receiver):
     response = client.post(
         "/notifications/webhooks/new/",
         {
@@ -50,7 +49,7 @@ def test_a_private_address_is_refused_on_the_form_with_the_reason(client, admini
     assert not WebhookSubscription.objects.exists()
 
 
-def test_editing_a_subscription_can_disable_it(client, administrator, receiver):  # noqa: F811
+def test_editing_a_subscription_can_disable_it(client, administrator, receiver):
     subscription, _ = services.subscription_create(name="ERP", url=receiver["url"])
     response = client.post(
         f"/notifications/webhooks/{subscription.pk}/", {"name": "ERP", "url": receiver["url"], "format": "slack"}
@@ -60,14 +59,14 @@ def test_editing_a_subscription_can_disable_it(client, administrator, receiver):
     assert (subscription.active, subscription.format) == (False, "slack")
 
 
-def test_rotating_the_secret_changes_the_signing_key(client, administrator, receiver):  # noqa: F811
+def test_rotating_the_secret_changes_the_signing_key(client, administrator, receiver):
     subscription, first = services.subscription_create(name="ERP", url=receiver["url"])
     page = client.post(f"/notifications/webhooks/{subscription.pk}/rotate-secret/").content.decode()
     second = page.split('<code id="secret">', 1)[1].split("<", 1)[0]
     assert second.startswith("whsec_") and second != first
 
 
-def test_dead_letters_are_listed_with_their_error_and_replayed_from_the_page(client, administrator, receiver):  # noqa: F811
+def test_dead_letters_are_listed_with_their_error_and_replayed_from_the_page(client, administrator, receiver):
     subscription, _ = services.subscription_create(name="ERP", url=receiver["url"])
     dead = Delivery.objects.create(
         event_type="workflow.task.assigned",
@@ -93,7 +92,7 @@ def test_people_without_the_administrator_role_get_403_on_the_webhook_pages(clie
     assert client.get("/notifications/dead-letters/").status_code == 403
 
 
-def test_administrators_by_role_manage_subscriptions_through_the_api(client, administrator, receiver):  # noqa: F811
+def test_administrators_by_role_manage_subscriptions_through_the_api(client, administrator, receiver):
     created = client.post(
         "/api/v1/webhook-subscriptions/", {"name": "HR", "url": receiver["url"]}, content_type="application/json"
     )
