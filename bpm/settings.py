@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from integrations.scopes import SCOPES as API_SCOPES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -26,11 +28,13 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "guardian",
+    "oauth2_provider",
     "bpm",
     "processes",
     "tasks",
     "approvals",
     "notifications",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -119,16 +123,37 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # systems: OAuth2 client credentials (docs/API.md); people: the session (with CSRF)
+        "integrations.auth.ClientCredentialsAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "integrations.auth.TokenHasActionScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.auth.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"client": env.str("BPM_API_RATE", default="1200/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "bpm.api.pagination.StandardPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "bpm.api.exception_handler.problem_exception_handler",
     "PAGE_SIZE": 50,
 }
+# OAuth2 (client credentials) for ERP/HR systems; clients are registered with
+# `manage.py api_client create` or in the admin (integrations.ApiClient).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"  # named: integrations refers to it
+OAUTH2_PROVIDER = {
+    "SCOPES": API_SCOPES,
+    "DEFAULT_SCOPES": ["read"],
+    "SCOPES_BACKEND_CLASS": "integrations.auth.ClientScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("BPM_API_TOKEN_SECONDS", default=3600),
+}
+
+# The throttle counts requests in the cache: set CACHE_URL (e.g. redis://...) when several
+# web processes serve the API, so they share one count per client.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "BPM engine API",
     "DESCRIPTION": "Deploy BPMN 2.0 definitions, run instances, complete tasks, correlate messages.",
@@ -176,6 +201,8 @@ BPM = {
     "DUE_SOON_BEFORE": env.str("BPM_DUE_SOON_BEFORE", default="PT4H"),
     # After the broker refused a "deliver now" nudge, how long a process leaves it to the sweep.
     "NUDGE_PAUSE_SECONDS": env.float("BPM_NUDGE_PAUSE_SECONDS", default=30.0),
+    # /metrics asks for this bearer token when set (else it is open, e.g. behind a firewall).
+    "METRICS_TOKEN": env.str("BPM_METRICS_TOKEN", default=""),
     "SITE_NAME": env.str("BPM_SITE_NAME", default="BPM"),
     "PUBLIC_URL": env.str("BPM_PUBLIC_URL", default="http://127.0.0.1:8000"),
     # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).

@@ -3,6 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider import views as oauth2_views
+
+from integrations import views as integration_views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tasks:inbox", permanent=False)),
@@ -17,6 +20,11 @@ urlpatterns = [
     path("api/v1/", include("tasks.api.urls")),
     path("api/v1/", include("approvals.api.urls")),
     path("api/v1/", include("notifications.api.urls")),
+    path("api/v1/", include("integrations.urls")),
+    path("metrics", integration_views.metrics, name="metrics"),
+    path("oauth/token/", oauth2_views.TokenView.as_view(), name="oauth2-token"),
+    path("oauth/revoke/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke"),
+    path("oauth/introspect/", oauth2_views.IntrospectTokenView.as_view(), name="oauth2-introspect"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -63,3 +63,12 @@ def page():
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         yield context.new_page()
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counts live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -13,6 +13,8 @@ from . import serializers as s
 
 
 class DecideView(APIView):
+    action_scopes = {"post": "tasks:complete"}
+
     @extend_schema(request=s.DecisionSerializer, responses={201: s.ApprovalSerializer})
     def post(self, request, task_id: int):
         """Approve, reject or request changes (a comment is required for the last two)."""

@@ -50,6 +50,8 @@ class SubscriptionCreatedSerializer(SubscriptionSerializer):
 class SubscriptionViewSet(viewsets.ModelViewSet):
     """Webhook subscriptions; the secret is returned once, when the subscription is created."""
 
+    action_scopes = {"*": "webhooks:manage"}
+
     queryset = WebhookSubscription.objects.all()
     serializer_class = SubscriptionSerializer
     permission_classes = [ManagesWebhooks]
@@ -110,6 +112,8 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 class DeadLetterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Deliveries that ran out of retries."""
+
+    action_scopes = {"*": "webhooks:manage"}
 
     serializer_class = DeliverySerializer
     permission_classes = [ManagesWebhooks]

@@ -32,6 +32,8 @@ class DefinitionFilter(filters.FilterSet):
 class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Deployed process definitions (every version), restricted to what the caller may see."""
 
+    action_scopes = {"create": "definitions:deploy", "activate": "definitions:deploy"}
+
     filterset_class = DefinitionFilter
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
@@ -115,6 +117,12 @@ class InstanceFilter(filters.FilterSet):
 class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Process instances: start, read, complete waiting steps, cancel, history."""
 
+    action_scopes = {
+        "create": "instances:start",
+        "cancel": "instances:manage",
+        "complete_step": "instances:manage",
+    }
+
     filterset_class = InstanceFilter
 
     def get_queryset(self):
@@ -189,6 +197,8 @@ def _require_instance_change(user, what: str) -> None:
 class MessageView(APIView):
     """Correlate a message to waiting instances, or start one on a message start event."""
 
+    action_scopes = {"post": "messages:correlate"}
+
     @extend_schema(request=s.MessageCorrelateSerializer, responses=s.InstanceSerializer(many=True))
     def post(self, request):
         _require_instance_change(request.user, "Correlating messages")
@@ -209,6 +219,8 @@ class MessageView(APIView):
 class SignalView(APIView):
     """Broadcast a signal to every instance waiting for it."""
 
+    action_scopes = {"post": "signals:send"}
+
     @extend_schema(request=s.SignalSerializer, responses=s.InstanceSerializer(many=True))
     def post(self, request):
         _require_instance_change(request.user, "Sending signals")
@@ -222,6 +234,8 @@ class SignalView(APIView):
 
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Jobs that ran out of retries, on instances the caller may see; open ones first."""
+
+    action_scopes = {"retry": "instances:manage"}
 
     serializer_class = s.IncidentSerializer
 

@@ -27,6 +27,10 @@ FILTERS = [
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Open tasks by inbox view; one task (404 when it is not yours to see)."""
 
+    action_scopes = {
+        a: "tasks:complete" for a in ("claim", "unclaim", "complete", "delegate", "resolve", "reassign", "comments")
+    }
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             from ..models import HumanTask

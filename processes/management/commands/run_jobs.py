@@ -15,7 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=1.0)
 
     def handle(self, loop: bool, interval: float, **options):
+        from integrations.health import heartbeat
+
         while True:
+            heartbeat()
             count = run_due_jobs()
             if count:
                 self.stdout.write(f"ran {count} job(s)")

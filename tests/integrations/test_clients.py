@@ -1,0 +1,121 @@
+"""Systems authenticate with OAuth2 client credentials, act as a service user, and are held
+to their scopes, their rights and their rate."""
+
+import base64
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from guardian.shortcuts import assign_perm
+from rest_framework.test import APIClient
+
+from integrations import services
+from tests.processes.factories import bpmn, chain, deploy_one
+
+pytestmark = pytest.mark.django_db
+
+
+def token_for(client_name: str, new, scope: str = "") -> str:
+    basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode()
+    data = {"grant_type": "client_credentials"}
+    if scope:
+        data["scope"] = scope
+    response = APIClient().post("/oauth/token/", data, HTTP_AUTHORIZATION=f"Basic {basic}")
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
+
+
+def api(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def erp():
+    return services.client_create(name="erp", service_username="svc-erp", scopes=["read", "instances:start"])
+
+
+@pytest.fixture
+def two_processes():
+    seen = deploy_one(bpmn("purchase", chain('<bpmn:userTask id="t" name="Check"/>')))
+    hidden = deploy_one(bpmn("payroll", chain('<bpmn:userTask id="t" name="Pay"/>')), name="payroll.bpmn")
+    return seen, hidden
+
+
+def test_a_client_gets_a_token_with_its_scopes_and_sees_only_what_its_service_user_may(erp, two_processes):
+    seen, hidden = two_processes
+    assign_perm("processes.view_processdefinition", erp.client.application.user, seen)
+    token = token_for("erp", erp)
+    listed = api(token).get("/api/v1/definitions/")
+    assert [d["key"] for d in listed.json()["results"]] == ["purchase"]
+    assert api(token).get(f"/api/v1/definitions/{hidden.pk}/").status_code == 404
+
+
+def test_a_client_may_not_ask_for_a_scope_it_was_not_granted(erp):
+    basic = base64.b64encode(f"{erp.client_id}:{erp.client_secret}".encode()).decode()
+    response = APIClient().post(
+        "/oauth/token/",
+        {"grant_type": "client_credentials", "scope": "definitions:deploy"},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
+
+
+def test_a_token_without_the_action_scope_is_refused_with_the_scope_named(erp, two_processes):
+    seen, _ = two_processes
+    token = token_for("erp", erp, scope="read")
+    response = api(token).post("/api/v1/instances/", {"definition_key": "purchase"}, format="json")
+    assert response.status_code == 403
+    assert "instances:start" in response.json()["detail"]
+
+
+def test_a_token_with_the_scope_starts_an_instance_as_the_service_user(erp, two_processes):
+    seen, _ = two_processes
+    user = erp.client.application.user
+    assign_perm("processes.view_processdefinition", user, seen)
+    assign_perm("processes.start_instance", user, seen)
+    response = api(token_for("erp", erp)).post("/api/v1/instances/", {"definition_key": "purchase"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["started_by"] == "svc-erp"
+
+
+def test_a_revoked_client_is_refused_at_once(erp):
+    token = token_for("erp", erp)
+    assert api(token).get("/api/v1/definitions/").status_code == 200
+    services.client_revoke(name="erp")
+    assert api(token).get("/api/v1/definitions/").status_code == 401
+
+
+def test_a_client_over_its_rate_gets_429_with_retry_after(erp, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"client": "3/min"}}
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    try:
+        client = api(token_for("erp", erp))
+        codes = [client.get("/api/v1/definitions/").status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        last = client.get("/api/v1/definitions/")
+        assert int(last["Retry-After"]) > 0 and last["Content-Type"] == "application/problem+json"
+    finally:
+        cache.clear()
+
+
+def test_unknown_scopes_are_refused_when_registering_a_client():
+    with pytest.raises(CommandError, match="Unknown scopes: everything"):
+        call_command("api_client", "create", "x", "--user", "svc-x", "--scopes", "read everything")
+
+
+def test_the_command_prints_the_secret_once_and_lists_the_client(capsys):
+    call_command("api_client", "create", "hr", "--user", "svc-hr", "--scopes", "read messages:correlate")
+    out = capsys.readouterr().out
+    assert "client_secret=" in out
+    secret = out.split("client_secret=", 1)[1].split()[0]
+    call_command("api_client", "list")
+    listing = capsys.readouterr().out
+    assert "hr" in listing and "messages:correlate" in listing and secret not in listing
