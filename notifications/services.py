@@ -74,6 +74,8 @@ EVENTS: dict[str, EventKind] = {
         "An instance of a process you follow stopped on an error", (Channel.EMAIL, Channel.IN_APP), True
     ),
     "workflow.instance.cancelled": EventKind("An instance was cancelled", (), False),
+    "workflow.instance.suspended": EventKind("An instance was suspended", (), False),
+    "workflow.instance.resumed": EventKind("A suspended instance was resumed", (), False),
     "workflow.incident.raised": EventKind(
         "A job of a process you follow ran out of retries", (Channel.EMAIL, Channel.IN_APP), True
     ),

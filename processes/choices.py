@@ -6,6 +6,7 @@ class InstanceStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     ERROR = "error", "Error"
     CANCELLED = "cancelled", "Cancelled"
+    SUSPENDED = "suspended", "Suspended"
 
 
 class ResourceKind(models.TextChoices):
@@ -50,3 +51,5 @@ class HistoryKind(models.TextChoices):
     INCIDENT_RESOLVED = "incident_resolved", "Incident retried"
     TASK_REMINDED = "task_reminded", "Reminder before due"
     TASK_ESCALATED = "task_escalated", "Task escalated"
+    INSTANCE_SUSPENDED = "instance_suspended", "Instance suspended"
+    INSTANCE_RESUMED = "instance_resumed", "Instance resumed"

@@ -22,6 +22,10 @@ class InstanceNotActive(Conflict):
     code = "instance_not_active"
 
 
+class InstanceSuspended(InstanceNotActive):
+    code = "instance_suspended"
+
+
 class StepNotWaiting(Conflict):
     code = "step_not_waiting"
 
@@ -36,3 +40,11 @@ class AmbiguousCorrelation(Conflict):
 
 class InvalidGrant(InvalidInput):
     code = "invalid_grant"
+
+
+class DuplicateBusinessKey(Conflict):
+    code = "business_key_in_use"
+
+
+class MessageAlreadyCorrelated(Conflict):
+    code = "message_already_correlated"

@@ -19,7 +19,7 @@ from bpm import locking
 
 from . import connectors, services
 from .choices import HistoryKind
-from .exceptions import InstanceNotActive, StepNotWaiting
+from .exceptions import InstanceNotActive, InstanceSuspended, StepNotWaiting
 from .models import Incident, Job, JobStatus, ProcessInstance
 
 logger = logging.getLogger(__name__)
@@ -86,6 +86,10 @@ def job_execute(*, job_id: int, token: str) -> str:
                 escalation.run_step(job)
             Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, finished_at=timezone.now(), last_error="")
             return "done"
+    except InstanceSuspended:
+        # parked: instance_resume makes it pending again
+        Job.objects.filter(pk=job_id, lock_token=token).update(status=JobStatus.SUSPENDED, lock_token="")
+        return "suspended"
     except Exception as exc:  # the instance change rolled back; retry later or raise an incident
         logger.warning("Job %s (%s %s) failed: %s", job_id, job.kind, job.element_id, exc)
         return _failed(job_id, token, exc)
@@ -122,6 +126,8 @@ def _apply_service_result(job: Job, result: dict) -> None:
         services.instance_complete_step(
             instance_id=job.instance_id, spiff_task_id=str(job.spiff_task_id), data=serializer_safe(result)
         )
+    except InstanceSuspended:
+        raise  # parked with the instance: applied (called again) once it resumes
     except (StepNotWaiting, InstanceNotActive):
         return  # the task no longer waits (interrupted, cancelled, or done before): nothing to apply
 

@@ -102,6 +102,9 @@ class DecisionDefinition(models.Model):
         return f"{self.key} v{self.version}"
 
 
+OPEN_STATUSES = [InstanceStatus.RUNNING, InstanceStatus.ERROR, InstanceStatus.SUSPENDED]
+
+
 class ProcessInstance(models.Model):
     """Keep one running or finished instance: its engine state, variables and status."""
 
@@ -110,6 +113,8 @@ class ProcessInstance(models.Model):
         ProcessDefinition, related_name="instances", on_delete=models.PROTECT, db_index=False
     )
     business_key = models.CharField(max_length=255, blank=True, db_index=True)
+    # The definition's key, copied so a business key can be unique among a process's open instances.
+    process_key = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING)
     # SpiffWorkflow's runtime state without the spec (see processes.engine.serializer).
     state = models.JSONField(default=dict)
@@ -126,13 +131,20 @@ class ProcessInstance(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["definition", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["process_key", "business_key"],
+                condition=models.Q(status__in=OPEN_STATUSES) & ~models.Q(business_key=""),
+                name="instance_open_business_key_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.definition.key} #{self.pk}"
 
     @property
     def is_open(self) -> bool:
-        return self.status in (InstanceStatus.RUNNING, InstanceStatus.ERROR)
+        return self.status in OPEN_STATUSES
 
 
 class WaitingStep(models.Model):
@@ -197,6 +209,7 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    SUSPENDED = "suspended", "Suspended with its instance"
 
 
 class Job(models.Model):
@@ -316,3 +329,15 @@ class ProcessSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Settings of {self.key}"
+
+
+class CorrelatedMessage(models.Model):
+    """A message id already correlated: the same id is refused afterwards (at most once)."""
+
+    message_id = models.CharField(max_length=255, unique=True)
+    message_name = models.CharField(max_length=255)
+    instance_ids = models.JSONField(default=list)
+    correlated_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.message_name} {self.message_id}"

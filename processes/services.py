@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,13 +34,18 @@ from .exceptions import (
     AmbiguousCorrelation,
     DefinitionInvalidError,
     DefinitionNotFound,
+    DuplicateBusinessKey,
     InstanceNotActive,
     InstanceNotFound,
+    InstanceSuspended,
     InvalidGrant,
+    MessageAlreadyCorrelated,
     NothingWaitsForMessage,
     StepNotWaiting,
 )
 from .models import (
+    OPEN_STATUSES,
+    CorrelatedMessage,
     DecisionDefinition,
     Deployment,
     HistoryEvent,
@@ -385,7 +390,14 @@ def _apply_outcome(
     if outcome.status == InstanceStatus.COMPLETED:
         instance.ended_at = timezone.now()
     if new:
-        instance.save()
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent start with the same key loses here
+                instance.save()
+        except IntegrityError:
+            raise DuplicateBusinessKey(
+                f"An open instance of '{instance.process_key}' already has business key '{instance.business_key}'",
+                details={"business_key": [f"'{instance.business_key}' is in use by an open instance."]},
+            ) from None
     else:
         instance.save(
             update_fields=[
@@ -543,10 +555,16 @@ def instance_start(
     if getattr(user, "is_authenticated", False):
         data.setdefault("initiator", user.get_username())
     with transaction.atomic():
+        if business_key and _open_with_business_key(definition.key, business_key):
+            raise DuplicateBusinessKey(
+                f"An open instance of '{definition.key}' already has business key '{business_key}'",
+                details={"business_key": [f"'{business_key}' is in use by an open instance of {definition.key}."]},
+            )
         run = runtime.Run.start(specs, data)
         run.advance()
         instance = ProcessInstance(
             definition=definition,
+            process_key=definition.key,
             business_key=business_key or "",
             started_by=user if getattr(user, "is_authenticated", False) else None,
         )
@@ -557,6 +575,17 @@ def instance_start(
             data={"variables": runtime.serializer.to_json_value(data)},
         )
         return _apply_outcome(instance, run, actor=user, events=[started], new=True)
+
+
+def _refuse_suspended(instance: ProcessInstance) -> None:
+    if instance.status == InstanceStatus.SUSPENDED:
+        raise InstanceSuspended(f"Instance {instance.pk} is suspended: resume it first")
+
+
+def _open_with_business_key(process_key: str, business_key: str) -> bool:
+    return ProcessInstance.objects.filter(
+        process_key=process_key, business_key=business_key, status__in=OPEN_STATUSES
+    ).exists()
 
 
 def _lock_instance(instance_id: int) -> ProcessInstance:
@@ -594,6 +623,7 @@ def instance_complete_step(
     """Complete a waiting user or manual task of an instance with data, then run until it waits."""
     with transaction.atomic():
         instance = _lock_instance(instance_id)
+        _refuse_suspended(instance)
         if instance.status != InstanceStatus.RUNNING:
             raise InstanceNotActive(f"Instance {instance_id} is {instance.status}")
         run = _load_run(instance)
@@ -608,10 +638,11 @@ def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> Process
     """Cancel an open instance: its waiting points close and it ends as cancelled."""
     with transaction.atomic():
         instance = _lock_instance(instance_id)
-        if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.ERROR):
+        if instance.status not in OPEN_STATUSES:
             raise InstanceNotActive(f"Instance {instance_id} is already {instance.status}")
         run = _load_run(instance)
         run.cancel()
+        Job.objects.filter(instance=instance, status__in=[JobStatus.PENDING, JobStatus.SUSPENDED]).delete()
         instance.state = run.outcome().state
         instance.status = InstanceStatus.CANCELLED
         instance.ended_at = timezone.now()
@@ -629,6 +660,54 @@ def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> Process
         return instance
 
 
+def instance_suspend(*, instance_id: int, user=None, reason: str = "") -> ProcessInstance:
+    """Pause a running instance: its timers and other jobs wait, its steps cannot be completed,
+    messages and signals pass it by, until it is resumed."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status != InstanceStatus.RUNNING:
+            raise InstanceNotActive(f"Instance {instance_id} is {instance.status}; only a running one can be suspended")
+        instance.status = InstanceStatus.SUSPENDED
+        instance.save(update_fields=["status", "updated_at"])
+        Job.objects.filter(instance=instance, status=JobStatus.PENDING).update(status=JobStatus.SUSPENDED)
+        _history(instance, HistoryKind.INSTANCE_SUSPENDED, actor=user, data={"reason": reason}).save()
+        notifications.instance_event("workflow.instance.suspended", instance, extra={"reason": reason})
+        return instance
+
+
+def instance_resume(*, instance_id: int, user=None) -> ProcessInstance:
+    """Let a suspended instance go on; timers that fell due meanwhile fire at the next tick."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status != InstanceStatus.SUSPENDED:
+            raise InstanceNotActive(f"Instance {instance_id} is {instance.status}, not suspended")
+        instance.status = InstanceStatus.RUNNING
+        instance.save(update_fields=["status", "updated_at"])
+        Job.objects.filter(instance=instance, status=JobStatus.SUSPENDED).update(status=JobStatus.PENDING)
+        _history(instance, HistoryKind.INSTANCE_RESUMED, actor=user).save()
+        notifications.instance_event("workflow.instance.resumed", instance)
+        return instance
+
+
+def instance_set_variables(
+    *, instance_id: int, variables: dict[str, Any], remove: Iterable[str] = (), user=None
+) -> ProcessInstance:
+    """Change variables of an open instance (what its waiting steps will carry on with);
+    recorded in the history with the old and new values."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status not in OPEN_STATUSES:
+            raise InstanceNotActive(f"Instance {instance_id} is {instance.status}; its variables are final")
+        run = _load_run(instance)
+        run.set_variables(runtime.serializer.to_json_value(dict(variables)), list(remove))
+        status = instance.status
+        instance = _apply_outcome(instance, run, actor=user)
+        if status == InstanceStatus.SUSPENDED and instance.status == InstanceStatus.RUNNING:
+            instance.status = status  # the outcome knows nothing of suspension
+            instance.save(update_fields=["status"])
+        return instance
+
+
 def message_correlate(
     *,
     message_name: str,
@@ -636,43 +715,67 @@ def message_correlate(
     correlation_keys: dict[str, Any] | None = None,
     payload: dict[str, Any] | None = None,
     all_matches: bool = False,
+    message_id: str = "",
     user=None,
 ) -> list[ProcessInstance]:
     """Deliver a message to the instance waiting for it, or start one whose start event catches it.
 
     Instances are matched on the message name, the business key and variables equal to
     ``correlation_keys``. Raises NothingWaitsForMessage (404) when none matches and
-    AmbiguousCorrelation (409) when several do and ``all_matches`` is false.
+    AmbiguousCorrelation (409) when several do and ``all_matches`` is false. A ``message_id``
+    is correlated at most once (MessageAlreadyCorrelated, 409, afterwards).
     """
     with transaction.atomic():
-        waiting = WaitingStep.objects.filter(
-            kind="message", event_name=message_name, instance__status=InstanceStatus.RUNNING
+        if message_id:
+            _claim_message_id(message_id, message_name)
+        instances = _correlate(message_name, business_key, correlation_keys, payload, all_matches, user)
+        if message_id:
+            CorrelatedMessage.objects.filter(message_id=message_id).update(instance_ids=[i.pk for i in instances])
+        return instances
+
+
+def _claim_message_id(message_id: str, message_name: str) -> None:
+    try:
+        with transaction.atomic():
+            CorrelatedMessage.objects.create(message_id=message_id, message_name=message_name)
+    except IntegrityError:
+        earlier = CorrelatedMessage.objects.filter(message_id=message_id).first()
+        raise MessageAlreadyCorrelated(
+            f"Message id '{message_id}' was already correlated"
+            + (f" at {earlier.correlated_at.isoformat()} to instances {earlier.instance_ids}" if earlier else ""),
+            details={"message_id": ["Already correlated; a message id is correlated at most once."]},
+        ) from None
+
+
+def _correlate(message_name, business_key, correlation_keys, payload, all_matches, user) -> list[ProcessInstance]:
+    waiting = WaitingStep.objects.filter(
+        kind="message", event_name=message_name, instance__status=InstanceStatus.RUNNING
+    )
+    if business_key:
+        waiting = waiting.filter(instance__business_key=business_key)
+    for var, value in (correlation_keys or {}).items():
+        waiting = waiting.filter(**{f"instance__variables__{var}": value})
+    instance_ids = sorted(set(waiting.values_list("instance_id", flat=True)))
+    if not instance_ids:
+        starters = [
+            d
+            for d in ProcessDefinition.objects.filter(is_active=True, has_message_start=True)
+            if any(e.get("type") == "startEvent" and e.get("message") == message_name for e in d.elements.values())
+        ]
+        if not starters:
+            raise NothingWaitsForMessage(f"No instance waits for message '{message_name}' with these keys")
+        if len(starters) > 1 and not all_matches:
+            raise AmbiguousCorrelation(f"{len(starters)} processes start on message '{message_name}'")
+        started = []
+        for definition in starters:
+            instance = instance_start(definition=definition, business_key=business_key, user=user)
+            started.append(_deliver_message(instance.pk, message_name, payload, user))
+        return started
+    if len(instance_ids) > 1 and not all_matches:
+        raise AmbiguousCorrelation(
+            f"{len(instance_ids)} instances wait for message '{message_name}'; narrow the keys or correlate all"
         )
-        if business_key:
-            waiting = waiting.filter(instance__business_key=business_key)
-        for var, value in (correlation_keys or {}).items():
-            waiting = waiting.filter(**{f"instance__variables__{var}": value})
-        instance_ids = sorted(set(waiting.values_list("instance_id", flat=True)))
-        if not instance_ids:
-            starters = [
-                d
-                for d in ProcessDefinition.objects.filter(is_active=True, has_message_start=True)
-                if any(e.get("type") == "startEvent" and e.get("message") == message_name for e in d.elements.values())
-            ]
-            if not starters:
-                raise NothingWaitsForMessage(f"No instance waits for message '{message_name}' with these keys")
-            if len(starters) > 1 and not all_matches:
-                raise AmbiguousCorrelation(f"{len(starters)} processes start on message '{message_name}'")
-            started = []
-            for definition in starters:
-                instance = instance_start(definition=definition, business_key=business_key, user=user)
-                started.append(_deliver_message(instance.pk, message_name, payload, user))
-            return started
-        if len(instance_ids) > 1 and not all_matches:
-            raise AmbiguousCorrelation(
-                f"{len(instance_ids)} instances wait for message '{message_name}'; narrow the keys or correlate all"
-            )
-        return [_deliver_message(pk, message_name, payload, user) for pk in instance_ids]
+    return [_deliver_message(pk, message_name, payload, user) for pk in instance_ids]
 
 
 def _deliver_message(instance_id: int, message_name: str, payload, user) -> ProcessInstance:
@@ -774,6 +877,7 @@ def instance_fire_timer(*, instance_id: int, spiff_task_id: str) -> bool:
     the instance ended, or the job ran before): running a job twice is harmless.
     """
     instance = _lock_instance(instance_id)
+    _refuse_suspended(instance)
     if instance.status != InstanceStatus.RUNNING:
         return False
     run = _load_run(instance)

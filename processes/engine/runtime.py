@@ -430,6 +430,16 @@ class Run:
                 ids.append(element_id)
         return ids
 
+    def set_variables(self, changes: dict, remove: list[str]) -> None:
+        """Change the data every open step carries (the instance's variables while it waits)."""
+        tasks = self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+        if not tasks and self.workflow.last_task is not None:
+            tasks = [self.workflow.last_task]
+        for task in tasks:
+            task.data.update(changes)
+            for name in remove:
+                task.data.pop(name, None)
+
     def variables(self) -> dict:
         wf = self.workflow
         if wf.is_completed():
