@@ -203,6 +203,8 @@ BPM = {
     "NUDGE_PAUSE_SECONDS": env.float("BPM_NUDGE_PAUSE_SECONDS", default=30.0),
     # /metrics asks for this bearer token when set (else it is open, e.g. behind a firewall).
     "METRICS_TOKEN": env.str("BPM_METRICS_TOKEN", default=""),
+    # An Idempotency-Key claimed by a request that never finished is free again after this.
+    "IDEMPOTENCY_STALE_SECONDS": env.int("BPM_IDEMPOTENCY_STALE_SECONDS", default=60),
     "SITE_NAME": env.str("BPM_SITE_NAME", default="BPM"),
     "PUBLIC_URL": env.str("BPM_PUBLIC_URL", default="http://127.0.0.1:8000"),
     # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).

@@ -6,6 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bpm.exceptions import InvalidInput
+from integrations.idempotency import idempotent
+from processes.api.views import IDEMPOTENCY_KEY
 from tasks.api.serializers import TaskSerializer
 
 from .. import selectors, services
@@ -15,7 +17,8 @@ from . import serializers as s
 class DecideView(APIView):
     action_scopes = {"post": "tasks:complete"}
 
-    @extend_schema(request=s.DecisionSerializer, responses={201: s.ApprovalSerializer})
+    @extend_schema(request=s.DecisionSerializer, responses={201: s.ApprovalSerializer}, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
     def post(self, request, task_id: int):
         """Approve, reject or request changes (a comment is required for the last two)."""
         data = s.DecisionSerializer(data=request.data)

@@ -1,5 +1,6 @@
 """API input and output shapes for definitions, instances, messages and signals."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import HistoryEvent, Incident, ProcessDefinition, ProcessInstance, WaitingStep
@@ -86,11 +87,26 @@ class InstanceSerializer(serializers.ModelSerializer):
         ]
 
 
+class OpenIncidentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    element_id = serializers.CharField()
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
 class InstanceDetailSerializer(InstanceSerializer):
     waiting = WaitingStepSerializer(source="waiting_steps", many=True, read_only=True)
+    incidents = serializers.SerializerMethodField(help_text="Open incidents (jobs out of retries)")
 
     class Meta(InstanceSerializer.Meta):
-        fields = [*InstanceSerializer.Meta.fields, "variables", "waiting"]
+        fields = [*InstanceSerializer.Meta.fields, "variables", "waiting", "incidents"]
+
+    @extend_schema_field(OpenIncidentSerializer(many=True))
+    def get_incidents(self, instance):
+        from ..models import Incident
+
+        rows = Incident.objects.filter(instance=instance, resolved_at__isnull=True).order_by("created_at")
+        return OpenIncidentSerializer(rows, many=True).data
 
 
 class InstanceStartSerializer(serializers.Serializer):
@@ -105,6 +121,22 @@ class InstanceStartSerializer(serializers.Serializer):
                 {"definition_key": "Give exactly one of definition_key or definition_id."}
             )
         return attrs
+
+
+class VariablesUpdateSerializer(serializers.Serializer):
+    variables = serializers.DictField(required=False, default=dict, help_text="Variables to set (JSON values)")
+    remove = serializers.ListField(
+        child=serializers.CharField(max_length=255), required=False, default=list, help_text="Variables to remove"
+    )
+
+    def validate(self, attrs):
+        if not attrs["variables"] and not attrs["remove"]:
+            raise serializers.ValidationError({"variables": "Give variables to set or names to remove."})
+        return attrs
+
+
+class SuspendSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 
 class StepCompleteSerializer(serializers.Serializer):
@@ -129,6 +161,13 @@ class MessageCorrelateSerializer(serializers.Serializer):
     correlation_keys = serializers.DictField(required=False, default=dict, help_text="Variables the instance must hold")
     payload = serializers.DictField(required=False, default=dict)
     all = serializers.BooleanField(required=False, default=False, help_text="Correlate every matching instance")
+    message_id = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=255,
+        help_text="Your id for this message: it is correlated at most once (409 afterwards)",
+    )
 
 
 class SignalSerializer(serializers.Serializer):

@@ -1,5 +1,7 @@
 """REST API for definitions, instances, messages and signals: parse, call one service, render."""
 
+import json
+
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
@@ -12,11 +14,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bpm.exceptions import InvalidInput
+from integrations.idempotency import idempotent
 
 from .. import selectors, services
 from ..choices import DeploySource
 from ..models import ProcessDefinition, ProcessInstance
 from . import serializers as s
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Retrying with the same key and payload returns the first response and changes nothing "
+    "(422 with another payload, 409 while the first is still running).",
+)
 
 
 class DefinitionFilter(filters.FilterSet):
@@ -108,6 +120,20 @@ class InstanceFilter(filters.FilterSet):
     business_key = filters.CharFilter()
     started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    variable = filters.CharFilter(
+        method="filter_variable",
+        help_text='name:value, the variable equals the value (JSON: 5, true, "x"; else a string)',
+    )
+
+    def filter_variable(self, queryset, name, value):
+        var, sep, raw = value.partition(":")
+        if not sep or not var.isidentifier():
+            raise InvalidInput("Give variable=name:value", details={"variable": ["Expected name:value"]})
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = raw
+        return queryset.filter(**{f"variables__{var}": parsed})
 
     class Meta:
         model = ProcessInstance
@@ -121,6 +147,9 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "create": "instances:start",
         "cancel": "instances:manage",
         "complete_step": "instances:manage",
+        "suspend": "instances:manage",
+        "resume": "instances:manage",
+        "variables": "instances:manage",
     }
 
     filterset_class = InstanceFilter
@@ -134,7 +163,12 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_serializer_class(self):
         return s.InstanceDetailSerializer if self.action == "retrieve" else s.InstanceSerializer
 
-    @extend_schema(request=s.InstanceStartSerializer, responses={201: s.InstanceDetailSerializer})
+    @extend_schema(
+        request=s.InstanceStartSerializer,
+        responses={201: s.InstanceDetailSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @idempotent
     def create(self, request):
         """Start an instance by definition key (active version) or definition id, with variables."""
         data = s.InstanceStartSerializer(data=request.data)
@@ -174,8 +208,9 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         page = self.paginate_queryset(events)
         return self.get_paginated_response(s.HistoryEventSerializer(page, many=True).data)
 
-    @extend_schema(request=s.StepCompleteSerializer, responses=s.InstanceDetailSerializer)
+    @extend_schema(request=s.StepCompleteSerializer, responses=s.InstanceDetailSerializer, parameters=[IDEMPOTENCY_KEY])
     @action(detail=True, methods=["post"], url_path=r"steps/(?P<spiff_task_id>[0-9a-f-]{36})/complete")
+    @idempotent
     def complete_step(self, request, pk=None, spiff_task_id=None):
         """Complete a waiting user or manual task with data (the inbox adds claims and forms)."""
         instance = self.get_object()
@@ -185,6 +220,47 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data.is_valid(raise_exception=True)
         instance = services.instance_complete_step(
             instance_id=instance.pk, spiff_task_id=spiff_task_id, data=data.validated_data["data"], user=request.user
+        )
+        return Response(s.InstanceDetailSerializer(instance).data)
+
+    def _manageable(self, request, what: str):
+        instance = self.get_object()
+        if not selectors.user_can_manage_instance(request.user, instance):
+            raise PermissionDenied(f"{what} needs ownership of the process.")
+        return instance
+
+    @extend_schema(request=s.SuspendSerializer, responses=s.InstanceDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        """Pause a running instance: timers wait, steps cannot be completed, messages pass it by."""
+        instance = self._manageable(request, "Suspending")
+        data = s.SuspendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        instance = services.instance_suspend(
+            instance_id=instance.pk, user=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(s.InstanceDetailSerializer(instance).data)
+
+    @extend_schema(request=None, responses=s.InstanceDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Let a suspended instance go on."""
+        instance = self._manageable(request, "Resuming")
+        instance = services.instance_resume(instance_id=instance.pk, user=request.user)
+        return Response(s.InstanceDetailSerializer(instance).data)
+
+    @extend_schema(request=s.VariablesUpdateSerializer, responses=s.InstanceDetailSerializer)
+    @action(detail=True, methods=["patch"])
+    def variables(self, request, pk=None):
+        """Set or remove variables of an open instance (recorded in its history)."""
+        instance = self._manageable(request, "Changing variables")
+        data = s.VariablesUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        instance = services.instance_set_variables(
+            instance_id=instance.pk,
+            variables=data.validated_data["variables"],
+            remove=data.validated_data["remove"],
+            user=request.user,
         )
         return Response(s.InstanceDetailSerializer(instance).data)
 
@@ -199,7 +275,10 @@ class MessageView(APIView):
 
     action_scopes = {"post": "messages:correlate"}
 
-    @extend_schema(request=s.MessageCorrelateSerializer, responses=s.InstanceSerializer(many=True))
+    @extend_schema(
+        request=s.MessageCorrelateSerializer, responses=s.InstanceSerializer(many=True), parameters=[IDEMPOTENCY_KEY]
+    )
+    @idempotent
     def post(self, request):
         _require_instance_change(request.user, "Correlating messages")
         data = s.MessageCorrelateSerializer(data=request.data)
@@ -211,6 +290,7 @@ class MessageView(APIView):
             correlation_keys=v["correlation_keys"],
             payload=v["payload"],
             all_matches=v["all"],
+            message_id=v["message_id"],
             user=request.user,
         )
         return Response(s.InstanceSerializer(instances, many=True).data)

@@ -5,6 +5,9 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from integrations.idempotency import idempotent
+from processes.api.views import IDEMPOTENCY_KEY
+
 from .. import selectors, services
 from . import serializers as s
 
@@ -75,8 +78,9 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def unclaim(self, request, pk=None):
         return self._done(services.task_unclaim(task_id=pk, user=request.user))
 
-    @extend_schema(request=s.TaskDataSerializer, responses=s.TaskSerializer)
+    @extend_schema(request=s.TaskDataSerializer, responses=s.TaskSerializer, parameters=[IDEMPOTENCY_KEY])
     @action(detail=True, methods=["post"])
+    @idempotent
     def complete(self, request, pk=None):
         """Complete with form data (validated against the task's form; 400 per field)."""
         data = s.TaskDataSerializer(data=request.data)
