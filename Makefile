@@ -1,5 +1,5 @@
 # Everyday targets. The README's two commands are scripts/demo.sh and scripts/test.sh.
-.PHONY: setup run demo worker beat test test-fast lint format check bench
+.PHONY: setup run demo worker beat test test-fast lint format check schema bench
 
 setup:            ## create .venv, install requirements and front-end packages
 	bash scripts/setup.sh --dev
@@ -28,6 +28,9 @@ format:
 check:            ## migrations and deployment checks
 	SECRET_KEY=check .venv/bin/python manage.py makemigrations --check --dry-run
 	SECRET_KEY=check-$$(date +%s)-a-long-enough-random-looking-secret-key-for-the-check DEBUG=false .venv/bin/python manage.py check --deploy
+
+schema:           ## regenerate docs/openapi.yaml (a test fails when it drifts from the code)
+	SECRET_KEY=schema .venv/bin/python manage.py spectacular --file docs/openapi.yaml --validate
 
 bench:            ## engine throughput vs bare SpiffWorkflow (DATABASE_URL, default bpm_bench on 127.0.0.1)
 	.venv/bin/python bench/engine.py
