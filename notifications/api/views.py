@@ -50,6 +50,7 @@ class SubscriptionCreatedSerializer(SubscriptionSerializer):
 class SubscriptionViewSet(viewsets.ModelViewSet):
     """Webhook subscriptions; the secret is returned once, when the subscription is created."""
 
+    lookup_value_regex = r"[0-9]+"  # ids only: anything else is a 404, not a 500
     action_scopes = {"*": "webhooks:manage"}
 
     queryset = WebhookSubscription.objects.all()
@@ -113,6 +114,7 @@ class DeliverySerializer(serializers.ModelSerializer):
 class DeadLetterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Deliveries that ran out of retries."""
 
+    lookup_value_regex = r"[0-9]+"  # ids only: anything else is a 404, not a 500
     action_scopes = {"*": "webhooks:manage"}
 
     serializer_class = DeliverySerializer
@@ -124,4 +126,4 @@ class DeadLetterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses=DeliverySerializer)
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
-        return Response(DeliverySerializer(services.delivery_replay(delivery_id=int(pk))).data)
+        return Response(DeliverySerializer(services.delivery_replay(delivery_id=self.get_object().pk)).data)

@@ -44,6 +44,7 @@ class DefinitionFilter(filters.FilterSet):
 class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Deployed process definitions (every version), restricted to what the caller may see."""
 
+    lookup_value_regex = r"[0-9]+"  # ids only: anything else is a 404, not a 500
     action_scopes = {"create": "definitions:deploy", "activate": "definitions:deploy"}
 
     filterset_class = DefinitionFilter
@@ -145,6 +146,7 @@ class InstanceFilter(filters.FilterSet):
 class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Process instances: start, read, complete waiting steps, cancel, history."""
 
+    lookup_value_regex = r"[0-9]+"  # ids only: anything else is a 404, not a 500
     action_scopes = {
         "create": "instances:start",
         "cancel": "instances:manage",
@@ -319,6 +321,7 @@ class SignalView(APIView):
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Jobs that ran out of retries, on instances the caller may see; open ones first."""
 
+    lookup_value_regex = r"[0-9]+"  # ids only: anything else is a 404, not a 500
     action_scopes = {"retry": "instances:manage"}
 
     serializer_class = s.IncidentSerializer

@@ -30,6 +30,7 @@ FILTERS = [
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Open tasks by inbox view; one task (404 when it is not yours to see)."""
 
+    lookup_value_regex = r"[0-9]+"  # ids only: anything else is a 404, not a 500
     action_scopes = {
         a: "tasks:complete" for a in ("claim", "unclaim", "complete", "delegate", "resolve", "reassign", "comments")
     }
