@@ -10,6 +10,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
+from .models import ApiClient
 from .scopes import SCOPES
 
 
@@ -21,12 +22,14 @@ class ClientCredentialsAuthentication(OAuth2Authentication):
         if result is None:
             return None
         user, token = result
-        application = token.application
-        client = getattr(application, "api_client", None) if application else None
+        # one query for the client and its service user (the token query loaded the application)
+        client = (
+            ApiClient.objects.select_related("application__user").filter(application_id=token.application_id).first()
+        )
         if client is None or not client.active:
             raise AuthenticationFailed("This API client was revoked or is not registered.")
         if user is None:  # client credentials: the token belongs to the client, not a person
-            user = application.user
+            user = client.application.user
         if user is None or not user.is_active:
             raise AuthenticationFailed("The API client has no active service user.")
         return user, token
