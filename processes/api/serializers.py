@@ -44,7 +44,9 @@ class DefinitionDetailSerializer(DefinitionSerializer):
 
 class DeployInputSerializer(serializers.Serializer):
     files = serializers.ListField(
-        child=serializers.FileField(), allow_empty=False, help_text="One .bpmn file and the .bpmn/.dmn files it uses"
+        child=serializers.FileField(),
+        allow_empty=False,
+        help_text="One .bpmn file and the .bpmn/.dmn files it uses, or .zip archives of them",
     )
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
 

@@ -13,13 +13,20 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bpm.exceptions import InvalidInput
+from bpm.exceptions import ApplicationError, InvalidInput
 from integrations.idempotency import idempotent
 
-from .. import selectors, services
+from .. import archives, diagram, selectors, services
 from ..choices import DeploySource
+from ..exceptions import DefinitionNotFound
 from ..models import ProcessDefinition, ProcessInstance
 from . import serializers as s
+
+
+class DiagramNotDrawn(ApplicationError):
+    code = "diagram_missing"
+    status = 422
+
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -75,7 +82,7 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         data.is_valid(raise_exception=True)
         result = services.definition_deploy(
-            files=[(f.name, f.read()) for f in data.validated_data["files"]],
+            files=archives.expand_archives([(f.name, f.read()) for f in data.validated_data["files"]]),
             user=request.user,
             source=DeploySource.API,
             name=data.validated_data.get("name", ""),
@@ -90,6 +97,27 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         """The BPMN XML of this version, exactly as uploaded."""
         definition = self.get_object()
         return HttpResponse(definition.xml, content_type="application/xml")
+
+    @extend_schema(responses={(200, "image/svg+xml"): str})
+    @action(detail=True, methods=["get"])
+    def diagram(self, request, pk=None):
+        """The diagram drawn as SVG from the file's DI (422 when the file has none)."""
+        definition = self.get_object()
+        try:
+            svg = diagram.render_svg(definition.xml)
+        except diagram.DiagramMissing as exc:
+            raise DiagramNotDrawn(str(exc)) from None
+        return HttpResponse(svg, content_type="image/svg+xml")
+
+    @extend_schema(responses=s.DefinitionSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path=r"keys/(?P<key>[^/]+)/versions")
+    def versions(self, request, key=None):
+        """Every version of one process key, newest first (404 when the key is unknown or hidden)."""
+        rows = self.get_queryset().filter(key=key)
+        if not rows.exists():
+            raise DefinitionNotFound(f"No process with key '{key}'")
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(s.DefinitionSerializer(page, many=True).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("other", int, required=True, description="Id of the version to compare with")],
