@@ -159,6 +159,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Deploy BPMN 2.0 definitions, run instances, complete tasks, correlate messages.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "bpm.api.schema.add_problem_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "InstanceStatusEnum": "processes.choices.InstanceStatus",
         "TaskStatusEnum": "tasks.choices.TaskStatus",

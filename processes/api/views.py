@@ -1,11 +1,12 @@
 """REST API for definitions, instances, messages and signals: parse, call one service, render."""
 
+import datetime
 import json
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -145,12 +146,30 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(s.DefinitionSerializer(definition).data)
 
 
+class UtcDateTimeFilter(filters.IsoDateTimeFilter):
+    """ISO 8601 in, UTC to the database (PostgreSQL refuses offsets Python accepts, e.g. +22:30)."""
+
+    def __init__(self, *args, param: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.param = param or self.field_name
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value = value.astimezone(datetime.UTC)
+            except OverflowError:
+                raise InvalidInput(
+                    "Date out of range", details={self.param: ["Out of range once converted to UTC."]}
+                ) from None
+        return super().filter(qs, value)
+
+
 class InstanceFilter(filters.FilterSet):
     status = filters.CharFilter()
     definition_key = filters.CharFilter(field_name="definition__key")
     business_key = filters.CharFilter()
-    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte", param="started_after")
+    started_before = UtcDateTimeFilter(field_name="started_at", lookup_expr="lt", param="started_before")
     variable = filters.CharFilter(
         method="filter_variable",
         help_text='name:value, the variable equals the value (JSON: 5, true, "x"; else a string)',
@@ -201,6 +220,13 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         request=s.InstanceStartSerializer,
         responses={201: s.InstanceDetailSerializer},
         parameters=[IDEMPOTENCY_KEY],
+        examples=[
+            OpenApiExample(
+                "A purchase request from the ERP",
+                value={"definition_key": "purchase_request", "business_key": "PO-1002", "variables": {"amount": 1500}},
+                request_only=True,
+            )
+        ],
     )
     @idempotent
     def create(self, request):
@@ -310,7 +336,21 @@ class MessageView(APIView):
     action_scopes = {"post": "messages:correlate"}
 
     @extend_schema(
-        request=s.MessageCorrelateSerializer, responses=s.InstanceSerializer(many=True), parameters=[IDEMPOTENCY_KEY]
+        request=s.MessageCorrelateSerializer,
+        responses=s.InstanceSerializer(many=True),
+        parameters=[IDEMPOTENCY_KEY],
+        examples=[
+            OpenApiExample(
+                "Goods received for a purchase order",
+                value={
+                    "message_name": "goods_received",
+                    "business_key": "PO-1001",
+                    "message_id": "GRN-2026-0042",
+                    "payload": {"quantity": 10},
+                },
+                request_only=True,
+            )
+        ],
     )
     @idempotent
     def post(self, request):

@@ -220,3 +220,10 @@ def test_metrics_count_instances_tasks_and_jobs_in_prometheus_format(client, set
     settings.BPM = {**settings.BPM, "METRICS_TOKEN": "s3cret"}
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
+
+
+def test_a_date_filter_with_an_offset_postgresql_refuses_is_converted_not_a_500(api):
+    ok = api.get("/api/v1/instances/", {"started_before": "1599-05-22T09:32:02+22:32"})
+    assert ok.status_code == 200
+    underflow = api.get("/api/v1/instances/", {"started_after": "0001-01-01T00:10:00+05:00"})
+    assert underflow.status_code == 400 and "started_after" in underflow.json()["errors"]
