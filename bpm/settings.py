@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "approvals",
     "notifications",
     "integrations",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

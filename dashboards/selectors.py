@@ -1,0 +1,228 @@
+"""SLA figures for process owners, computed by the database (aggregates grouped in SQL,
+never Python loops over rows), restricted to the processes the user owns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Avg, Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from processes.models import Incident, ProcessDefinition, ProcessInstance, ProcessSettings, WaitingStep
+from processes.selectors import _keys_with_object_perm
+from tasks.assignment import parse_duration
+from tasks.models import HumanTask
+
+from .aggregates import Percentile, percentile, seconds_between
+
+OWN = "processes.own_process"
+
+
+@dataclass
+class Window:
+    """Instances started in [since, until); defaults: the last 30 days."""
+
+    since: datetime
+    until: datetime
+
+    @classmethod
+    def last(cls, days: int = 30, now: datetime | None = None) -> Window:
+        now = now or timezone.now()
+        return cls(since=now - timedelta(days=days), until=now)
+
+
+def owned_keys(user) -> list[str]:
+    """The process keys whose figures the user may see: owned ones (administrators: all)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    if user.is_superuser or user.has_perm("tasks.view_all_tasks"):
+        return sorted(set(ProcessDefinition.objects.values_list("key", flat=True)))
+    return sorted(set(_keys_with_object_perm(user, [OWN]).values_list("key", flat=True)))
+
+
+def target_seconds(key: str) -> float | None:
+    setting = ProcessSettings.objects.filter(key=key).values_list("target_cycle_time", flat=True).first()
+    delta = parse_duration(setting) if setting else None
+    if delta is None:
+        return None
+    start = timezone.now()
+    return ((start + delta) - start).total_seconds()
+
+
+def _cycle_figures(completed, target: float | None) -> dict:
+    cycle = seconds_between("started_at", "ended_at")
+    figures = completed.annotate(cycle=cycle).aggregate(
+        n=Count("id"), avg=Avg("cycle"), median=Percentile("cycle", 0.5), p95=Percentile("cycle", 0.95)
+    )
+    if connection.vendor != "postgresql" and figures["n"]:
+        values = list(completed.annotate(cycle=cycle).values_list("cycle", flat=True))
+        figures["median"], figures["p95"] = percentile(values, 0.5), percentile(values, 0.95)
+    on_time = None
+    if target is not None and figures["n"]:
+        # a cycle equal to the target is on time
+        met = completed.annotate(cycle=cycle).filter(cycle__lte=target).count()
+        on_time = met / figures["n"]
+    return {
+        "completed": figures["n"],
+        "cycle_avg_s": figures["avg"],
+        "cycle_median_s": figures["median"],
+        "cycle_p95_s": figures["p95"],
+        "target_s": target,
+        "on_time_rate": on_time,
+    }
+
+
+def process_figures(key: str, window: Window, version: int | None = None, now: datetime | None = None) -> dict:
+    """One process (optionally one version) over a window: counts by status, cycle times
+    against the target, started and completed per day, open and overdue tasks, incidents."""
+    now = now or timezone.now()
+    instances = ProcessInstance.objects.filter(process_key=key)
+    if version is not None:
+        instances = instances.filter(definition__version=version)
+    started = instances.filter(started_at__gte=window.since, started_at__lt=window.until)
+    by_status = dict(started.values_list("status").annotate(n=Count("id")).order_by())
+    completed = instances.filter(status="completed", ended_at__gte=window.since, ended_at__lt=window.until)
+    per_day_started = dict(
+        started.annotate(day=TruncDate("started_at")).values_list("day").annotate(n=Count("id")).order_by()
+    )
+    per_day_completed = dict(
+        completed.annotate(day=TruncDate("ended_at")).values_list("day").annotate(n=Count("id")).order_by()
+    )
+    tasks = HumanTask.objects.filter(process_key=key, status="open")
+    if version is not None:
+        tasks = tasks.filter(definition__version=version)
+    task_counts = tasks.aggregate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
+    incidents = Incident.objects.filter(instance__process_key=key, resolved_at__isnull=True)
+    if version is not None:
+        incidents = incidents.filter(instance__definition__version=version)
+    days = sorted(set(per_day_started) | set(per_day_completed))
+    return {
+        "key": key,
+        "version": version,
+        "since": window.since,
+        "until": window.until,
+        "started": sum(by_status.values()),
+        "running": by_status.get("running", 0),
+        "completed_of_started": by_status.get("completed", 0),
+        "failed": by_status.get("error", 0),
+        "cancelled": by_status.get("cancelled", 0),
+        "suspended": by_status.get("suspended", 0),
+        **_cycle_figures(completed, target_seconds(key)),
+        "open_tasks": task_counts["open"],
+        "overdue_tasks": task_counts["overdue"],
+        "open_incidents": incidents.count(),
+        "per_day": [
+            {"day": day, "started": per_day_started.get(day, 0), "completed": per_day_completed.get(day, 0)}
+            for day in days
+        ],
+    }
+
+
+def overview(user, window: Window, now: datetime | None = None) -> list[dict]:
+    """The figures of every process the user owns."""
+    return [process_figures(key, window, now=now) for key in owned_keys(user)]
+
+
+def step_figures(key: str, window: Window, version: int | None = None) -> list[dict]:
+    """Per user/manual step: how many passed, waiting (created to claimed) and working
+    (claimed to completed) time, average and 95th percentile, breaches; slowest first."""
+    tasks = HumanTask.objects.filter(
+        process_key=key, status="completed", completed_at__gte=window.since, completed_at__lt=window.until
+    )
+    if version is not None:
+        tasks = tasks.filter(definition__version=version)
+    waiting = seconds_between("created_at", "claimed_at")
+    working = seconds_between("claimed_at", "completed_at")
+    total = seconds_between("created_at", "completed_at")
+    rows = list(
+        tasks.annotate(waiting=waiting, working=working, total=total)
+        .values("element_id", "name")
+        .annotate(
+            passed=Count("id"),
+            waiting_avg_s=Avg("waiting"),
+            waiting_p95_s=Percentile("waiting", 0.95),
+            working_avg_s=Avg("working"),
+            working_p95_s=Percentile("working", 0.95),
+            total_p95_s=Percentile("total", 0.95),
+            breaches=Count("id", filter=Q(sla_breached=True)),
+        )
+        .order_by()
+    )
+    if connection.vendor != "postgresql":
+        for row in rows:
+            mine = tasks.filter(element_id=row["element_id"]).annotate(waiting=waiting, working=working, total=total)
+            for name in ("waiting", "working", "total"):
+                values = [v for v in mine.values_list(name, flat=True) if v is not None]
+                row[f"{name}_p95_s"] = percentile(values, 0.95)
+    rows.sort(key=lambda r: r["total_p95_s"] or 0, reverse=True)  # the bottleneck first
+    return rows
+
+
+def node_heat(key: str, window: Window, version: int | None = None) -> dict[str, dict]:
+    """Per BPMN element: completions in the window and the tokens waiting there now (the heat overlay)."""
+    from processes.models import HistoryEvent
+
+    events = HistoryEvent.objects.filter(
+        definition__key=key, kind="step_completed", created_at__gte=window.since, created_at__lt=window.until
+    )
+    waiting = WaitingStep.objects.filter(instance__process_key=key)
+    if version is not None:
+        events = events.filter(definition__version=version)
+        waiting = waiting.filter(instance__definition__version=version)
+    heat: dict[str, dict] = {}
+    for element_id, n in events.values_list("element_id").annotate(n=Count("id")).order_by():
+        heat.setdefault(element_id, {"completed": 0, "waiting": 0})["completed"] = n
+    for element_id, n in waiting.values_list("element_id").annotate(n=Count("id")).order_by():
+        heat.setdefault(element_id, {"completed": 0, "waiting": 0})["waiting"] = n
+    return heat
+
+
+def workload(user, window: Window, now: datetime | None = None) -> dict:
+    """Open and overdue tasks per person and per group, completed in the window and the
+    average time to complete, over the processes the user owns."""
+    now = now or timezone.now()
+    keys = owned_keys(user)
+    open_tasks = HumanTask.objects.filter(process_key__in=keys, status="open")
+    per_person = list(
+        open_tasks.filter(assignee__isnull=False)
+        .values("assignee__username")
+        .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
+        .order_by("-open", "assignee__username")
+    )
+    done = HumanTask.objects.filter(
+        process_key__in=keys, status="completed", completed_at__gte=window.since, completed_at__lt=window.until
+    )
+    completed = {
+        row["completed_by__username"]: row
+        for row in done.filter(completed_by__isnull=False)
+        .values("completed_by__username")
+        .annotate(completed=Count("id"), avg_complete_s=Avg(seconds_between("created_at", "completed_at")))
+        .order_by()
+    }
+    for row in per_person:
+        extra = completed.pop(row["assignee__username"], {})
+        row["completed"] = extra.get("completed", 0)
+        row["avg_complete_s"] = extra.get("avg_complete_s")
+    for name, extra in sorted(completed.items()):
+        per_person.append(
+            {
+                "assignee__username": name,
+                "open": 0,
+                "overdue": 0,
+                "completed": extra["completed"],
+                "avg_complete_s": extra["avg_complete_s"],
+            }
+        )
+    per_group = list(
+        open_tasks.filter(assignee__isnull=True, candidates__group_name__gt="")
+        .values("candidates__group_name")
+        .annotate(open=Count("id", distinct=True), overdue=Count("id", filter=Q(due_at__lt=now), distinct=True))
+        .order_by("-open")
+    )
+    return {
+        "people": [{"user": r.pop("assignee__username"), **r} for r in per_person],
+        "groups": [{"group": r.pop("candidates__group_name"), **r} for r in per_group],
+    }
