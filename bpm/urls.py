@@ -16,6 +16,7 @@ urlpatterns = [
     path("tasks/", include("tasks.urls")),
     path("approvals/", include("approvals.urls")),
     path("notifications/", include("notifications.urls")),
+    path("dashboards/", include("dashboards.urls")),
     path("api/v1/", include("processes.api.urls")),
     path("api/v1/", include("tasks.api.urls")),
     path("api/v1/", include("approvals.api.urls")),

@@ -134,8 +134,11 @@ def instance_list(request):
     status = request.GET.get("status")
     if status:
         instances = instances.filter(status=status)
+    process = request.GET.get("process", "")
+    if process:  # drill-down from the dashboards
+        instances = instances.filter(process_key=process)
     page = Paginator(instances, 50).get_page(request.GET.get("page"))
-    return render(request, "processes/instance_list.html", {"instances": page, "status": status})
+    return render(request, "processes/instance_list.html", {"instances": page, "status": status, "process": process})
 
 
 @login_required

@@ -1,0 +1,120 @@
+"""Dashboard pages for process owners; figures from selectors, charts drawn by Chart.js
+(served from static/vendor, no CDN), the diagram heat overlay drawn server-side as SVG."""
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+
+from processes.diagram import DiagramMissing, Overlay, render_svg
+from processes.models import ProcessDefinition
+
+from . import selectors
+
+HEAT = ["#fff7ed", "#ffedd5", "#fed7aa", "#fdba74", "#fb923c", "#f97316"]
+
+
+def _window(request) -> tuple[selectors.Window, int]:
+    days = request.GET.get("days", "30")
+    days = int(days) if days.isdigit() and 0 < int(days) <= 3660 else 30
+    return selectors.Window.last(days), days
+
+
+def _csv(filename: str, rows: list[dict]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    if rows:
+        writer = csv.DictWriter(response, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return response
+
+
+@login_required
+def overview(request):
+    window, days = _window(request)
+    processes = selectors.overview(request.user, window)
+    if request.GET.get("export") == "csv":
+        return _csv("processes", [{k: v for k, v in p.items() if k != "per_day"} for p in processes])
+    per_day: dict = {}
+    for p in processes:
+        for row in p["per_day"]:
+            day = per_day.setdefault(row["day"].isoformat(), {"started": 0, "completed": 0})
+            day["started"] += row["started"]
+            day["completed"] += row["completed"]
+    chart = {
+        "labels": sorted(per_day),
+        "started": [per_day[d]["started"] for d in sorted(per_day)],
+        "completed": [per_day[d]["completed"] for d in sorted(per_day)],
+    }
+    return render(request, "dashboards/overview.html", {"processes": processes, "days": days, "chart": chart})
+
+
+def heat_overlays(nodes: dict[str, dict]) -> dict[str, Overlay]:
+    """Colour each element by its completions relative to the busiest one; badge the counts."""
+    busiest = max((n["completed"] for n in nodes.values()), default=0) or 1
+    overlays = {}
+    for element_id, n in nodes.items():
+        shade = HEAT[min(len(HEAT) - 1, round(n["completed"] / busiest * (len(HEAT) - 1)))]
+        badge = str(n["completed"]) + (f" +{n['waiting']}" if n["waiting"] else "")
+        overlays[element_id] = Overlay(
+            fill=shade, badge=badge, title=f"{n['completed']} completed, {n['waiting']} waiting now", css_class="hot"
+        )
+    return overlays
+
+
+@login_required
+def process_detail(request, key: str):
+    if key not in selectors.owned_keys(request.user):
+        raise Http404("No such process among those you own")
+    window, days = _window(request)
+    version = request.GET.get("version")
+    version = int(version) if version and version.isdigit() else None
+    figures = selectors.process_figures(key, window, version=version)
+    steps = selectors.step_figures(key, window, version=version)
+    export = request.GET.get("export")
+    if export == "steps":
+        return _csv(f"{key}-steps", steps)
+    if export == "days":
+        return _csv(f"{key}-per-day", figures["per_day"])
+    nodes = selectors.node_heat(key, window, version=version)
+    definitions = ProcessDefinition.objects.filter(key=key)
+    definition = definitions.filter(version=version).first() if version else definitions.filter(is_active=True).first()
+    try:
+        diagram = mark_safe(render_svg(definition.xml, heat_overlays(nodes))) if definition else ""  # noqa: S308 - our own SVG, text escaped
+    except DiagramMissing:
+        diagram = ""
+    chart = {
+        "labels": [r["day"].isoformat() for r in figures["per_day"]],
+        "started": [r["started"] for r in figures["per_day"]],
+        "completed": [r["completed"] for r in figures["per_day"]],
+        "steps": [s["name"] or s["element_id"] for s in steps],
+        "waiting_h": [round((s["waiting_avg_s"] or 0) / 3600, 2) for s in steps],
+        "working_h": [round((s["working_avg_s"] or 0) / 3600, 2) for s in steps],
+    }
+    return render(
+        request,
+        "dashboards/process.html",
+        {
+            "f": figures,
+            "steps": steps,
+            "diagram": diagram,
+            "days": days,
+            "versions": list(definitions.order_by("-version").values_list("version", flat=True)),
+            "version": version,
+            "chart": chart,
+        },
+    )
+
+
+@login_required
+def workload(request):
+    window, days = _window(request)
+    data = selectors.workload(request.user, window)
+    if request.GET.get("export") == "people":
+        return _csv("workload-people", data["people"])
+    if request.GET.get("export") == "groups":
+        return _csv("workload-groups", data["groups"])
+    return render(request, "dashboards/workload.html", {**data, "days": days})

@@ -1,0 +1,45 @@
+"""A process owner opens each dashboard in Chromium: charts and the heat overlay draw."""
+
+import os
+
+import pytest
+from django.core.management import call_command
+from guardian.shortcuts import assign_perm
+
+from processes import services
+from processes.models import ProcessDefinition
+from tasks.models import HumanTask
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, login
+
+pytestmark = BROWSER_MARKS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_owner_sees_charts_and_the_heat_overlay_and_a_stranger_sees_nothing(page, live_server):
+    from django.contrib.auth import get_user_model
+
+    call_command("load_demo", stdout=open(os.devnull, "w"))
+    owner = get_user_model().objects.get(username="owner")
+    leave = ProcessDefinition.objects.filter(key="leave_request").first()
+    assign_perm("processes.own_process", owner, leave)
+    approver = get_user_model().objects.get(username="approver")
+    for task in HumanTask.objects.filter(process_key="leave_request", status="open")[:1]:
+        services.instance_complete_step(
+            instance_id=task.instance_id, spiff_task_id=str(task.spiff_task_id), data={"approved": True}, user=approver
+        )
+    login(page, live_server, "owner", "owner")
+    page.click("#nav-dashboards")
+    page.wait_for_selector("#chart-per-day[data-drawn=true]")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-overview.png"), full_page=True)
+    page.click("#processes >> text=leave_request")
+    page.wait_for_selector("#heat svg g.hot")
+    page.wait_for_selector("#chart-per-day[data-drawn=true]")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-process.png"), full_page=True)
+    page.goto(f"{live_server.url}/dashboards/workload/")
+    page.wait_for_selector("#people, .empty")
+    page.click("text=Log out")
+    login(page, live_server, "user", "user")
+    page.goto(f"{live_server.url}/dashboards/")
+    page.wait_for_selector("#no-processes")
+    assert "leave_request" not in page.content()
