@@ -130,7 +130,12 @@ class ProcessInstance(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["definition", "status"])]
+        indexes = [
+            models.Index(fields=["definition", "status"]),
+            # the SLA dashboards: started in a window, completed in a window, per process
+            models.Index(fields=["process_key", "started_at"], name="instance_key_started"),
+            models.Index(fields=["process_key", "status", "ended_at"], name="instance_key_status_ended"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["process_key", "business_key"],
