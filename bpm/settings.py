@@ -116,6 +116,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "bpm-tick": {"task": "processes.tick", "schedule": env.float("BPM_TICK_SECONDS", default=1.0)},
     # re-sends anything still pending (a broker outage loses nothing)
+    # alert rules of the SLA dashboards
+    "bpm-alerts": {"task": "dashboards.evaluate_alerts", "schedule": env.float("BPM_ALERT_SECONDS", default=60.0)},
     "bpm-deliveries": {
         "task": "notifications.deliver_pending",
         "schedule": env.float("BPM_SWEEP_SECONDS", default=5.0),

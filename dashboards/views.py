@@ -3,15 +3,19 @@
 
 import csv
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
 from processes.diagram import DiagramMissing, Overlay, render_svg
 from processes.models import ProcessDefinition
 
-from . import selectors
+from . import selectors, services
+from .models import AlertMetric, AlertRule
 
 HEAT = ["#fff7ed", "#ffedd5", "#fed7aa", "#fdba74", "#fb923c", "#f97316"]
 
@@ -103,6 +107,8 @@ def process_detail(request, key: str):
             "diagram": diagram,
             "days": days,
             "versions": list(definitions.order_by("-version").values_list("version", flat=True)),
+            "alert_rules": AlertRule.objects.filter(process_key=key, owner=request.user),
+            "alert_metrics": AlertMetric.choices,
             "version": version,
             "chart": chart,
         },
@@ -118,3 +124,30 @@ def workload(request):
     if request.GET.get("export") == "groups":
         return _csv("workload-groups", data["groups"])
     return render(request, "dashboards/workload.html", {**data, "days": days})
+
+
+@login_required
+@require_POST
+def alert_create(request, key: str):
+    try:
+        services.alert_rule_create(
+            user=request.user,
+            process_key=key,
+            metric=request.POST.get("metric", ""),
+            threshold=float(request.POST.get("threshold", "")),
+            window_days=int(request.POST.get("window_days", "7") or 7),
+        )
+        messages.success(request, "Alert rule saved: you will hear when it passes and when it clears.")
+    except ValueError:
+        messages.error(request, "threshold and window_days must be numbers.")
+    except ValidationError as error:
+        for field, problems in error.message_dict.items():
+            messages.error(request, f"{field}: {' '.join(problems)}")
+    return redirect("dashboards:process", key=key)
+
+
+@login_required
+@require_POST
+def alert_delete(request, key: str, pk: int):
+    services.alert_rule_delete(user=request.user, rule_id=pk)
+    return redirect("dashboards:process", key=key)

@@ -81,6 +81,12 @@ EVENTS: dict[str, EventKind] = {
     ),
     "workflow.incident.resolved": EventKind("An incident was retried", (), False),
     "workflow.step.completed": EventKind("A step of an instance completed", (), False),
+    "workflow.alert.raised": EventKind(
+        "A figure of your process passed an alert threshold", (Channel.EMAIL, Channel.IN_APP), True
+    ),
+    "workflow.alert.cleared": EventKind(
+        "A figure of your process is back under its threshold", (Channel.IN_APP,), True
+    ),
 }
 PERSONAL_EVENTS = [name for name, kind in EVENTS.items() if kind.personal]
 MAX_ATTEMPTS = 6

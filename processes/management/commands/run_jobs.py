@@ -15,10 +15,15 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=1.0)
 
     def handle(self, loop: bool, interval: float, **options):
+        from dashboards.services import alerts_evaluate
         from integrations.health import heartbeat
 
+        alerts_checked = 0.0
         while True:
             heartbeat()
+            if time.monotonic() - alerts_checked >= 60:  # as beat's bpm-alerts does in production
+                alerts_evaluate()
+                alerts_checked = time.monotonic()
             count = run_due_jobs()
             if count:
                 self.stdout.write(f"ran {count} job(s)")
