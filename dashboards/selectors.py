@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Q, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -53,18 +53,19 @@ def target_seconds(key: str) -> float | None:
 
 
 def _cycle_figures(completed, target: float | None) -> dict:
-    cycle = seconds_between("started_at", "ended_at")
-    figures = completed.annotate(cycle=cycle).aggregate(
-        n=Count("id"), avg=Avg("cycle"), median=Percentile("cycle", 0.5), p95=Percentile("cycle", 0.95)
+    cycled = completed.annotate(cycle=seconds_between("started_at", "ended_at"))
+    figures = cycled.aggregate(
+        n=Count("id"),
+        avg=Avg("cycle"),
+        median=Percentile("cycle", 0.5),
+        p95=Percentile("cycle", 0.95),
+        # a cycle equal to the target is on time
+        met=Count("id", filter=Q(cycle__lte=target)) if target is not None else Value(None),
     )
     if connection.vendor != "postgresql" and figures["n"]:
-        values = list(completed.annotate(cycle=cycle).values_list("cycle", flat=True))
+        values = list(cycled.values_list("cycle", flat=True))
         figures["median"], figures["p95"] = percentile(values, 0.5), percentile(values, 0.95)
-    on_time = None
-    if target is not None and figures["n"]:
-        # a cycle equal to the target is on time
-        met = completed.annotate(cycle=cycle).filter(cycle__lte=target).count()
-        on_time = met / figures["n"]
+    on_time = figures["met"] / figures["n"] if target is not None and figures["n"] else None
     return {
         "completed": figures["n"],
         "cycle_avg_s": figures["avg"],

@@ -50,12 +50,11 @@ def subscription_new(request):
                 event_types=data["event_types"],
                 process_key=data["process_key"],
                 format=data["format"],
+                active=data["active"],
             )
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            if not data["active"]:
-                services.subscription_update(subscription_id=subscription.pk, active=False)
             return render(
                 request, "notifications/webhook_secret.html", {"subscription": subscription, "secret": secret}
             )

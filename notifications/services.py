@@ -212,7 +212,11 @@ def subscription_check(*, url: str, event_types: list[str], format: str = "stand
         webhooks.resolve_safely(url)
     except webhooks.UnsafeAddress as exc:
         errors["url"] = [str(exc)]
-    unknown = [e for e in event_types if e not in EVENTS]
+    if not isinstance(event_types, list) or not all(isinstance(e, str) for e in event_types):
+        errors["event_types"] = ['A list of event names, e.g. ["workflow.task.assigned"]']
+        unknown = []
+    else:
+        unknown = [e for e in event_types if e not in EVENTS]
     if unknown:
         errors["event_types"] = [f"Unknown event types: {', '.join(unknown)} (see docs/NOTIFICATIONS.md)"]
     if format not in WebhookFormat.values:
@@ -222,7 +226,13 @@ def subscription_check(*, url: str, event_types: list[str], format: str = "stand
 
 
 def subscription_create(
-    *, name: str, url: str, event_types: list[str] | None = None, process_key: str = "", format: str = "standard"
+    *,
+    name: str,
+    url: str,
+    event_types: list[str] | None = None,
+    process_key: str = "",
+    format: str = "standard",
+    active: bool = True,
 ) -> tuple[WebhookSubscription, str]:
     """Create a subscription; the secret is returned once and stored encrypted."""
     subscription_check(url=url, event_types=event_types or [], format=format)
@@ -233,6 +243,7 @@ def subscription_create(
         event_types=event_types or [],
         process_key=process_key,
         format=format,
+        active=active,
         secret_encrypted=secrets.encrypt(secret),
     )
     return subscription, secret

@@ -390,14 +390,8 @@ def _apply_outcome(
     if outcome.status == InstanceStatus.COMPLETED:
         instance.ended_at = timezone.now()
     if new:
-        try:
-            with transaction.atomic():  # a savepoint: a concurrent start with the same key loses here
-                instance.save()
-        except IntegrityError:
-            raise DuplicateBusinessKey(
-                f"An open instance of '{instance.process_key}' already has business key '{instance.business_key}'",
-                details={"business_key": [f"'{instance.business_key}' is in use by an open instance."]},
-            ) from None
+        instance.process_key = instance.definition.key  # every way of starting gets it
+        instance.save()
     else:
         instance.save(
             update_fields=[
@@ -554,17 +548,24 @@ def instance_start(
     data = dict(variables or {})
     if getattr(user, "is_authenticated", False):
         data.setdefault("initiator", user.get_username())
+    try:
+        return _start(definition, specs, data, business_key, user)
+    except IntegrityError as exc:
+        # the partial unique index decides, so concurrent starts cannot both win; no pre-check query
+        if "instance_open_business_key_unique" not in str(exc):
+            raise
+        raise DuplicateBusinessKey(
+            f"An open instance of '{definition.key}' already has business key '{business_key}'",
+            details={"business_key": [f"'{business_key}' is in use by an open instance of {definition.key}."]},
+        ) from None
+
+
+def _start(definition: ProcessDefinition, specs, data: dict, business_key: str, user) -> ProcessInstance:
     with transaction.atomic():
-        if business_key and _open_with_business_key(definition.key, business_key):
-            raise DuplicateBusinessKey(
-                f"An open instance of '{definition.key}' already has business key '{business_key}'",
-                details={"business_key": [f"'{business_key}' is in use by an open instance of {definition.key}."]},
-            )
         run = runtime.Run.start(specs, data)
         run.advance()
         instance = ProcessInstance(
             definition=definition,
-            process_key=definition.key,
             business_key=business_key or "",
             started_by=user if getattr(user, "is_authenticated", False) else None,
         )
@@ -580,12 +581,6 @@ def instance_start(
 def _refuse_suspended(instance: ProcessInstance) -> None:
     if instance.status == InstanceStatus.SUSPENDED:
         raise InstanceSuspended(f"Instance {instance.pk} is suspended: resume it first")
-
-
-def _open_with_business_key(process_key: str, business_key: str) -> bool:
-    return ProcessInstance.objects.filter(
-        process_key=process_key, business_key=business_key, status__in=OPEN_STATUSES
-    ).exists()
 
 
 def _lock_instance(instance_id: int) -> ProcessInstance:

@@ -1,5 +1,6 @@
 """The dashboards' figures for reporting tools (/api/v1/metrics/...)."""
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,16 +21,13 @@ WINDOW = [
 def _window(request) -> selectors.Window:
     params = request.query_params
     if params.get("since"):
-        since, until = (
-            parse_datetime(params["since"]),
-            parse_datetime(params.get("until", "")) if params.get("until") else None,
-        )
-        if since is None or (params.get("until") and until is None):
+        since = parse_datetime(params["since"])
+        until = parse_datetime(params["until"]) if params.get("until") else timezone.now()
+        if since is None or until is None:
             raise InvalidInput(
                 "Dates are ISO 8601", details={"since": ["An ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z"]}
             )
-        window = selectors.Window.last(0)
-        return selectors.Window(since=since, until=until or window.until)
+        return selectors.Window(since=since, until=until)
     days = params.get("days", "30")
     if not days.isdigit() or not 0 < int(days) <= 3660:
         raise InvalidInput("days is a whole number from 1 to 3660", details={"days": ["From 1 to 3660."]})

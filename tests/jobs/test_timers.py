@@ -174,3 +174,12 @@ def test_an_event_based_gateway_drops_its_timer_job_when_the_message_comes_first
     assert not Job.objects.filter(instance=instance, status="pending").exists()
     instance.refresh_from_db()
     assert instance.history.filter(element_id="end_paid").exists()
+
+
+def test_an_instance_started_by_a_timer_carries_its_process_key_for_the_dashboards():
+    from processes.models import ProcessInstance
+
+    definition = deploy_one(CYCLE_START)
+    job = Job.objects.get(kind="start_timer")
+    jobs.run_due_jobs(now=job.due_at + timedelta(minutes=1))
+    assert list(ProcessInstance.objects.values_list("process_key", flat=True)) == [definition.key]

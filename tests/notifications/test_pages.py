@@ -102,6 +102,10 @@ def test_administrators_by_role_manage_subscriptions_through_the_api(client, adm
         f"/api/v1/webhook-subscriptions/{pk}/", {"event_types": ["workflow.nope.x"]}, content_type="application/json"
     )
     assert refused.status_code == 400 and "event_types" in refused.content.decode()
+    not_a_list = client.patch(
+        f"/api/v1/webhook-subscriptions/{pk}/", {"event_types": [{"a": 1}]}, content_type="application/json"
+    )
+    assert not_a_list.status_code == 400 and "A list of event names" in not_a_list.content.decode()
     rotated = client.post(f"/api/v1/webhook-subscriptions/{pk}/rotate-secret/")
     assert rotated.json()["secret"].startswith("whsec_")
     assert client.delete(f"/api/v1/webhook-subscriptions/{pk}/").status_code == 204
