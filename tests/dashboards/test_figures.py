@@ -134,3 +134,11 @@ def test_workload_counts_open_overdue_and_completed_per_person(history, admin_us
     assert (ann["user"], ann["open"], ann["overdue"], ann["completed"]) == ("ann", 2, 1, 3)
     # created a day ago; completed after 3 h, 4 h and 1 h
     assert ann["avg_complete_s"] == pytest.approx((3 + 4 + 1) / 3 * HOUR)
+
+
+def test_without_a_target_there_is_no_on_time_rate(history):
+    from processes.models import ProcessSettings
+
+    ProcessSettings.objects.filter(key="sla").update(target_cycle_time="")
+    f = figures()
+    assert (f["target_s"], f["on_time_rate"], f["completed"]) == (None, None, 6)
