@@ -1,26 +1,35 @@
 """Start-instance and complete-step latency through HTTP under concurrent load.
 
-    pip install -r bench/requirements.txt
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bpm_bench_http python bench/api_http.py \\
-        [--users 20] [--seconds 30] [--workers 4]
+        [--rate 40 --rate 80 ...] [--clients 8 ...] [--seconds 30] [--workers 4] [--worker-class sync]
 
-Prepares the database (migrate, a process with one user task, an OAuth2 client), serves
-the API with gunicorn on 127.0.0.1 (sync workers), drives it with locust (headless, each
-user starts an instance and completes its step with a bearer token, no think time) and
-prints one JSON line per request kind: requests/s, p50, p95, p99 and failures.
+Prepares the database (migrate, a process with a script task then a user task, an OAuth2
+client), serves the API with gunicorn on 127.0.0.1 with PostgreSQL behind, and drives it
+from this process (standard library only, threads, a new connection per request as an ERP
+connector typically opens). Each simulated ERP starts an instance and completes its step
+with a bearer token. Two kinds of load, each printed as one JSON line per request kind
+(requests/s, p50, p95, p99, failures):
+
+- ``--rate R`` (open loop): pairs are sent on a fixed schedule adding up to R requests/s,
+  whatever the server's answers; a request's latency counts from when it was due, so time
+  spent waiting for a free sender counts too (no coordinated omission).
+- ``--clients N`` (closed loop): N ERPs each send the next pair as soon as the last is
+  answered: the server's capacity, where latency is mostly queueing.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import http.client
 import json
 import os
 import socket
 import subprocess
 import sys
-import tempfile
+import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,33 +94,128 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class Erp:
+    """Sends start-then-complete pairs and records each request's latency and failures."""
+
+    def __init__(self, port: int, token: str):
+        self.port, self.token = port, token
+        self.latencies: dict[str, list[float]] = {"start instance": [], "complete step": []}
+        self.failures = {name: 0 for name in self.latencies}
+        self.lock = threading.Lock()
+
+    def _post(self, name: str, path: str, body: dict, since: float) -> dict | None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            connection.request(
+                "POST",
+                path,
+                json.dumps(body),
+                {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            )
+            response = connection.getresponse()
+            data = response.read()
+            ok = response.status in (200, 201)
+        except OSError:
+            data, ok = b"", False
+        finally:
+            connection.close()
+        elapsed = (time.perf_counter() - since) * 1000
+        with self.lock:
+            if ok:
+                self.latencies[name].append(elapsed)
+            else:
+                self.failures[name] += 1
+        return json.loads(data) if ok else None
+
+    def pair(self, due: float | None = None) -> None:
+        started = self._post(
+            "start instance",
+            "/api/v1/instances/",
+            {"definition_key": "bench_http", "business_key": uuid.uuid4().hex, "variables": {"amount": 5}},
+            due if due is not None else time.perf_counter(),
+        )
+        if started is None:
+            return
+        step = started["waiting"][0]["spiff_task_id"]
+        self._post(
+            "complete step",
+            f"/api/v1/instances/{started['id']}/steps/{step}/complete/",
+            {"data": {"approved": True}},
+            time.perf_counter(),
+        )
+
+    def report(self, load: dict, seconds: float) -> None:
+        every = []
+        for name, values in self.latencies.items():
+            every += values
+            print(json.dumps({"request": name, **load, **_figures(values, self.failures[name], seconds)}))
+        print(json.dumps({"request": "both", **load, **_figures(every, sum(self.failures.values()), seconds)}))
+
+
+def _figures(values: list[float], failures: int, seconds: float) -> dict:
+    ordered = sorted(values)
+
+    def at(q: float) -> float | None:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
+
+    return {
+        "requests": len(ordered),
+        "failures": failures,
+        "rps": round(len(ordered) / seconds, 1),
+        "p50_ms": at(0.50),
+        "p95_ms": at(0.95),
+        "p99_ms": at(0.99),
+    }
+
+
+def open_loop(port: int, token: str, rate: float, seconds: float) -> None:
+    """Pairs due on a fixed schedule (rate/2 pairs a second), latency from when each was due."""
+    erp = Erp(port, token)
+    interval = 2 / rate
+    with ThreadPoolExecutor(max_workers=256) as senders:
+        begin = time.perf_counter()
+        n = 0
+        while (due := begin + n * interval) < begin + seconds:
+            time.sleep(max(0.0, due - time.perf_counter()))
+            senders.submit(erp.pair, due)
+            n += 1
+    erp.report({"load": "open", "offered_rps": rate}, time.perf_counter() - begin)
+
+
+def closed_loop(port: int, token: str, clients: int, seconds: float) -> None:
+    """Each client sends its next pair as soon as the last one is answered."""
+    erp = Erp(port, token)
+    begin = time.perf_counter()
+
+    def client() -> None:
+        while time.perf_counter() - begin < seconds:
+            erp.pair()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    erp.report({"load": "closed", "clients": clients}, time.perf_counter() - begin)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--rate", type=float, action="append", default=[], help="open loop: requests/s offered")
+    parser.add_argument("--clients", type=int, action="append", default=[], help="closed loop: concurrent ERPs")
+    parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class: sync or gthread")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     args = parser.parse_args()
+    if not args.rate and not args.clients:
+        args.rate, args.clients = [20, 40, 60, 80], [4, 8, 20]
     token = prepare()
     port = free_port()
-    env = {**os.environ, "BENCH_TOKEN": token, "CELERY_TASK_ALWAYS_EAGER": "true", "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "bpm.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(args.workers),
-            "-k",
-            "sync",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "true", "LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-m", "gunicorn", "bpm.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers)]
+    command += ["-k", args.worker_class, "--threads", str(args.threads)]
+    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -120,33 +224,14 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        with tempfile.TemporaryDirectory() as tmp:
-            prefix = str(Path(tmp) / "stats")
-            subprocess.run(
-                [
-                    sys.executable, "-m", "locust", "-f", str(REPO / "bench" / "locustfile.py"), "--headless",
-                    "-u", str(args.users), "-r", str(args.users), "-t", f"{args.seconds}s",
-                    "-H", f"http://127.0.0.1:{port}", "--csv", prefix, "--only-summary",
-                ],
-                cwd=REPO, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            with open(f"{prefix}_stats.csv") as stats:
-                for row in csv.DictReader(stats):
-                    print(
-                        json.dumps(
-                            {
-                                "request": row["Name"],
-                                "users": args.users,
-                                "gunicorn_workers": args.workers,
-                                "requests": int(row["Request Count"]),
-                                "failures": int(row["Failure Count"]),
-                                "rps": round(float(row["Requests/s"]), 1),
-                                "p50_ms": float(row["50%"]),
-                                "p95_ms": float(row["95%"]),
-                                "p99_ms": float(row["99%"]),
-                            }
-                        )
-                    )
+        # every worker's first requests (imports, parsed spec, token check) are not measured
+        closed_loop_quietly = Erp(port, token)
+        with ThreadPoolExecutor(max_workers=args.workers * 2) as pool:
+            list(pool.map(lambda _: closed_loop_quietly.pair(), range(args.workers * 10)))
+        for rate in args.rate:
+            open_loop(port, token, rate, args.seconds)
+        for clients in args.clients:
+            closed_loop(port, token, clients, args.seconds)
     finally:
         server.terminate()
         server.wait(timeout=10)

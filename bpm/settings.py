@@ -182,6 +182,9 @@ BPM = {
     "SCRIPT_TIMEOUT_SECONDS": env.float("BPM_SCRIPT_TIMEOUT_SECONDS", default=2.0),
     # Largest string/list/number a script may build in one operation (memory bound).
     "SCRIPT_MAX_SIZE": env.int("BPM_SCRIPT_MAX_SIZE", default=1_000_000),
+    # How long a verified API token, its service user and role permissions stay cached
+    # (0: verify every request); revocation drops them at once (integrations/auth.py).
+    "API_AUTH_CACHE_SECONDS": env.int("BPM_API_AUTH_CACHE_SECONDS", default=10),
     # How many parsed specs each process keeps in memory.
     "SPEC_CACHE_SIZE": env.int("BPM_SPEC_CACHE_SIZE", default=256),
     # Jobs (timers): how often beat looks for due jobs, how many one tick takes, how long a

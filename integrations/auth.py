@@ -3,6 +3,11 @@ its scopes; session and basic authentication (people) are governed by roles alon
 
 from __future__ import annotations
 
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken
 from oauth2_provider.scopes import BaseScopes
@@ -14,10 +19,46 @@ from .models import ApiClient
 from .scopes import SCOPES
 
 
+def _token_cache_key(raw: str) -> str:
+    return "bpm:api-token:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def forget_tokens(raw_tokens) -> None:
+    """Drop tokens from the authentication cache (on revocation, deletion, deactivation)."""
+    cache.delete_many([_token_cache_key(raw) for raw in raw_tokens])
+
+
+def _bearer(request) -> str | None:
+    kind, _, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return raw.strip() if kind.lower() == "bearer" and raw.strip() else None
+
+
 class ClientCredentialsAuthentication(OAuth2Authentication):
-    """A bearer token of a registered, active client; the request runs as its service user."""
+    """A bearer token of a registered, active client; the request runs as its service user.
+
+    A verified token, its service user and that user's role permissions are kept in the
+    cache for BPM_API_AUTH_CACHE_SECONDS: verifying costs four queries and a third of a
+    request's CPU. Revoking a client or a token, or deactivating a client, drops its
+    entries at once (in every server process when CACHE_URL is a shared cache); a change to
+    the service user's groups applies within that time. Object rights are never cached.
+    """
 
     def authenticate(self, request):
+        raw = _bearer(request)
+        seconds = settings.BPM["API_AUTH_CACHE_SECONDS"]
+        if raw is not None and seconds > 0:
+            cached = cache.get(_token_cache_key(raw))
+            if cached is not None and cached[1].expires > timezone.now():
+                return cached
+        result = self._verify(request)
+        if result is not None and raw is not None and seconds > 0:
+            user, token = result
+            user.get_all_permissions()  # fills the permission caches that travel with the user
+            token._state.fields_cache.pop("application", None)  # keep the client's secret out of the cache
+            cache.set(_token_cache_key(raw), (user, token), timeout=seconds)
+        return result
+
+    def _verify(self, request):
         result = super().authenticate(request)
         if result is None:
             return None

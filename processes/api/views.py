@@ -208,7 +208,8 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ProcessInstance.objects.none()
-        qs = selectors.instances_visible_to(self.request.user)
+        # The engine state is for the engine: no response shows it, and actions reload it locked.
+        qs = selectors.instances_visible_to(self.request.user).defer("state")
         if self.action == "retrieve":
             qs = qs.prefetch_related("waiting_steps")
         return qs

@@ -111,3 +111,62 @@ def test_the_command_prints_the_secret_once_and_lists_the_client(capsys):
     call_command("api_client", "list")
     listing = capsys.readouterr().out
     assert "hr" in listing and "messages:correlate" in listing and secret not in listing
+
+
+def test_a_verified_token_is_not_verified_again_on_the_next_request(erp):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(token_for("erp", erp))
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/api/v1/definitions/").status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert client.get("/api/v1/definitions/").status_code == 200
+    # the token, the client with its service user, and the user's and groups' permissions
+    assert len(first) - len(second) == 4
+
+
+def test_a_token_revoked_through_the_revocation_endpoint_stops_working_at_once(erp):
+    token = token_for("erp", erp)
+    assert api(token).get("/api/v1/definitions/").status_code == 200
+    basic = base64.b64encode(f"{erp.client_id}:{erp.client_secret}".encode()).decode()
+    revoked = APIClient().post("/oauth/revoke/", {"token": token}, HTTP_AUTHORIZATION=f"Basic {basic}")
+    assert revoked.status_code == 200
+    assert api(token).get("/api/v1/definitions/").status_code == 401
+
+
+def test_a_client_deactivated_in_the_admin_is_refused_at_once(erp):
+    token = token_for("erp", erp)
+    assert api(token).get("/api/v1/definitions/").status_code == 200
+    erp.client.active = False
+    erp.client.save()
+    assert api(token).get("/api/v1/definitions/").status_code == 401
+
+
+def test_a_client_whose_service_user_is_deactivated_is_refused_at_once(erp):
+    token = token_for("erp", erp)
+    assert api(token).get("/api/v1/definitions/").status_code == 200
+    user = erp.client.application.user
+    user.is_active = False
+    user.save()
+    assert api(token).get("/api/v1/definitions/").status_code == 401
+
+
+def test_a_cached_token_is_refused_once_it_expires(erp, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    token = token_for("erp", erp)
+    assert api(token).get("/api/v1/definitions/").status_code == 200
+    later = timezone.now() + timedelta(hours=2)  # past the token's lifetime (1 hour)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert api(token).get("/api/v1/definitions/").status_code == 401
+
+
+def test_object_rights_granted_after_a_first_request_apply_to_the_next(erp, two_processes):
+    seen, _ = two_processes
+    client = api(token_for("erp", erp))
+    assert client.get(f"/api/v1/definitions/{seen.pk}/").status_code == 404
+    assign_perm("processes.view_processdefinition", erp.client.application.user, seen)
+    assert client.get(f"/api/v1/definitions/{seen.pk}/").status_code == 200
