@@ -4,11 +4,12 @@ never Python loops over rows), restricted to the processes the user owns."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Avg, Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Avg, Count, FloatField, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncDate, TruncWeek
 from django.utils import timezone
 
 from processes.models import Incident, ProcessDefinition, ProcessInstance, ProcessSettings, WaitingStep
@@ -118,6 +119,52 @@ def process_figures(key: str, window: Window, version: int | None = None, now: d
     }
 
 
+def version_figures(key: str, window: Window) -> list[dict]:
+    """Every version of one process side by side, newest first: instances started in the
+    window by status, and completions with cycle times and the on-time rate (grouped queries)."""
+    instances = ProcessInstance.objects.filter(process_key=key)
+    started = instances.filter(started_at__gte=window.since, started_at__lt=window.until)
+    counts: dict[int, dict] = {}
+    for version, state, n in started.values_list("definition__version", "status").annotate(n=Count("id")).order_by():
+        counts.setdefault(version, {})[state] = n
+    target = target_seconds(key)
+    completed = instances.filter(status="completed", ended_at__gte=window.since, ended_at__lt=window.until)
+    cycled = completed.annotate(cycle=seconds_between("started_at", "ended_at"))
+    on_target = {} if target is None else {"met": Count("id", filter=Q(cycle__lte=target))}
+    cycles = {
+        row["definition__version"]: row
+        for row in cycled.values("definition__version")
+        .annotate(
+            n=Count("id"), avg=Avg("cycle"), median=Percentile("cycle", 0.5), p95=Percentile("cycle", 0.95), **on_target
+        )
+        .order_by()
+    }
+    if connection.vendor != "postgresql":
+        for version, row in cycles.items():
+            values = list(cycled.filter(definition__version=version).values_list("cycle", flat=True))
+            row["median"], row["p95"] = percentile(values, 0.5), percentile(values, 0.95)
+    versions = set(ProcessDefinition.objects.filter(key=key).values_list("version", flat=True))
+    rows = []
+    for version in sorted(versions | set(counts) | set(cycles), reverse=True):  # a new version shows at 0
+        by_status, cycle = counts.get(version, {}), cycles.get(version, {})
+        n = cycle.get("n", 0)
+        rows.append(
+            {
+                "version": version,
+                "started": sum(by_status.values()),
+                "running": by_status.get("running", 0),
+                "failed": by_status.get("error", 0),
+                "cancelled": by_status.get("cancelled", 0),
+                "completed": n,
+                "cycle_avg_s": cycle.get("avg"),
+                "cycle_median_s": cycle.get("median"),
+                "cycle_p95_s": cycle.get("p95"),
+                "on_time_rate": cycle["met"] / n if target is not None and n else None,
+            }
+        )
+    return rows
+
+
 def overview(user, window: Window, now: datetime | None = None) -> list[dict]:
     """The figures of every process the user owns."""
     return [process_figures(key, window, now=now) for key in owned_keys(user)]
@@ -159,7 +206,8 @@ def step_figures(key: str, window: Window, version: int | None = None) -> list[d
 
 
 def node_heat(key: str, window: Window, version: int | None = None) -> dict[str, dict]:
-    """Per BPMN element: completions in the window and the tokens waiting there now (the heat overlay)."""
+    """Per BPMN element: completions in the window, their average duration (from when the
+    element began waiting to its completion) and the tokens waiting there now (the heat overlay)."""
     from processes.models import HistoryEvent
 
     events = HistoryEvent.objects.filter(
@@ -170,16 +218,25 @@ def node_heat(key: str, window: Window, version: int | None = None) -> dict[str,
         events = events.filter(definition__version=version)
         waiting = waiting.filter(instance__definition__version=version)
     heat: dict[str, dict] = {}
-    for element_id, n in events.values_list("element_id").annotate(n=Count("id")).order_by():
-        heat.setdefault(element_id, {"completed": 0, "waiting": 0})["completed"] = n
+
+    def node(element_id: str) -> dict:
+        return heat.setdefault(element_id, {"completed": 0, "avg_duration_s": None, "waiting": 0})
+
+    # history written before durations were recorded has none: the average is over those that have
+    duration = Cast(KeyTextTransform("duration_s", "data"), FloatField())
+    for element_id, n, avg in (
+        events.values_list("element_id").annotate(n=Count("id"), avg=Avg(duration)).order_by()
+    ):
+        node(element_id).update(completed=n, avg_duration_s=avg)
     for element_id, n in waiting.values_list("element_id").annotate(n=Count("id")).order_by():
-        heat.setdefault(element_id, {"completed": 0, "waiting": 0})["waiting"] = n
+        node(element_id)["waiting"] = n
     return heat
 
 
 def workload(user, window: Window, now: datetime | None = None) -> dict:
     """Open and overdue tasks per person and per group, completed in the window and the
-    average time to complete, over the processes the user owns."""
+    average time to complete, and completions per week (in total and per person, aligned
+    with ``weeks``), over the processes the user owns."""
     now = now or timezone.now()
     keys = owned_keys(user)
     open_tasks = HumanTask.objects.filter(process_key__in=keys, status="open")
@@ -219,7 +276,33 @@ def workload(user, window: Window, now: datetime | None = None) -> dict:
         .annotate(open=Count("id", distinct=True), overdue=Count("id", filter=Q(due_at__lt=now), distinct=True))
         .order_by("-open")
     )
+    per_week = [
+        {"week": _day(row["week"]), "completed": row["completed"], "avg_complete_s": row["avg_complete_s"]}
+        for row in done.annotate(week=TruncWeek("completed_at"))
+        .values("week")
+        .annotate(completed=Count("id"), avg_complete_s=Avg(seconds_between("created_at", "completed_at")))
+        .order_by("week")
+    ]
+    person_weeks: dict[str, dict] = {}
+    for name, week, n in (
+        done.filter(completed_by__isnull=False)
+        .annotate(week=TruncWeek("completed_at"))
+        .values_list("completed_by__username", "week")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        person_weeks.setdefault(name, {})[_day(week)] = n
+    people = [{"user": r.pop("assignee__username"), **r} for r in per_person]
+    for person in people:
+        mine = person_weeks.get(person["user"], {})
+        person["per_week"] = [mine.get(w["week"], 0) for w in per_week]
     return {
-        "people": [{"user": r.pop("assignee__username"), **r} for r in per_person],
+        "people": people,
         "groups": [{"group": r.pop("candidates__group_name"), **r} for r in per_group],
+        "weeks": per_week,
     }
+
+
+def _day(moment) -> date:
+    """A truncated week as its Monday (a date whatever the database returned)."""
+    return moment.date() if isinstance(moment, datetime) else moment

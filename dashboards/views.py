@@ -14,16 +14,20 @@ from django.views.decorators.http import require_POST
 from processes.diagram import DiagramMissing, Overlay, render_svg
 from processes.models import ProcessDefinition
 
-from . import selectors, services
+from . import selectors, services, windows
 from .models import AlertMetric, AlertRule
+from .templatetags.durations import duration
 
 HEAT = ["#fff7ed", "#ffedd5", "#fed7aa", "#fdba74", "#fb923c", "#f97316"]
 
 
-def _window(request) -> tuple[selectors.Window, int]:
-    days = request.GET.get("days", "30")
-    days = int(days) if days.isdigit() and 0 < int(days) <= 3660 else 30
-    return selectors.Window.last(days), days
+def _window(request) -> windows.Chosen:
+    """The window the page asks for; a wrong one is explained and the last 30 days shown."""
+    try:
+        return windows.window_from(request.GET)
+    except windows.WindowError as error:
+        messages.error(request, f"{error.field}: {error.message} Showing the last 30 days.")
+        return windows.window_from({})
 
 
 def _csv(filename: str, rows: list[dict]) -> HttpResponse:
@@ -38,8 +42,8 @@ def _csv(filename: str, rows: list[dict]) -> HttpResponse:
 
 @login_required
 def overview(request):
-    window, days = _window(request)
-    processes = selectors.overview(request.user, window)
+    chosen = _window(request)
+    processes = selectors.overview(request.user, chosen.window)
     if request.GET.get("export") == "csv":
         return _csv("processes", [{k: v for k, v in p.items() if k != "per_day"} for p in processes])
     per_day: dict = {}
@@ -53,7 +57,7 @@ def overview(request):
         "started": [per_day[d]["started"] for d in sorted(per_day)],
         "completed": [per_day[d]["completed"] for d in sorted(per_day)],
     }
-    return render(request, "dashboards/overview.html", {"processes": processes, "days": days, "chart": chart})
+    return render(request, "dashboards/overview.html", {"processes": processes, "chosen": chosen, "chart": chart})
 
 
 def heat_overlays(nodes: dict[str, dict]) -> dict[str, Overlay]:
@@ -62,9 +66,12 @@ def heat_overlays(nodes: dict[str, dict]) -> dict[str, Overlay]:
     overlays = {}
     for element_id, n in nodes.items():
         shade = HEAT[min(len(HEAT) - 1, round(n["completed"] / busiest * (len(HEAT) - 1)))]
-        badge = str(n["completed"]) + (f" +{n['waiting']}" if n["waiting"] else "")
+        took = n.get("avg_duration_s")
+        badge = str(n["completed"]) + (f" · {duration(took)}" if took and took >= 1 else "")
+        badge += f" +{n['waiting']}" if n["waiting"] else ""
+        title = f"{n['completed']} completed" + (f", {duration(took)} on average" if took is not None else "")
         overlays[element_id] = Overlay(
-            fill=shade, badge=badge, title=f"{n['completed']} completed, {n['waiting']} waiting now", css_class="hot"
+            fill=shade, badge=badge, title=f"{title}, {n['waiting']} waiting now", css_class="hot"
         )
     return overlays
 
@@ -73,7 +80,8 @@ def heat_overlays(nodes: dict[str, dict]) -> dict[str, Overlay]:
 def process_detail(request, key: str):
     if key not in selectors.owned_keys(request.user):
         raise Http404("No such process among those you own")
-    window, days = _window(request)
+    chosen = _window(request)
+    window = chosen.window
     version = request.GET.get("version")
     version = int(version) if version and version.isdigit() else None
     figures = selectors.process_figures(key, window, version=version)
@@ -83,6 +91,8 @@ def process_detail(request, key: str):
         return _csv(f"{key}-steps", steps)
     if export == "days":
         return _csv(f"{key}-per-day", figures["per_day"])
+    if export == "versions":
+        return _csv(f"{key}-versions", selectors.version_figures(key, window))
     nodes = selectors.node_heat(key, window, version=version)
     definitions = ProcessDefinition.objects.filter(key=key)
     definition = definitions.filter(version=version).first() if version else definitions.filter(is_active=True).first()
@@ -105,8 +115,9 @@ def process_detail(request, key: str):
             "f": figures,
             "steps": steps,
             "diagram": diagram,
-            "days": days,
+            "chosen": chosen,
             "versions": list(definitions.order_by("-version").values_list("version", flat=True)),
+            "by_version": selectors.version_figures(key, window) if version is None else [],
             "alert_rules": AlertRule.objects.filter(process_key=key, owner=request.user),
             "alert_metrics": AlertMetric.choices,
             "version": version,
@@ -117,13 +128,25 @@ def process_detail(request, key: str):
 
 @login_required
 def workload(request):
-    window, days = _window(request)
-    data = selectors.workload(request.user, window)
+    chosen = _window(request)
+    data = selectors.workload(request.user, chosen.window)
     if request.GET.get("export") == "people":
-        return _csv("workload-people", data["people"])
+        return _csv("workload-people", [{k: v for k, v in p.items() if k != "per_week"} for p in data["people"]])
     if request.GET.get("export") == "groups":
         return _csv("workload-groups", data["groups"])
-    return render(request, "dashboards/workload.html", {**data, "days": days})
+    if request.GET.get("export") == "weeks":
+        rows = [
+            {"week": week["week"], "user": person["user"], "completed": person["per_week"][i]}
+            for i, week in enumerate(data["weeks"])
+            for person in data["people"]
+            if person["per_week"][i]
+        ]
+        return _csv("workload-weeks", rows)
+    chart = {
+        "weeks": [w["week"].isoformat() for w in data["weeks"]],
+        "people": [{"user": p["user"], "per_week": p["per_week"]} for p in data["people"] if any(p["per_week"])],
+    }
+    return render(request, "dashboards/workload.html", {**data, "chosen": chosen, "chart": chart})
 
 
 @login_required

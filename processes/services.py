@@ -414,6 +414,7 @@ def _apply_outcome(
                 element_id=step.element_id,
                 element_type=step.element_type,
                 name=step.name,
+                data=None if step.duration_s is None else {"duration_s": round(step.duration_s, 3)},
             )
         )
     if outcome.steps:

@@ -1,7 +1,5 @@
 """The dashboards' figures for reporting tools (/api/v1/metrics/...)."""
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -9,29 +7,22 @@ from rest_framework.views import APIView
 
 from bpm.exceptions import InvalidInput, NotFound
 
-from .. import selectors
+from .. import selectors, windows
 
 WINDOW = [
     OpenApiParameter("days", int, description="The last N days (default 30, at most 3660)"),
-    OpenApiParameter("since", OpenApiTypes.DATETIME, description="Window start (instead of days)"),
-    OpenApiParameter("until", OpenApiTypes.DATETIME, description="Window end (default now)"),
+    OpenApiParameter(
+        "since", str, description="Window start instead of days: an ISO 8601 date (that whole day) or date-time"
+    ),
+    OpenApiParameter("until", str, description="Window end with since (default now); a date includes that day"),
 ]
 
 
 def _window(request) -> selectors.Window:
-    params = request.query_params
-    if params.get("since"):
-        since = parse_datetime(params["since"])
-        until = parse_datetime(params["until"]) if params.get("until") else timezone.now()
-        if since is None or until is None:
-            raise InvalidInput(
-                "Dates are ISO 8601", details={"since": ["An ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z"]}
-            )
-        return selectors.Window(since=since, until=until)
-    days = params.get("days", "30")
-    if not days.isdigit() or not 0 < int(days) <= 3660:
-        raise InvalidInput("days is a whole number from 1 to 3660", details={"days": ["From 1 to 3660."]})
-    return selectors.Window.last(int(days))
+    try:
+        return windows.window_from(request.query_params).window
+    except windows.WindowError as error:
+        raise InvalidInput(str(error), details={error.field: [error.message]}) from None
 
 
 class OverviewView(APIView):
@@ -43,7 +34,8 @@ class OverviewView(APIView):
 
 
 class ProcessMetricsView(APIView):
-    """One owned process (optionally one version): figures, steps (slowest first), per-node heat."""
+    """One owned process (optionally one version): figures, steps (slowest first), per-node heat
+    (completions, average duration, tokens waiting), and its versions side by side."""
 
     @extend_schema(
         parameters=[*WINDOW, OpenApiParameter("version", int, description="One version only")],
@@ -62,6 +54,7 @@ class ProcessMetricsView(APIView):
                 **selectors.process_figures(key, window, version=version),
                 "steps": selectors.step_figures(key, window, version=version),
                 "nodes": selectors.node_heat(key, window, version=version),
+                "versions": selectors.version_figures(key, window) if version is None else [],
             }
         )
 

@@ -8,6 +8,7 @@ workflow now waits. It never touches the database.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -172,6 +173,8 @@ SPEC_CACHE = SpecCache()
 # ---------------------------------------------------------------------------
 # What a run reports back
 
+clock = time.time  # SpiffWorkflow stamps state changes with time.time() too
+
 
 @dataclass
 class Step:
@@ -180,6 +183,9 @@ class Step:
     element_id: str
     element_type: str
     name: str
+    # From when the element began waiting (it was ready or waiting when the run began) or
+    # else from the previous step of this run, to its completion: the heat overlay's average.
+    duration_s: float | None = None
 
 
 @dataclass
@@ -230,6 +236,9 @@ class Run:
         self.error_element_id = ""
         # (spiff task id, element id) of what the workflow waited on when it was loaded
         self.waiting_before: set[tuple[str, str]] = set()
+        # when each task pending at load time entered its state (SpiffWorkflow keeps it)
+        self.entered: dict[UUID, float] = {}
+        self.last_completion = clock()
 
     # -- creation -----------------------------------------------------------------
     @classmethod
@@ -248,13 +257,20 @@ class Run:
         workflow.script_engine = SCRIPT_ENGINE
         run = cls(workflow, specs)
         run.waiting_before = {(w.spiff_task_id, w.element_id) for w in run.waiting()}
+        pending = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+        run.entered = {task.id: task.last_state_change for task in workflow.get_tasks(state=pending)}
         return run
 
     # -- actions --------------------------------------------------------------------
     def _record(self, task) -> None:
         spec = task.task_spec
+        now = clock()
+        began = self.entered.get(task.id, self.last_completion)
+        self.last_completion = now
         if getattr(spec, "bpmn_id", None):
-            self.steps.append(Step(spec.bpmn_id, _element_type(spec), getattr(spec, "bpmn_name", "") or ""))
+            self.steps.append(
+                Step(spec.bpmn_id, _element_type(spec), getattr(spec, "bpmn_name", "") or "", max(0.0, now - began))
+            )
 
     def advance(self) -> None:
         """Run engine steps until the workflow waits; an error stops the run and is kept."""

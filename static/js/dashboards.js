@@ -8,6 +8,20 @@
   }
   var data = JSON.parse(document.getElementById("chart-data").textContent);
   var base = { responsive: true, maintainAspectRatio: false, animation: false };
+  if (data.weeks) {
+    draw("chart-per-week", {
+      type: "bar",
+      data: {
+        labels: data.weeks,
+        datasets: data.people.map(function (person, i) {
+          var shades = ["#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04"];
+          return { label: person.user, data: person.per_week, backgroundColor: shades[i % shades.length] };
+        }),
+      },
+      options: Object.assign({ scales: { x: { stacked: true }, y: { stacked: true } } }, base),
+    });
+    return;
+  }
   draw("chart-per-day", {
     type: "bar",
     data: {

@@ -1,4 +1,5 @@
-"""A process owner opens each dashboard in Chromium: charts and the heat overlay draw."""
+"""A process owner opens each dashboard in Chromium: charts and the heat overlay draw, a
+date range carries from page to page."""
 
 import os
 
@@ -36,8 +37,18 @@ def test_an_owner_sees_charts_and_the_heat_overlay_and_a_stranger_sees_nothing(p
     page.wait_for_selector("#heat svg g.hot")
     page.wait_for_selector("#chart-per-day[data-drawn=true]")
     page.screenshot(path=str(SCREENSHOTS / "dashboard-process.png"), full_page=True)
+    today = page.evaluate("new Date().toISOString().slice(0, 10)")
+    page.fill("#window input[name=since]", "2020-01-01")
+    page.fill("#window input[name=until]", today)
+    page.click("#window button[type=submit]")
+    page.wait_for_selector("#heat svg g.hot")
+    assert "01 Jan 2020 –" in page.inner_text("h1")
+    page.click("text=All processes")
+    page.wait_for_selector("#chart-per-day[data-drawn=true]")
+    assert "01 Jan 2020 –" in page.inner_text("h1")  # the range carries over
     page.goto(f"{live_server.url}/dashboards/workload/")
-    page.wait_for_selector("#people, .empty")
+    page.wait_for_selector("#chart-per-week[data-drawn=true]")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-workload.png"), full_page=True)
     page.click("text=Log out")
     login(page, live_server, "user", "user")
     page.goto(f"{live_server.url}/dashboards/")

@@ -128,6 +128,32 @@ def test_a_bad_window_is_a_400_naming_the_field(history, admin_user):
     assert response.status_code == 400 and "days" in response.json()["errors"]
 
 
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": "yesterday"}, "since"),
+        ({"since": "2026-11-20", "until": "2026-11-19"}, "until"),
+        ({"until": "2026-11-19"}, "since"),
+        ({"since": "2000-01-01", "until": "2026-11-19"}, "since"),  # longer than 3660 days
+    ],
+)
+def test_a_bad_date_range_is_a_400_naming_the_field(history, admin_user, params, field):
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    response = api.get("/api/v1/metrics/overview", params)
+    assert response.status_code == 400 and field in response.json()["errors"]
+
+
+def test_a_date_range_through_the_api_counts_the_instances_started_in_it(history, admin_user):
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    day = (NOW - timedelta(days=2)).date().isoformat()
+    (sla,) = api.get("/api/v1/metrics/overview", {"since": day, "until": day}).json()["processes"]
+    assert sla["started"] == 9
+    (as_times,) = api.get("/api/v1/metrics/overview", {"since": f"{day}T00:00:00Z", "until": day}).json()["processes"]
+    assert as_times["started"] == 9
+
+
 def test_workload_counts_open_overdue_and_completed_per_person(history, admin_user):
     people = selectors.workload(admin_user, selectors.Window.last(30, now=NOW), now=NOW)["people"]
     (ann,) = people
@@ -142,3 +168,48 @@ def test_without_a_target_there_is_no_on_time_rate(history):
     ProcessSettings.objects.filter(key="sla").update(target_cycle_time="")
     f = figures()
     assert (f["target_s"], f["on_time_rate"], f["completed"]) == (None, None, 6)
+
+
+def test_the_heat_of_a_node_averages_the_recorded_durations_and_counts_waiting_tokens(history):
+    from processes.models import HistoryEvent, WaitingStep
+
+    running = ProcessInstance.objects.get(process_key="sla", status="running")
+    for seconds in (600, 1800, None):  # history from before durations were recorded has none
+        HistoryEvent.objects.create(
+            instance=running, definition=history, kind="step_completed", element_id="approve",
+            data={} if seconds is None else {"duration_s": seconds},
+        )  # fmt: skip
+    WaitingStep.objects.create(instance=running, spiff_task_id=uuid.uuid4(), element_id="approve", kind="user")
+    heat = selectors.node_heat("sla", selectors.Window.last(30, now=NOW + timedelta(minutes=1)))
+    assert heat["approve"] == {"completed": 3, "avg_duration_s": pytest.approx(1200), "waiting": 1}
+
+
+def test_workload_counts_completions_per_week_in_total_and_per_person(admin_user):
+    definition = deploy_one(bpmn("weekly", chain('<bpmn:userTask id="t" name="Do"/>')))
+    instance = ProcessInstance.objects.create(definition=definition, process_key="weekly", status="running")
+    ann, bob = user("ann"), user("bob")
+    this_monday = timezone.localtime(NOW).replace(hour=10, minute=0, second=0) - timedelta(days=NOW.weekday())
+    weeks = [this_monday - timedelta(days=14), this_monday - timedelta(days=7)]
+    for who, done_at in [(ann, weeks[0]), (ann, weeks[1]), (bob, weeks[1] + timedelta(days=2))]:
+        task = HumanTask.objects.create(
+            instance=instance, definition=definition, process_key="weekly", spiff_task_id=uuid.uuid4(),
+            element_id="t", name="Do", status="completed", assignee=who, completed_by=who,
+        )  # fmt: skip
+        HumanTask.objects.filter(pk=task.pk).update(created_at=done_at - timedelta(hours=2), completed_at=done_at)
+    data = selectors.workload(admin_user, selectors.Window.last(30, now=NOW), now=NOW)
+    assert [(w["week"], w["completed"]) for w in data["weeks"]] == [(weeks[0].date(), 1), (weeks[1].date(), 2)]
+    assert data["weeks"][1]["avg_complete_s"] == pytest.approx(2 * HOUR)
+    assert {p["user"]: p["per_week"] for p in data["people"]} == {"ann": [1, 1], "bob": [0, 1]}
+
+
+def test_versions_are_compared_side_by_side_newest_first(history):
+    second = deploy_one(bpmn("sla", chain('<bpmn:userTask id="approve" name="Approve fast"/>')))
+    started = NOW - timedelta(days=1)
+    for hours in (1, 3):
+        row = ProcessInstance.objects.create(definition=second, process_key="sla", status="completed")
+        ProcessInstance.objects.filter(pk=row.pk).update(started_at=started, ended_at=started + timedelta(hours=hours))
+    newer, older = selectors.version_figures("sla", selectors.Window.last(30, now=NOW))
+    assert (newer["version"], newer["started"], newer["completed"], newer["on_time_rate"]) == (2, 2, 2, 1.0)
+    assert newer["cycle_median_s"] == pytest.approx(2 * HOUR) and newer["cycle_p95_s"] == pytest.approx(2.9 * HOUR)
+    assert (older["version"], older["started"], older["completed"], older["failed"]) == (1, 9, 6, 1)
+    assert older["cycle_p95_s"] == pytest.approx(11.5 * HOUR) and older["on_time_rate"] == pytest.approx(5 / 6)

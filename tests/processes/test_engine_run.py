@@ -342,6 +342,17 @@ def test_history_records_start_steps_and_end_in_order():
     ]
 
 
+def test_a_completed_user_task_records_how_long_it_waited(monkeypatch):
+    from processes.engine import runtime
+
+    instance = start(bpmn("d", chain('<bpmn:userTask id="t"/>')))
+    real_clock = runtime.clock
+    monkeypatch.setattr(runtime, "clock", lambda: real_clock() + 3600)  # an hour later
+    complete(instance, "t")
+    took = instance.history.get(kind="step_completed", element_id="t").data["duration_s"]
+    assert 3600 <= took < 3660
+
+
 def test_the_state_holds_runtime_data_and_not_the_spec():
     instance = start(bpmn("c", chain('<bpmn:userTask id="t"/>')))
     assert "spec" not in instance.state and "subprocess_specs" not in instance.state
