@@ -1,5 +1,5 @@
 # Everyday targets. The README's two commands are scripts/demo.sh and scripts/test.sh.
-.PHONY: setup run demo worker beat test test-fast lint format check schema bench
+.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards
 
 setup:            ## create .venv, install requirements and front-end packages
 	bash scripts/setup.sh --dev
@@ -35,3 +35,9 @@ schema:           ## regenerate docs/openapi.yaml on PostgreSQL, as the tests do
 
 bench:            ## engine throughput vs bare SpiffWorkflow (DATABASE_URL, default bpm_bench on 127.0.0.1)
 	.venv/bin/python bench/engine.py
+
+bench-api:        ## REST API latency under load through gunicorn (DATABASE_URL, default bpm_bench_http)
+	.venv/bin/python bench/api_http.py
+
+bench-dashboards: ## dashboard pages over 100,000 instances (DATABASE_URL, default bpm_bench_dash)
+	.venv/bin/python bench/dashboards.py

@@ -5,7 +5,7 @@
 Generates the data once with SQL (10 processes; instances spread over 60 days, most
 completed, some running, failed or cancelled; 10 history events and one human task per
 instance), then measures the server time of the overview page and of one process's page
-(figures, steps, heat overlay) through the Django test client, as an administrator who
+(figures, versions, steps, heat overlay with average durations) through the Django test client, as an administrator who
 sees all 10 processes, and prints one JSON line each with the median and the slowest of
 5 runs in ms.
 """
@@ -69,7 +69,10 @@ def generate() -> None:
             SELECT i.id, i.definition_id,
                    CASE WHEN k % 2 = 0 THEN 'step_completed' ELSE 'step_entered' END,
                    (ARRAY['order_placed', 'goods_received', 'book_receipt', 'order_closed', 'order_placed'])[1 + k / 2],
-                   '', '', '{{}}', i.started_at + k * interval '1 hour'
+                   '', '',
+                   CASE WHEN k % 2 = 0 THEN ('{{"duration_s": ' || (k * 600 + i.id % 3600) || '}}')::jsonb
+                        ELSE '{{}}' END,
+                   i.started_at + k * interval '1 hour'
             FROM processes_processinstance i CROSS JOIN generate_series(0, {EVENTS_PER_INSTANCE - 1}) AS k
             WHERE i.process_key LIKE 'dash_%'
             """
@@ -115,11 +118,16 @@ def main() -> None:
     admin, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_superuser": True})
     client = Client()
     client.force_login(admin)
+    today = time.strftime("%Y-%m-%d")
+    fortnight_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 15 * 86400))
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    assert fortnight_ago < yesterday < today
     sizes = {"instances": ProcessInstance.objects.count(), "history_events": HistoryEvent.objects.count()}
     for name, url in [
         ("overview page (10 processes, 30 days)", "/dashboards/?days=30"),
         ("process page (figures, steps, heat overlay, 30 days)", "/dashboards/processes/dash_0/?days=30"),
         ("process page, 365 days", "/dashboards/processes/dash_0/?days=365"),
+        ("process page, a 14-day range", f"/dashboards/processes/dash_0/?since={fortnight_ago}&until={yesterday}"),
         ("workload page", "/dashboards/workload/?days=30"),
     ]:
         print(json.dumps({"page": name, **sizes, **timed(client, url)}))

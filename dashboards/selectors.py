@@ -53,23 +53,39 @@ def target_seconds(key: str) -> float | None:
     return ((start + delta) - start).total_seconds()
 
 
-def _cycle_figures(completed, target: float | None) -> dict:
+def _cycle_rows(completed, target: float | None, by: str | None = None) -> dict:
+    """Cycle-time aggregates of completed instances: one row in all (key None) or one per
+    value of the field ``by``; ``met`` counts those at or under the target (equal: on time)."""
     cycled = completed.annotate(cycle=seconds_between("started_at", "ended_at"))
-    on_target = {} if target is None else {"met": Count("id", filter=Q(cycle__lte=target))}  # equal: on time
-    figures = cycled.aggregate(
-        n=Count("id"), avg=Avg("cycle"), median=Percentile("cycle", 0.5), p95=Percentile("cycle", 0.95), **on_target
-    )
-    if connection.vendor != "postgresql" and figures["n"]:
-        values = list(cycled.values_list("cycle", flat=True))
-        figures["median"], figures["p95"] = percentile(values, 0.5), percentile(values, 0.95)
-    on_time = figures["met"] / figures["n"] if target is not None and figures["n"] else None
+    on_target = {} if target is None else {"met": Count("id", filter=Q(cycle__lte=target))}
+    aggregates = {
+        "n": Count("id"),
+        "avg": Avg("cycle"),
+        "median": Percentile("cycle", 0.5),
+        "p95": Percentile("cycle", 0.95),
+        **on_target,
+    }
+    if by is None:
+        rows = {None: cycled.aggregate(**aggregates)}
+    else:
+        rows = {row[by]: row for row in cycled.values(by).annotate(**aggregates).order_by()}
+    if connection.vendor != "postgresql":  # SQLite has no percentile: from the values
+        for group, row in rows.items():
+            if row["n"]:
+                values = list((cycled if by is None else cycled.filter(**{by: group})).values_list("cycle", flat=True))
+                row["median"], row["p95"] = percentile(values, 0.5), percentile(values, 0.95)
+    return rows
+
+
+def _cycle_figures(row: dict, target: float | None) -> dict:
+    n = row.get("n") or 0
     return {
-        "completed": figures["n"],
-        "cycle_avg_s": figures["avg"],
-        "cycle_median_s": figures["median"],
-        "cycle_p95_s": figures["p95"],
+        "completed": n,
+        "cycle_avg_s": row.get("avg"),
+        "cycle_median_s": row.get("median"),
+        "cycle_p95_s": row.get("p95"),
         "target_s": target,
-        "on_time_rate": on_time,
+        "on_time_rate": row["met"] / n if target is not None and n else None,
     }
 
 
@@ -77,6 +93,7 @@ def process_figures(key: str, window: Window, version: int | None = None, now: d
     """One process (optionally one version) over a window: counts by status, cycle times
     against the target, started and completed per day, open and overdue tasks, incidents."""
     now = now or timezone.now()
+    target = target_seconds(key)
     instances = ProcessInstance.objects.filter(process_key=key)
     if version is not None:
         instances = instances.filter(definition__version=version)
@@ -108,7 +125,7 @@ def process_figures(key: str, window: Window, version: int | None = None, now: d
         "failed": by_status.get("error", 0),
         "cancelled": by_status.get("cancelled", 0),
         "suspended": by_status.get("suspended", 0),
-        **_cycle_figures(completed, target_seconds(key)),
+        **_cycle_figures(_cycle_rows(completed, target)[None], target),
         "open_tasks": task_counts["open"],
         "overdue_tasks": task_counts["overdue"],
         "open_incidents": incidents.count(),
@@ -129,25 +146,12 @@ def version_figures(key: str, window: Window) -> list[dict]:
         counts.setdefault(version, {})[state] = n
     target = target_seconds(key)
     completed = instances.filter(status="completed", ended_at__gte=window.since, ended_at__lt=window.until)
-    cycled = completed.annotate(cycle=seconds_between("started_at", "ended_at"))
-    on_target = {} if target is None else {"met": Count("id", filter=Q(cycle__lte=target))}
-    cycles = {
-        row["definition__version"]: row
-        for row in cycled.values("definition__version")
-        .annotate(
-            n=Count("id"), avg=Avg("cycle"), median=Percentile("cycle", 0.5), p95=Percentile("cycle", 0.95), **on_target
-        )
-        .order_by()
-    }
-    if connection.vendor != "postgresql":
-        for version, row in cycles.items():
-            values = list(cycled.filter(definition__version=version).values_list("cycle", flat=True))
-            row["median"], row["p95"] = percentile(values, 0.5), percentile(values, 0.95)
+    cycles = _cycle_rows(completed, target, by="definition__version")
     versions = set(ProcessDefinition.objects.filter(key=key).values_list("version", flat=True))
     rows = []
     for version in sorted(versions | set(counts) | set(cycles), reverse=True):  # a new version shows at 0
-        by_status, cycle = counts.get(version, {}), cycles.get(version, {})
-        n = cycle.get("n", 0)
+        by_status = counts.get(version, {})
+        figures = _cycle_figures(cycles.get(version, {}), target)
         rows.append(
             {
                 "version": version,
@@ -155,11 +159,7 @@ def version_figures(key: str, window: Window) -> list[dict]:
                 "running": by_status.get("running", 0),
                 "failed": by_status.get("error", 0),
                 "cancelled": by_status.get("cancelled", 0),
-                "completed": n,
-                "cycle_avg_s": cycle.get("avg"),
-                "cycle_median_s": cycle.get("median"),
-                "cycle_p95_s": cycle.get("p95"),
-                "on_time_rate": cycle["met"] / n if target is not None and n else None,
+                **{k: v for k, v in figures.items() if k != "target_s"},
             }
         )
     return rows
@@ -224,9 +224,7 @@ def node_heat(key: str, window: Window, version: int | None = None) -> dict[str,
 
     # history written before durations were recorded has none: the average is over those that have
     duration = Cast(KeyTextTransform("duration_s", "data"), FloatField())
-    for element_id, n, avg in (
-        events.values_list("element_id").annotate(n=Count("id"), avg=Avg(duration)).order_by()
-    ):
+    for element_id, n, avg in events.values_list("element_id").annotate(n=Count("id"), avg=Avg(duration)).order_by():
         node(element_id).update(completed=n, avg_duration_s=avg)
     for element_id, n in waiting.values_list("element_id").annotate(n=Count("id")).order_by():
         node(element_id)["waiting"] = n

@@ -333,6 +333,15 @@ def _steps(keys: list[tuple[str, str]]) -> Q:
     return condition
 
 
+def _known_rows(instance: ProcessInstance, **relations: list) -> None:
+    """Fill related-object caches as ``prefetch_related`` would, from rows already in hand."""
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, rows in relations.items():
+        queryset = getattr(instance, name).all()
+        queryset._result_cache, queryset._prefetch_done = list(rows), True
+        cache[name] = queryset
+
+
 def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened) -> None:
     """Pending jobs follow the timers and service tasks the instance waits on (same transaction)."""
     if closed:
@@ -430,8 +439,9 @@ def _apply_outcome(
     human_tasks.close_tasks(instance=instance, closed=closed, completed_spiff_task_id=completed_step, actor=actor)
     _sync_jobs(instance, closed, opened)
     human_tasks.open_tasks(instance=instance, points=opened, variables=outcome.variables)
+    inserted: list[WaitingStep] = []
     if opened:
-        WaitingStep.objects.bulk_create(
+        inserted = WaitingStep.objects.bulk_create(
             [
                 WaitingStep(
                     instance=instance,
@@ -458,6 +468,10 @@ def _apply_outcome(
                     data={"kind": w.kind},
                 )
             )
+    if new:
+        # A new instance waits exactly where the rows were just inserted and has no incident
+        # yet: the response reads both from here instead of asking the database again.
+        _known_rows(instance, waiting_steps=inserted, incidents=[])
     if outcome.status != previous_status or new:
         if outcome.status == InstanceStatus.COMPLETED:
             events.append(_history(instance, HistoryKind.INSTANCE_COMPLETED, actor=actor))

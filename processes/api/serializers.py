@@ -105,9 +105,8 @@ class InstanceDetailSerializer(InstanceSerializer):
 
     @extend_schema_field(OpenIncidentSerializer(many=True))
     def get_incidents(self, instance):
-        from ..models import Incident
-
-        rows = Incident.objects.filter(instance=instance, resolved_at__isnull=True).order_by("created_at")
+        # through the relation, so rows the service already holds (a new instance: none) are used
+        rows = sorted((i for i in instance.incidents.all() if i.resolved_at is None), key=lambda i: i.created_at)
         return OpenIncidentSerializer(rows, many=True).data
 
 

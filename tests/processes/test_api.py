@@ -170,3 +170,18 @@ def test_the_openapi_schema_is_served(client):
     response = client.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/instances/" in response.content
+
+
+def test_a_start_answers_with_its_waiting_steps_without_reading_them_back(client, admin_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    deploy_one(DIAGRAM)
+    as_user(client, admin_user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/instances/", {"definition_key": "api_process"}, format="json")
+    assert response.status_code == 201
+    (waiting,) = response.json()["waiting"]
+    assert waiting["element_id"] == "review" and response.json()["incidents"] == []
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if "processes_waitingstep" in sql or "processes_incident" in sql]
