@@ -37,7 +37,7 @@ def test_a_date_range_picks_the_instances_started_in_it_and_carries_into_the_lin
     day = (NOW - timedelta(days=2)).date().isoformat()  # the six completed instances started then
     page = client.get("/dashboards/processes/sla/", {"since": day, "until": day}).content.decode()
     assert f'href="/dashboards/?since={day}&amp;until={day}"' in page
-    assert '<b>9</b> started' in page and f'name="since" value="{day}"' in page
+    assert "<b>9</b> started" in page and f'name="since" value="{day}"' in page
     earlier = client.get("/dashboards/processes/sla/", {"since": "2020-01-01", "until": "2020-01-31"})
     assert "<b>0</b> started" in earlier.content.decode()
 
