@@ -20,6 +20,7 @@ from tasks.models import HumanTask
 from .aggregates import Percentile, percentile, seconds_between
 
 OWN = "processes.own_process"
+OVERDUE_PILE = 3  # overdue tasks that make a person count as overloaded
 
 
 @dataclass
@@ -234,7 +235,7 @@ def node_heat(key: str, window: Window, version: int | None = None) -> dict[str,
 def workload(user, window: Window, now: datetime | None = None) -> dict:
     """Open and overdue tasks per person and per group, completed in the window and the
     average time to complete, and completions per week (in total and per person, aligned
-    with ``weeks``), over the processes the user owns."""
+    with ``weeks``), over the processes the user owns; ``overloaded`` marks who to relieve."""
     now = now or timezone.now()
     keys = owned_keys(user)
     open_tasks = HumanTask.objects.filter(process_key__in=keys, status="open")
@@ -291,9 +292,16 @@ def workload(user, window: Window, now: datetime | None = None) -> dict:
     ):
         person_weeks.setdefault(name, {})[_day(week)] = n
     people = [{"user": r.pop("assignee__username"), **r} for r in per_person]
+    busy = [p["open"] for p in people if p["open"]]
+    average_open = sum(busy) / len(busy) if busy else 0
     for person in people:
         mine = person_weeks.get(person["user"], {})
         person["per_week"] = [mine.get(w["week"], 0) for w in per_week]
+        # Overloaded: twice the open work of the average person who has any, or overdue work
+        # piling up (three or more); with one person there is no one to compare with.
+        person["overloaded"] = bool(
+            (len(busy) > 1 and person["open"] >= 2 * average_open) or person["overdue"] >= OVERDUE_PILE
+        )
     return {
         "people": people,
         "groups": [{"group": r.pop("candidates__group_name"), **r} for r in per_group],

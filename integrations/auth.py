@@ -37,10 +37,11 @@ class ClientCredentialsAuthentication(OAuth2Authentication):
     """A bearer token of a registered, active client; the request runs as its service user.
 
     A verified token, its service user and that user's role permissions are kept in the
-    cache for BPM_API_AUTH_CACHE_SECONDS: verifying costs four queries and a third of a
-    request's CPU. Revoking a client or a token, or deactivating a client, drops its
-    entries at once (in every server process when CACHE_URL is a shared cache); a change to
-    the service user's groups applies within that time. Object rights are never cached.
+    cache for BPM_API_AUTH_CACHE_SECONDS: verifying costs four queries and about a quarter
+    of a request's CPU. Revoking a client or a token, deactivating a client or its service
+    user drops the entries at once (signals.py; in every server process when CACHE_URL is a
+    shared cache); a change to the service user's groups applies within that time. Object
+    rights are never cached.
     """
 
     def authenticate(self, request):

@@ -179,8 +179,9 @@ def test_the_heat_of_a_node_averages_the_recorded_durations_and_counts_waiting_t
             instance=running, definition=history, kind="step_completed", element_id="approve",
             data={} if seconds is None else {"duration_s": seconds},
         )  # fmt: skip
+    HistoryEvent.objects.filter(instance=running).update(created_at=NOW - timedelta(hours=1))
     WaitingStep.objects.create(instance=running, spiff_task_id=uuid.uuid4(), element_id="approve", kind="user")
-    heat = selectors.node_heat("sla", selectors.Window.last(30, now=NOW + timedelta(minutes=1)))
+    heat = selectors.node_heat("sla", selectors.Window.last(30, now=NOW))
     assert heat["approve"] == {"completed": 3, "avg_duration_s": pytest.approx(1200), "waiting": 1}
 
 
@@ -213,3 +214,19 @@ def test_versions_are_compared_side_by_side_newest_first(history):
     assert newer["cycle_median_s"] == pytest.approx(2 * HOUR) and newer["cycle_p95_s"] == pytest.approx(2.9 * HOUR)
     assert (older["version"], older["started"], older["completed"], older["failed"]) == (1, 9, 6, 1)
     assert older["cycle_p95_s"] == pytest.approx(11.5 * HOUR) and older["on_time_rate"] == pytest.approx(5 / 6)
+
+
+def test_someone_with_twice_the_average_open_work_or_three_overdue_is_marked_overloaded(admin_user):
+    definition = deploy_one(bpmn("load", chain('<bpmn:userTask id="t" name="Do"/>')))
+    instance = ProcessInstance.objects.create(definition=definition, process_key="load", status="running")
+    late = NOW - timedelta(hours=1)
+    # open: ann 6, bob 1, cid 1, dan 3 (average 2.75: ann has twice that); dan's 3 are all overdue
+    for name, n, due in [("ann", 6, None), ("bob", 1, None), ("cid", 1, None), ("dan", 3, late)]:
+        person = user(name)
+        for _ in range(n):
+            HumanTask.objects.create(
+                instance=instance, definition=definition, process_key="load", spiff_task_id=uuid.uuid4(),
+                element_id="t", name="Do", status="open", assignee=person, due_at=due,
+            )  # fmt: skip
+    people = selectors.workload(admin_user, selectors.Window.last(30, now=NOW), now=NOW)["people"]
+    assert {p["user"]: p["overloaded"] for p in people} == {"ann": True, "bob": False, "cid": False, "dan": True}
