@@ -628,30 +628,3 @@ def process_follow(*, user, process_key: str, follow: bool = True) -> None:
         ProcessSubscription.objects.get_or_create(user=user, process_key=process_key)
     else:
         ProcessSubscription.objects.filter(user=user, process_key=process_key).delete()
-
-
-def instance_completed(instance) -> None:
-    title = f"Completed: {instance.definition.name}" + (f" ({instance.business_key})" if instance.business_key else "")
-    payload = {
-        "instance_id": instance.pk,
-        "process_key": instance.definition.key,
-        "process_version": instance.definition.version,
-        "business_key": instance.business_key,
-        "title": title,
-        "link": f"/processes/instances/{instance.pk}/",
-        "ended_at": instance.ended_at.isoformat() if instance.ended_at else None,
-    }
-    users = [instance.started_by] if instance.started_by_id else []
-    users += [
-        s.user
-        for s in ProcessSubscription.objects.filter(process_key=instance.definition.key).select_related("user")
-        if s.user not in users
-    ]
-    event_emit(
-        event_type="workflow.instance.completed",
-        payload=payload,
-        process_key=instance.definition.key,
-        users=users,
-        title=title,
-        link=payload["link"],
-    )

@@ -475,7 +475,14 @@ def _apply_outcome(
     if outcome.status != previous_status or new:
         if outcome.status == InstanceStatus.COMPLETED:
             events.append(_history(instance, HistoryKind.INSTANCE_COMPLETED, actor=actor))
-            notifications.instance_completed(instance)
+            notifications.instance_event(
+                "workflow.instance.completed",
+                instance,
+                notify_initiator=True,
+                title=f"Completed: {instance.definition.name}"
+                + (f" ({instance.business_key})" if instance.business_key else ""),
+                extra={"ended_at": instance.ended_at.isoformat() if instance.ended_at else None},
+            )
         elif outcome.status == InstanceStatus.ERROR:
             notifications.instance_event(
                 "workflow.instance.failed", instance, extra={"error": outcome.error_message[:500]}
