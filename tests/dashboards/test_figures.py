@@ -230,3 +230,28 @@ def test_someone_with_twice_the_average_open_work_or_three_overdue_is_marked_ove
             )  # fmt: skip
     people = selectors.workload(admin_user, selectors.Window.last(30, now=NOW), now=NOW)["people"]
     assert {p["user"]: p["overloaded"] for p in people} == {"ann": True, "bob": False, "cid": False, "dan": True}
+
+
+def test_the_overview_asks_the_same_number_of_queries_for_one_process_or_three():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    owner = user("olga")
+    for key, target, hours in [("a", "PT2H", (1, 3)), ("b", "PT4H", (1, 3)), ("c", "", (5,))]:
+        definition = deploy_one(bpmn(key, chain('<bpmn:userTask id="t"/>')), name=f"{key}.bpmn")
+        ProcessSettings.objects.create(key=key, target_cycle_time=target)
+        for h in hours:
+            row = ProcessInstance.objects.create(definition=definition, process_key=key, status="completed")
+            started = NOW - timedelta(days=1)
+            ProcessInstance.objects.filter(pk=row.pk).update(started_at=started, ended_at=started + timedelta(hours=h))
+        assign_perm("processes.own_process", owner, definition)
+        if key == "a":
+            selectors.overview(owner, selectors.Window.last(30, now=NOW), now=NOW)  # the user's role rights, cached
+            with CaptureQueriesContext(connection) as one:
+                (alone,) = selectors.overview(owner, selectors.Window.last(30, now=NOW), now=NOW)
+    with CaptureQueriesContext(connection) as three:
+        figures = {f["key"]: f for f in selectors.overview(owner, selectors.Window.last(30, now=NOW), now=NOW)}
+    assert len(three) == len(one)
+    # each process against its own target: a 1 of 2 within 2 h, b 2 of 2 within 4 h, c none set
+    assert [figures[k]["on_time_rate"] for k in "abc"] == [0.5, 1.0, None]
+    assert alone["on_time_rate"] == 0.5 and figures["c"]["cycle_median_s"] == pytest.approx(5 * HOUR)
