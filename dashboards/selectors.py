@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Avg, Case, Count, F, FloatField, Q, Value, When
+from django.db.models import Avg, Case, Count, F, FloatField, Q, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate, TruncWeek
 from django.utils import timezone
@@ -283,26 +283,40 @@ def workload(user, window: Window, now: datetime | None = None) -> dict:
     done = HumanTask.objects.filter(
         process_key__in=keys, status="completed", completed_at__gte=window.since, completed_at__lt=window.until
     )
-    completed = {
-        row["completed_by__username"]: row
-        for row in done.filter(completed_by__isnull=False)
-        .values("completed_by__username")
-        .annotate(completed=Count("id"), avg_complete_s=Avg(seconds_between("created_at", "completed_at")))
+    # One grouped query gives the completions and time taken per person and week; the
+    # totals per person and per week are sums of it (the week's also counts tasks no one completed).
+    weekly: dict[date, list[float]] = {}  # week -> [completed, seconds taken]
+    mine: dict[str, dict[date, list[float]]] = {}
+    for name, week, n, taken in (
+        done.annotate(week=TruncWeek("completed_at"))
+        .values_list("completed_by__username", "week")
+        .annotate(n=Count("id"), taken=Sum(seconds_between("created_at", "completed_at")))
         .order_by()
-    }
-    for row in per_person:
-        extra = completed.pop(row["assignee__username"], {})
-        row["completed"] = extra.get("completed", 0)
-        row["avg_complete_s"] = extra.get("avg_complete_s")
-    for name, extra in sorted(completed.items()):
-        per_person.append(
-            {
-                "assignee__username": name,
-                "open": 0,
-                "overdue": 0,
-                "completed": extra["completed"],
-                "avg_complete_s": extra["avg_complete_s"],
-            }
+    ):
+        week, taken = _day(week), taken or 0.0
+        sums = [weekly.setdefault(week, [0, 0.0])]
+        if name:
+            sums.append(mine.setdefault(name, {}).setdefault(week, [0, 0.0]))
+        for totals in sums:
+            totals[0] += n
+            totals[1] += taken
+    per_week = [
+        {"week": week, "completed": n, "avg_complete_s": taken / n} for week, (n, taken) in sorted(weekly.items())
+    ]
+    people = [{"user": r.pop("assignee__username"), **r} for r in per_person]
+    people += [{"user": name, "open": 0, "overdue": 0} for name in sorted(set(mine) - {p["user"] for p in people})]
+    busy = [p["open"] for p in people if p["open"]]
+    average_open = sum(busy) / len(busy) if busy else 0
+    for person in people:
+        weeks = mine.get(person["user"], {})
+        n, taken = sum(w[0] for w in weeks.values()), sum(w[1] for w in weeks.values())
+        person.update(
+            completed=n,
+            avg_complete_s=taken / n if n else None,
+            per_week=[weeks.get(w["week"], [0])[0] for w in per_week],
+            # twice the open work of the average person who has any, or overdue work piling
+            # up (three or more); with one person there is no one to compare with
+            overloaded=(len(busy) > 1 and person["open"] >= 2 * average_open) or person["overdue"] >= OVERDUE_PILE,
         )
     per_group = list(
         open_tasks.filter(assignee__isnull=True, candidates__group_name__gt="")
@@ -310,33 +324,6 @@ def workload(user, window: Window, now: datetime | None = None) -> dict:
         .annotate(open=Count("id", distinct=True), overdue=Count("id", filter=Q(due_at__lt=now), distinct=True))
         .order_by("-open")
     )
-    per_week = [
-        {"week": _day(row["week"]), "completed": row["completed"], "avg_complete_s": row["avg_complete_s"]}
-        for row in done.annotate(week=TruncWeek("completed_at"))
-        .values("week")
-        .annotate(completed=Count("id"), avg_complete_s=Avg(seconds_between("created_at", "completed_at")))
-        .order_by("week")
-    ]
-    person_weeks: dict[str, dict] = {}
-    for name, week, n in (
-        done.filter(completed_by__isnull=False)
-        .annotate(week=TruncWeek("completed_at"))
-        .values_list("completed_by__username", "week")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        person_weeks.setdefault(name, {})[_day(week)] = n
-    people = [{"user": r.pop("assignee__username"), **r} for r in per_person]
-    busy = [p["open"] for p in people if p["open"]]
-    average_open = sum(busy) / len(busy) if busy else 0
-    for person in people:
-        mine = person_weeks.get(person["user"], {})
-        person["per_week"] = [mine.get(w["week"], 0) for w in per_week]
-        # Overloaded: twice the open work of the average person who has any, or overdue work
-        # piling up (three or more); with one person there is no one to compare with.
-        person["overloaded"] = bool(
-            (len(busy) > 1 and person["open"] >= 2 * average_open) or person["overdue"] >= OVERDUE_PILE
-        )
     return {
         "people": people,
         "groups": [{"group": r.pop("candidates__group_name"), **r} for r in per_group],

@@ -84,15 +84,15 @@ def process_detail(request, key: str):
     window = chosen.window
     version = request.GET.get("version")
     version = int(version) if version and version.isdigit() else None
-    figures = selectors.process_figures(key, window, version=version)
-    steps = selectors.step_figures(key, window, version=version)
     export = request.GET.get("export")
+    if export == "versions":  # each export computes only its own table
+        return _csv(f"{key}-versions", selectors.version_figures(key, window))
+    steps = selectors.step_figures(key, window, version=version)
     if export == "steps":
         return _csv(f"{key}-steps", steps)
+    figures = selectors.process_figures(key, window, version=version)
     if export == "days":
         return _csv(f"{key}-per-day", figures["per_day"])
-    if export == "versions":
-        return _csv(f"{key}-versions", selectors.version_figures(key, window))
     nodes = selectors.node_heat(key, window, version=version)
     definitions = ProcessDefinition.objects.filter(key=key)
     definition = definitions.filter(version=version).first() if version else definitions.filter(is_active=True).first()

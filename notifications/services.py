@@ -91,6 +91,8 @@ EVENTS: dict[str, EventKind] = {
 PERSONAL_EVENTS = [name for name, kind in EVENTS.items() if kind.personal]
 MAX_ATTEMPTS = 6
 # What people following a process (ProcessSubscription) hear about.
+# instance event titles other than "<Object> <what>: <process> (<business key>)"
+INSTANCE_TITLES = {"workflow.instance.completed": "Completed"}
 FOLLOWER_EVENTS = {"workflow.instance.completed", "workflow.instance.failed", "workflow.incident.raised"}
 
 # Within one state change the active subscriptions are read once for all its events
@@ -592,8 +594,8 @@ def instance_event(
     link = f"/processes/instances/{instance.pk}/"
     if not title:
         what = event_type.rsplit(".", 2)[-2:]
-        title = f"{what[0].capitalize()} {what[1]}: {instance.definition.name}" + (
-            f" ({instance.business_key})" if instance.business_key else ""
+        title = INSTANCE_TITLES.get(event_type, f"{what[0].capitalize()} {what[1]}") + (
+            f": {instance.definition.name}" + (f" ({instance.business_key})" if instance.business_key else "")
         )
     payload = {
         "instance_id": instance.pk,

@@ -479,9 +479,7 @@ def _apply_outcome(
                 "workflow.instance.completed",
                 instance,
                 notify_initiator=True,
-                title=f"Completed: {instance.definition.name}"
-                + (f" ({instance.business_key})" if instance.business_key else ""),
-                extra={"ended_at": instance.ended_at.isoformat() if instance.ended_at else None},
+                extra={"ended_at": instance.ended_at.isoformat()},
             )
         elif outcome.status == InstanceStatus.ERROR:
             notifications.instance_event(

@@ -183,3 +183,15 @@ def test_every_personal_event_renders_an_email_with_its_title_and_link():
         subject, text, html = services.email_render(event)
         assert subject == f"About {event_type}"
         assert "http://127.0.0.1:8000/tasks/1/" in text and 'href="http://127.0.0.1:8000/tasks/1/"' in html
+
+
+def test_a_completed_instance_tells_its_initiator_and_the_webhooks_when_it_ended(receiver):
+    services.subscription_create(name="erp", url=receiver["url"], event_types=["workflow.instance.completed"])
+    ann = user("ann", email="ann@example.com")
+    definition = deploy_one(bpmn("done_at_once", chain()))
+    instance = process_services.instance_start(definition=definition, business_key="PO-7", user=ann)
+    (note,) = InAppNotification.objects.filter(user=ann, event_type="workflow.instance.completed")
+    assert note.title == f"Completed: {definition.name} (PO-7)"
+    services.deliver_due()
+    (body,) = [json.loads(r["body"]) for r in receiver["requests"]]
+    assert body["data"]["status"] == "completed" and body["data"]["ended_at"] == instance.ended_at.isoformat()
