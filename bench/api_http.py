@@ -71,7 +71,7 @@ def prepare() -> str:
     new = clients.client_create(
         name="bench",
         service_username="svc-bench",
-        scopes=["read", "instances:start", "instances:manage"],
+        scopes=["read", "instances:start", "instances:manage", "tasks:complete"],
         groups=["BPM Administrator"],
     )
     from datetime import timedelta
@@ -83,7 +83,7 @@ def prepare() -> str:
         application=new.client.application,
         token=generate_token(),
         expires=timezone.now() + timedelta(hours=2),
-        scope="read instances:start instances:manage",
+        scope="read instances:start instances:manage tasks:complete",
     )
     return token.token
 

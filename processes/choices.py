@@ -36,6 +36,7 @@ class HistoryKind(models.TextChoices):
     INSTANCE_ERRORED = "instance_errored", "Instance errored"
     STEP_ENTERED = "step_entered", "Step entered"
     STEP_COMPLETED = "step_completed", "Step completed"
+    STEP_FORCE_COMPLETED = "step_force_completed", "Step force-completed by an administrator"
     VARIABLES_CHANGED = "variables_changed", "Variables changed"
     MESSAGE_CORRELATED = "message_correlated", "Message correlated"
     SIGNAL_RECEIVED = "signal_received", "Signal received"

@@ -48,3 +48,14 @@ class DuplicateBusinessKey(Conflict):
 
 class MessageAlreadyCorrelated(Conflict):
     code = "message_already_correlated"
+
+
+class StepNotCompletable(Conflict):
+    """The step is not completed by hand: a service task waits for its job, events for their trigger."""
+
+    code = "step_not_completable"
+
+
+class ForceCompleteRefused(ApplicationError):
+    code = "force_complete_refused"
+    status = 403

@@ -51,7 +51,8 @@ class StartInstanceForm(forms.Form):
         return parse_json_object(self.cleaned_data.get("variables"))
 
 
-class CompleteStepForm(forms.Form):
+class ForceCompleteStepForm(forms.Form):
+    reason = forms.CharField(max_length=1000, widget=forms.TextInput(attrs={"placeholder": "Why (kept in the history)"}))
     data = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"approved": true}'})
     )

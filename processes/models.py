@@ -130,6 +130,9 @@ class ProcessInstance(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        # Administrators only (the BPM Administrator role has it): complete a step without the
+        # task rules, with a reason, recorded as such in the history.
+        permissions = [("force_complete_step", "Can force-complete a waiting step")]
         indexes = [
             models.Index(fields=["definition", "status"]),
             # the SLA dashboards: started in a window, completed in a window, per process

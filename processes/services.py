@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bpm.exceptions import Conflict
+from bpm.exceptions import Conflict, InvalidInput
 from notifications import services as notifications
 from tasks import sync as human_tasks
 
@@ -41,6 +41,8 @@ from .exceptions import (
     InvalidGrant,
     MessageAlreadyCorrelated,
     NothingWaitsForMessage,
+    ForceCompleteRefused,
+    StepNotCompletable,
     StepNotWaiting,
 )
 from .models import (
@@ -647,6 +649,75 @@ def instance_complete_step(
         except runtime.EngineActionError as exc:
             raise StepNotWaiting(str(exc)) from exc
         return _apply_outcome(instance, run, actor=user, completed_step=str(spiff_task_id))
+
+
+# Who completes a waiting step by hand. A human step follows the task rules (candidates, claim,
+# four-eyes, an approval's decision with its record), which live in the tasks app above this
+# layer: it registers them here in its AppConfig.ready().
+_HUMAN_STEP_COMPLETER: list = []
+HUMAN_STEP_KINDS = ("user", "manual")
+
+
+def register_human_step_completer(completer) -> None:
+    """``completer(instance_id=, spiff_task_id=, data=, user=)`` completes a human step under the task rules."""
+    _HUMAN_STEP_COMPLETER[:] = [completer]
+
+
+def step_complete(*, instance_id: int, spiff_task_id: str, data: dict[str, Any] | None = None, user) -> ProcessInstance:
+    """Complete a waiting step on behalf of a person or system, under the rules of its kind.
+
+    A user or manual task goes through the task rules; a service task waits for its connector
+    job and events for their message, signal or timer, so neither is completed here."""
+    step = WaitingStep.objects.filter(instance_id=instance_id, spiff_task_id=spiff_task_id).first()
+    if step is None:
+        raise StepNotWaiting(f"Instance {instance_id} does not wait at step {spiff_task_id}")
+    if step.kind in HUMAN_STEP_KINDS and _HUMAN_STEP_COMPLETER:
+        _HUMAN_STEP_COMPLETER[0](instance_id=instance_id, spiff_task_id=str(spiff_task_id), data=data, user=user)
+        return ProcessInstance.objects.get(pk=instance_id)
+    how = {
+        "service": "its result comes from its connector job",
+        "timer": "it fires when its timer is due",
+        "message": f"it waits for the message '{step.event_name}' (correlate it)",
+        "signal": f"it waits for the signal '{step.event_name}' (send it)",
+    }.get(step.kind, "it waits for its event")
+    raise StepNotCompletable(
+        f"Step '{step.element_id}' is not completed by hand: {how}. "
+        "An administrator can force-complete it with a reason.",
+        details={"element_id": step.element_id, "kind": step.kind},
+    )
+
+
+def user_may_force_complete(user) -> bool:
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and (user.is_superuser or user.has_perm("processes.force_complete_step"))
+    )
+
+
+def instance_force_complete_step(
+    *, instance_id: int, spiff_task_id: str, reason: str, data: dict[str, Any] | None = None, user
+) -> ProcessInstance:
+    """An administrator completes a waiting user, manual or service task without its rules
+    (no claim, no four-eyes, no approval record), with a reason kept in the history."""
+    if not user_may_force_complete(user):
+        raise ForceCompleteRefused("Only administrators may force-complete a step.")
+    if not (reason or "").strip():
+        raise InvalidInput("Say why the step is force-completed.", details={"reason": ["A reason is required."]})
+    with transaction.atomic():
+        step = WaitingStep.objects.filter(instance_id=instance_id, spiff_task_id=spiff_task_id).first()
+        if step is None:
+            raise StepNotWaiting(f"Instance {instance_id} does not wait at step {spiff_task_id}")
+        # Recorded before the step's own events, as the cause; a refusal below rolls it back.
+        _history(
+            _lock_instance(instance_id),
+            HistoryKind.STEP_FORCE_COMPLETED,
+            actor=user,
+            element_id=step.element_id,
+            element_type=step.element_type,
+            name=step.name,
+            data={"reason": reason.strip(), "variables": sorted((data or {}).keys())},
+        ).save()
+        return instance_complete_step(instance_id=instance_id, spiff_task_id=spiff_task_id, data=data, user=user)
 
 
 def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> ProcessInstance:

@@ -20,8 +20,8 @@ urlpatterns = [
     path("instances/<int:pk>/cancel/", views.instance_cancel, name="instance-cancel"),
     path("instances/<int:pk>/incidents/<int:incident_id>/retry/", views.incident_retry, name="incident-retry"),
     path(
-        "instances/<int:pk>/steps/<uuid:spiff_task_id>/complete/",
-        views.instance_complete_step,
-        name="instance-complete-step",
+        "instances/<int:pk>/steps/<uuid:spiff_task_id>/force-complete/",
+        views.instance_force_complete_step,
+        name="instance-force-complete-step",
     ),
 ]

@@ -107,6 +107,19 @@ def task_complete(*, task_id: int, user, data: dict[str, Any] | None = None) -> 
         return complete_locked(task_id=task_id, user=user, variables=variables)
 
 
+def task_complete_step(*, instance_id: int, spiff_task_id: str, user, data: dict[str, Any] | None = None) -> HumanTask:
+    """Complete the human task behind an instance's waiting step under the task rules (the
+    instance API's step route; registered with processes.services in TasksConfig.ready)."""
+    task_id = (
+        HumanTask.objects.filter(instance_id=instance_id, spiff_task_id=spiff_task_id, status=TaskStatus.OPEN)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if task_id is None:
+        raise TaskNotFound(f"No open task waits at step {spiff_task_id} of instance {instance_id}")
+    return task_complete(task_id=task_id, user=user, data=data)
+
+
 def complete_locked(*, task_id: int, user, variables: dict, delegate_may_complete: bool = False) -> HumanTask:
     """Inside a transaction: lock the instance, then the task; claim it for a candidate;
     complete its step with ``variables``. Approvals call this after their own checks."""

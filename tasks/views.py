@@ -69,6 +69,20 @@ def _get_task(request, pk) -> HumanTask:
 
 
 @login_required
+def task_for_step(request, instance_id, spiff_task_id):
+    """The open task behind an instance's waiting step (a link from the instance page); 404 when not yours."""
+    task = (
+        selectors.tasks_visible_to(request.user)
+        .filter(instance_id=instance_id, spiff_task_id=spiff_task_id)
+        .order_by("-id")
+        .first()
+    )
+    if task is None:
+        raise Http404("No task of yours waits at this step.")
+    return redirect("tasks:task-detail", pk=task.pk)
+
+
+@login_required
 def task_detail(request, pk, form=None):
     task = _get_task(request, pk)
     instance = task.instance

@@ -144,6 +144,11 @@ class StepCompleteSerializer(serializers.Serializer):
     data = serializers.DictField(required=False, default=dict)
 
 
+class StepForceCompleteSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, help_text="Why the step's rules are set aside (kept in the history).")
+    data = serializers.DictField(required=False, default=dict)
+
+
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 

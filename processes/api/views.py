@@ -197,7 +197,8 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     action_scopes = {
         "create": "instances:start",
         "cancel": "instances:manage",
-        "complete_step": "instances:manage",
+        "complete_step": "tasks:complete",
+        "force_complete_step": "instances:manage",
         "suspend": "instances:manage",
         "resume": "instances:manage",
         "variables": "instances:manage",
@@ -273,14 +274,30 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"], url_path=r"steps/(?P<spiff_task_id>[0-9a-f-]{36})/complete")
     @idempotent
     def complete_step(self, request, pk=None, spiff_task_id=None):
-        """Complete a waiting user or manual task with data (the inbox adds claims and forms)."""
+        """Complete a waiting user or manual task under the task rules (candidates, claim,
+        four-eyes; an approval is decided, not completed). Other steps answer 409."""
         instance = self.get_object()
-        if not selectors.user_can_manage_instance(request.user, instance) and instance.started_by_id != request.user.pk:
-            raise PermissionDenied("You may not complete steps of this instance.")
         data = s.StepCompleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        instance = services.instance_complete_step(
+        instance = services.step_complete(
             instance_id=instance.pk, spiff_task_id=spiff_task_id, data=data.validated_data["data"], user=request.user
+        )
+        return Response(s.InstanceDetailSerializer(instance).data)
+
+    @extend_schema(request=s.StepForceCompleteSerializer, responses=s.InstanceDetailSerializer)
+    @action(detail=True, methods=["post"], url_path=r"steps/(?P<spiff_task_id>[0-9a-f-]{36})/force-complete")
+    def force_complete_step(self, request, pk=None, spiff_task_id=None):
+        """Administrators only: complete a waiting user, manual or service task without its rules,
+        with a reason recorded in the history as a forced completion."""
+        instance = self.get_object()
+        data = s.StepForceCompleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        instance = services.instance_force_complete_step(
+            instance_id=instance.pk,
+            spiff_task_id=spiff_task_id,
+            reason=data.validated_data["reason"],
+            data=data.validated_data["data"],
+            user=request.user,
         )
         return Response(s.InstanceDetailSerializer(instance).data)
 
