@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from bpm.exceptions import ApplicationError
+from bpm.files import download_response
 
 from . import selectors, services
 from .choices import DeploySource
@@ -76,10 +76,8 @@ def definition_detail(request, pk):
 @login_required
 def definition_xml(request, pk):
     definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
-    response = HttpResponse(definition.xml, content_type="application/xml")
-    if request.GET.get("download"):
-        response["Content-Disposition"] = f'attachment; filename="{definition.key}-v{definition.version}.bpmn"'
-    return response
+    # Always a download: the diagram viewer reads it with fetch(), a person saves it.
+    return download_response(definition.xml, filename=f"{definition.key}-v{definition.version}.bpmn")
 
 
 @login_required

@@ -3,7 +3,6 @@
 import datetime
 import json
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bpm.exceptions import ApplicationError, InvalidInput
+from bpm.files import download_response, drawn_response
 from integrations.idempotency import idempotent
 
 from .. import archives, diagram, selectors, services
@@ -95,9 +95,9 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(responses={(200, "application/xml"): str})
     @action(detail=True, methods=["get"])
     def xml(self, request, pk=None):
-        """The BPMN XML of this version, exactly as uploaded."""
+        """The BPMN XML of this version, exactly as uploaded (as a download)."""
         definition = self.get_object()
-        return HttpResponse(definition.xml, content_type="application/xml")
+        return download_response(definition.xml, filename=f"{definition.key}-v{definition.version}.bpmn")
 
     @extend_schema(responses={(200, "image/svg+xml"): str})
     @action(detail=True, methods=["get"])
@@ -108,7 +108,7 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             svg = diagram.render_svg(definition.xml)
         except diagram.DiagramMissing as exc:
             raise DiagramNotDrawn(str(exc)) from None
-        return HttpResponse(svg, content_type="image/svg+xml")
+        return drawn_response(svg)
 
     @extend_schema(responses=s.DefinitionSerializer(many=True))
     @action(detail=False, methods=["get"], url_path=r"keys/(?P<key>[^/]+)/versions")
