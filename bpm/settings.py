@@ -49,6 +49,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "bpm.urls"
+CSRF_FAILURE_VIEW = "bpm.errors.csrf_failure"
 WSGI_APPLICATION = "bpm.wsgi.application"
 
 TEMPLATES = [

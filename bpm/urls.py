@@ -30,3 +30,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+handler400 = "bpm.errors.bad_request"
+handler403 = "bpm.errors.permission_denied"
+handler404 = "bpm.errors.page_not_found"
+handler500 = "bpm.errors.server_error"

@@ -20,6 +20,7 @@ class HealthView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    public_endpoint = True  # load balancers ask without credentials; it shows no data
     throttle_classes = []
 
     @extend_schema(

@@ -6,6 +6,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from .. import services
 from ..models import Delivery, DeliveryStatus, WebhookFormat, WebhookSubscription
@@ -40,7 +41,8 @@ class SubscriptionViewSet(viewsets.ModelViewSet):
 
     queryset = WebhookSubscription.objects.all()
     serializer_class = SubscriptionSerializer
-    permission_classes = [ManagesWebhooks]
+    # The defaults (authenticated, token scope) and then the role: replacing them dropped the scope check.
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, ManagesWebhooks]
 
     @extend_schema(responses={201: SubscriptionCreatedSerializer})
     def create(self, request, *args, **kwargs):
@@ -103,7 +105,8 @@ class DeadLetterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     action_scopes = {"*": "webhooks:manage"}
 
     serializer_class = DeliverySerializer
-    permission_classes = [ManagesWebhooks]
+    # The defaults (authenticated, token scope) and then the role: replacing them dropped the scope check.
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, ManagesWebhooks]
 
     def get_queryset(self):
         return Delivery.objects.filter(status=DeliveryStatus.DEAD).order_by("-created_at")

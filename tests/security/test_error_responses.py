@@ -1,0 +1,60 @@
+"""Errors under /api/ are problem+json, never Django's HTML page; pages get a styled page."""
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+from rest_framework.test import APIClient
+
+from processes import services
+from tests.processes.factories import bpmn, chain, deploy_one
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_unhandled_error_in_the_api_is_a_problem_500(admin_user, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(services, "instance_start", broken)
+    deploy_one(bpmn("p", chain('<bpmn:userTask id="t"/>')))
+    api = APIClient(raise_request_exception=False)
+    api.force_authenticate(admin_user)
+    response = api.post("/api/v1/instances/", {"definition_key": "p"}, format="json")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "server_error" and "a bug" not in response.content.decode()
+
+
+def test_a_database_outage_is_a_503_with_retry_after(admin_user, monkeypatch):
+    def down(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(services, "instance_start", down)
+    deploy_one(bpmn("p", chain('<bpmn:userTask id="t"/>')))
+    api = APIClient(raise_request_exception=False)
+    api.force_authenticate(admin_user)
+    response = api.post("/api/v1/instances/", {"definition_key": "p"}, format="json")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_an_unknown_api_route_is_a_problem_404():
+    response = APIClient().get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_page_that_is_not_yours_is_a_styled_404_page(django_user_model):
+    client = Client()
+    client.force_login(django_user_model.objects.create_user("nosy"))
+    response = client.get("/processes/instances/999999/")
+    assert response.status_code == 404
+    assert b'class="card error-page"' in response.content and b"not yours to see" in response.content
+
+
+def test_a_forbidden_page_action_is_a_styled_403_page(django_user_model):
+    client = Client()
+    client.force_login(django_user_model.objects.create_user("plain"))
+    response = client.get("/notifications/webhooks/")
+    assert response.status_code == 403
+    assert b'class="card error-page"' in response.content
