@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "bpm.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -177,6 +178,10 @@ SPECTACULAR_SETTINGS = {
 BPM = {
     # Largest BPMN/DMN file accepted at upload, in bytes.
     "MAX_UPLOAD_BYTES": env.int("BPM_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024),
+    # Largest request body (413 above it; uploads are held to MAX_UPLOAD_BYTES per file as well)
+    # and largest set of variables one command may give, as JSON (400 above it).
+    "MAX_REQUEST_BYTES": env.int("BPM_MAX_REQUEST_BYTES", default=10 * 1024 * 1024),
+    "MAX_VARIABLES_BYTES": env.int("BPM_MAX_VARIABLES_BYTES", default=256 * 1024),
     # Script tasks can be switched off entirely; conditions and expressions still run.
     "SCRIPT_TASKS_ENABLED": env.bool("BPM_SCRIPT_TASKS_ENABLED", default=True),
     # Wall-clock budget for one script or expression, in seconds.

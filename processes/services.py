@@ -27,6 +27,7 @@ from notifications import services as notifications
 from tasks import sync as human_tasks
 
 from . import schedules
+from . import variables as variable_rules
 from .choices import DeploySource, HistoryKind, InstanceStatus, ResourceKind
 from .engine import parser as engine_parser
 from .engine import runtime
@@ -565,11 +566,12 @@ def instance_start(
     user=None,
 ) -> ProcessInstance:
     """Start an instance (of the active version when given a key) and run it until it waits."""
+    variable_rules.check(variables)
     definition = _resolve_definition(definition, key)
     specs = specs_for(definition)
     data = dict(variables or {})
     if getattr(user, "is_authenticated", False):
-        data.setdefault("initiator", user.get_username())
+        data["initiator"] = user.get_username()
     try:
         return _start(definition, specs, data, business_key, user)
     except IntegrityError as exc:
@@ -638,6 +640,7 @@ def instance_complete_step(
     *, instance_id: int, spiff_task_id: str, data: dict[str, Any] | None = None, user=None
 ) -> ProcessInstance:
     """Complete a waiting user or manual task of an instance with data, then run until it waits."""
+    variable_rules.check(data, field="data")
     with transaction.atomic():
         instance = _lock_instance(instance_id)
         _refuse_suspended(instance)
@@ -780,6 +783,7 @@ def instance_set_variables(
 ) -> ProcessInstance:
     """Change variables of an open instance (what its waiting steps will carry on with);
     recorded in the history with the old and new values."""
+    variable_rules.check(variables, removing=tuple(remove))
     with transaction.atomic():
         instance = _lock_instance(instance_id)
         if instance.status not in OPEN_STATUSES:
@@ -811,6 +815,7 @@ def message_correlate(
     AmbiguousCorrelation (409) when several do and ``all_matches`` is false. A ``message_id``
     is correlated at most once (MessageAlreadyCorrelated, 409, afterwards).
     """
+    variable_rules.check(payload, field="payload")
     with transaction.atomic():
         if message_id:
             _claim_message_id(message_id, message_name)
@@ -877,6 +882,7 @@ def _deliver_message(instance_id: int, message_name: str, payload, user) -> Proc
 
 def signal_broadcast(*, signal_name: str, payload: dict[str, Any] | None = None, user=None) -> list[ProcessInstance]:
     """Deliver a signal to every instance waiting for it (in id order); returns the instances reached."""
+    variable_rules.check(payload, field="payload")
     with transaction.atomic():
         return _broadcast(signal_name, payload, user)
 
