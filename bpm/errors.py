@@ -40,7 +40,13 @@ def problem_response(request: HttpRequest, status: int, detail: str = "", header
     detail = detail or DETAILS.get(status, "")
     if is_api(request):
         response = JsonResponse(
-            {"type": f"about:blank#{code}", "title": code.replace("_", " "), "status": status, "detail": detail, "code": code},
+            {
+                "type": f"about:blank#{code}",
+                "title": code.replace("_", " "),
+                "status": status,
+                "detail": detail,
+                "code": code,
+            },
             status=status,
             content_type="application/problem+json",
         )
@@ -77,4 +83,6 @@ def server_error(request):
 
 
 def csrf_failure(request, reason=""):
-    return problem_response(request, 403, "The form expired or came from elsewhere (CSRF). Reload the page and try again.")
+    return problem_response(
+        request, 403, "The form expired or came from elsewhere (CSRF). Reload the page and try again."
+    )

@@ -207,6 +207,9 @@ BPM = {
     "BREAKER_FAILURES": env.int("BPM_BREAKER_FAILURES", default=5),
     "BREAKER_SECONDS": env.float("BPM_BREAKER_SECONDS", default=30.0),
     "CONNECTORS": env.dict("BPM_CONNECTORS", default={}),
+    # Internal networks service tasks may call despite the address guard (e.g. 10.20.0.0/16 for
+    # an ERP on the private network); set by administrators only, empty by default.
+    "SERVICE_ALLOWED_NETWORKS": env.list("BPM_SERVICE_ALLOWED_NETWORKS", default=[]),
     # Notifications: webhook timeout, retries, networks webhooks may reach despite being private
     # (e.g. 127.0.0.0/8 in tests), and the site's public URL for links in emails.
     "WEBHOOK_TIMEOUT_SECONDS": env.float("BPM_WEBHOOK_TIMEOUT_SECONDS", default=5.0),

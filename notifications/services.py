@@ -6,7 +6,6 @@ JSON payload (``"version": 1``); see docs/NOTIFICATIONS.md.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import random
@@ -27,7 +26,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.utils import timezone
 
-from bpm import locking
+from bpm import locking, netguard
 from processes import secrets
 
 from . import webhooks
@@ -313,9 +312,10 @@ class _Gone(Exception):
 def _post_webhook(delivery: Delivery) -> None:
     subscription = delivery.subscription
     try:
-        host, address = webhooks.resolve_safely(subscription.url)
+        target = webhooks.resolve_safely(subscription.url)
     except webhooks.UnsafeAddress as exc:
         raise _Gone(str(exc)) from exc
+    host = target.host
     body = json.dumps(
         _chat_body(subscription.format, delivery.payload) or delivery.payload, separators=(",", ":")
     ).encode()
@@ -323,32 +323,30 @@ def _post_webhook(delivery: Delivery) -> None:
     message_id = f"msg_{delivery.message_id.hex}"
     headers = {
         "Content-Type": "application/json",
-        "Host": host,
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": webhooks.sign(secrets.decrypt(subscription.secret_encrypted), message_id, timestamp, body),
     }
-    parts = urlsplit(subscription.url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    # Connect to the address checked above (no second lookup), with short timeouts.
-    conn = factory(address, port, timeout=settings.BPM["WEBHOOK_TIMEOUT_SECONDS"])
+    # To the address checked above (no second lookup), TLS checked against the host name.
     try:
-        target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-        conn.request("POST", target, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read(64 * 1024)
+        response = netguard.request(
+            target,
+            "POST",
+            headers=headers,
+            body=body,
+            timeout=settings.BPM["WEBHOOK_TIMEOUT_SECONDS"],
+            max_bytes=64 * 1024,
+            truncate=True,
+        )
     except OSError as exc:
         raise _RetryLater(f"Could not reach {host}: {exc}") from exc
-    finally:
-        conn.close()
     if 200 <= response.status < 300:
         return
     if response.status == 410:
         WebhookSubscription.objects.filter(pk=subscription.pk).update(active=False)
         raise _Gone(f"HTTP 410 from {host}: the subscription was disabled")
     if response.status == 429:
-        retry_after = response.getheader("Retry-After")
+        retry_after = response.headers.get("Retry-After")
         raise _RetryLater(
             f"HTTP 429 from {host}", after=float(retry_after) if retry_after and retry_after.isdigit() else None
         )

@@ -5,19 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import secrets as pysecrets
-import socket
-import urllib.parse
 
 from django.conf import settings
 
-METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
-CGNAT = ipaddress.ip_network("100.64.0.0/10")
+from bpm import netguard
 
-
-class UnsafeAddress(ValueError):
-    """The URL resolves to an address webhooks may not reach."""
+UnsafeAddress = netguard.UnsafeAddress
 
 
 def new_secret() -> str:
@@ -41,31 +35,9 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
     )
 
 
-def resolve_safely(url: str) -> tuple[str, str]:
-    """(host, the address to connect to): resolved once; private, loopback, link-local, CGNAT
-    and cloud metadata addresses are refused unless settings allow them (tests allow loopback)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeAddress(f"Not an http(s) URL: {url}")
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except socket.gaierror as exc:
-        raise UnsafeAddress(f"Cannot resolve {parts.hostname}: {exc}") from exc
-    address = ipaddress.ip_address(infos[0][4][0])
-    allowed = {ipaddress.ip_network(n) for n in settings.BPM.get("WEBHOOK_ALLOWED_NETWORKS", [])}
-    if any(address in network for network in allowed):
-        return parts.hostname, str(address)
-    if (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_multicast
-        or address in CGNAT
-        or address in METADATA_ADDRESSES
-    ):
-        raise UnsafeAddress(
-            f"{parts.hostname} resolves to {address}, a private or internal address webhooks may not reach "
-            "(BPM_WEBHOOK_ALLOWED_NETWORKS allows it)"
-        )
-    return parts.hostname, str(address)
+def resolve_safely(url: str) -> netguard.Target:
+    """The checked target of a webhook URL (bpm.netguard); BPM_WEBHOOK_ALLOWED_NETWORKS lets
+    internal networks through (tests allow loopback)."""
+    return netguard.resolve_safely(
+        url, settings.BPM.get("WEBHOOK_ALLOWED_NETWORKS", []), setting="BPM_WEBHOOK_ALLOWED_NETWORKS"
+    )

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from bpm import netguard
 
 from .engine import expressions, scripting
 
@@ -69,15 +69,24 @@ class CircuitBreaker:
 BREAKER = CircuitBreaker()
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a redirect is an answer to report, not to follow blindly
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = -1
+    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 def http_connector(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Camunda Connect's http-connector: url, method, headers, payload -> response, statusCode, headers."""
+    """Camunda Connect's http-connector: url, method, headers, payload -> response, statusCode, headers.
+
+    The URL passes the address guard (bpm.netguard: no loopback, private, link-local or
+    metadata address unless BPM_SERVICE_ALLOWED_NETWORKS lets it through; no redirects), and
+    a Connection's credentials go only to the Connection's own scheme, host and port."""
     url = str(inputs.get("url") or "")
     headers = {str(k): str(v) for k, v in (inputs.get("headers") or {}).items()}
+    credentials: dict[str, str] = {}
     if inputs.get("connection"):
         from .connections import auth_headers, resolve_url
         from .models import Connection
@@ -86,9 +95,21 @@ def http_connector(inputs: dict[str, Any]) -> dict[str, Any]:
         if connection is None:
             raise ConnectorError(f"No connection named '{inputs['connection']}'")
         url = resolve_url(connection, url)
-        headers.update(auth_headers(connection, settings.BPM["HTTP_TIMEOUT_SECONDS"]))
+        if _origin(url) != _origin(connection.base_url):
+            raise ConnectorError(
+                f"The connection '{connection.name}' sends its credentials only to {connection.base_url}, "
+                f"not to {url}: use a path relative to it"
+            )
+        credentials = auth_headers(connection, settings.BPM["HTTP_TIMEOUT_SECONDS"])
     if not url.startswith(("http://", "https://")):
         raise ConnectorError(f"The http-connector needs an http(s) url, got '{url}'")
+    try:
+        target = netguard.resolve_safely(
+            url, settings.BPM.get("SERVICE_ALLOWED_NETWORKS", []), setting="BPM_SERVICE_ALLOWED_NETWORKS"
+        )
+    except netguard.UnsafeAddress as exc:
+        raise ConnectorError(f"Refused to call {url}: {exc}") from exc
+    headers.update(credentials)  # after the diagram's headers: a diagram cannot replace them
     method = str(inputs.get("method") or "GET").upper()
     payload = inputs.get("payload")
     body = None
@@ -98,31 +119,33 @@ def http_connector(inputs: dict[str, Any]) -> dict[str, Any]:
             headers.setdefault("Content-Type", "application/json")
         else:
             body = str(payload).encode()
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - scheme checked above
-    opener = urllib.request.build_opener(_NoRedirect)
-    timeout = settings.BPM["HTTP_TIMEOUT_SECONDS"]
-    host = urllib.parse.urlsplit(url).netloc
+    host = f"{target.host}:{target.port}"
     BREAKER.check(host)
     try:
-        with opener.open(request, timeout=timeout) as response:
-            raw = response.read(MAX_RESPONSE_BYTES + 1)
-            status = response.status
-            response_headers = dict(response.headers.items())
-    except urllib.error.HTTPError as exc:
-        BREAKER.record(host, ok=exc.code < 500)
-        raise ConnectorError(f"HTTP {exc.code} from {url}", status=exc.code) from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        answer = netguard.request(
+            target,
+            method,
+            headers=headers,
+            body=body,
+            timeout=settings.BPM["HTTP_TIMEOUT_SECONDS"],
+            max_bytes=MAX_RESPONSE_BYTES,
+        )
+    except netguard.ResponseTooLarge as exc:
+        BREAKER.record(host, ok=True)
+        raise ConnectorError(f"The response from {url} is larger than {MAX_RESPONSE_BYTES:,} bytes") from exc
+    except (TimeoutError, OSError) as exc:
         BREAKER.record(host, ok=False)
-        raise ConnectorError(f"Could not reach {url}: {getattr(exc, 'reason', exc)}") from exc
+        raise ConnectorError(f"Could not reach {url}: {exc}") from exc
+    if answer.status >= 400:
+        BREAKER.record(host, ok=answer.status < 500)
+        raise ConnectorError(f"HTTP {answer.status} from {url}", status=answer.status)
     BREAKER.record(host, ok=True)
-    if len(raw) > MAX_RESPONSE_BYTES:
-        raise ConnectorError(f"The response from {url} is larger than {MAX_RESPONSE_BYTES:,} bytes")
-    text = raw.decode("utf-8", errors="replace")
+    text = answer.body.decode("utf-8", errors="replace")
     try:
         parsed: Any = json.loads(text) if text else None
     except json.JSONDecodeError:
         parsed = text
-    return {"response": parsed, "statusCode": status, "headers": response_headers}
+    return {"response": parsed, "statusCode": answer.status, "headers": answer.headers}
 
 
 def mail_send(inputs: dict[str, Any]) -> dict[str, Any]:

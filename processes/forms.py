@@ -52,7 +52,9 @@ class StartInstanceForm(forms.Form):
 
 
 class ForceCompleteStepForm(forms.Form):
-    reason = forms.CharField(max_length=1000, widget=forms.TextInput(attrs={"placeholder": "Why (kept in the history)"}))
+    reason = forms.CharField(
+        max_length=1000, widget=forms.TextInput(attrs={"placeholder": "Why (kept in the history)"})
+    )
     data = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"approved": true}'})
     )

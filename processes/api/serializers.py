@@ -145,7 +145,9 @@ class StepCompleteSerializer(serializers.Serializer):
 
 
 class StepForceCompleteSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000, help_text="Why the step's rules are set aside (kept in the history).")
+    reason = serializers.CharField(
+        max_length=1000, help_text="Why the step's rules are set aside (kept in the history)."
+    )
     data = serializers.DictField(required=False, default=dict)
 
 

@@ -19,7 +19,9 @@ ASSIGNED_TO_INITIATOR = bpmn("expense", chain('<bpmn:userTask id="fix" camunda:a
 @pytest.fixture
 def starter():
     person = user("sam", "Process Designer")
-    person.user_permissions.add(*Group.objects.get(name="BPM Administrator").permissions.filter(codename="start_instance"))
+    person.user_permissions.add(
+        *Group.objects.get(name="BPM Administrator").permissions.filter(codename="start_instance")
+    )
     api = APIClient()
     api.force_authenticate(person)
     return person, api
@@ -39,7 +41,9 @@ def test_variables_over_the_limit_are_a_400_naming_the_field(starter, settings):
     settings.BPM = {**settings.BPM, "MAX_VARIABLES_BYTES": 1000}
     deploy_one(ASSIGNED_TO_INITIATOR)
     _, api = starter
-    response = api.post("/api/v1/instances/", {"definition_key": "expense", "variables": {"note": "x" * 2000}}, format="json")
+    response = api.post(
+        "/api/v1/instances/", {"definition_key": "expense", "variables": {"note": "x" * 2000}}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "variables_too_large" and "variables" in response.json()["errors"]
     assert not ProcessInstance.objects.exists() and not HistoryEvent.objects.exists()

@@ -34,7 +34,11 @@ def purchase_by_requester(db):
     api.force_authenticate(requester)
     started = api.post(
         "/api/v1/instances/",
-        {"definition_key": "purchase_request", "business_key": "PO-42000", "variables": {"amount": 42000, "item": "car"}},
+        {
+            "definition_key": "purchase_request",
+            "business_key": "PO-42000",
+            "variables": {"amount": 42000, "item": "car"},
+        },
         format="json",
     )
     assert started.status_code == 201, started.content

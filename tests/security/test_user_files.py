@@ -48,8 +48,10 @@ def test_the_definition_xml_api_is_an_inert_download(admin_user):
 
 
 def test_the_drawn_svg_may_not_run_scripts(admin_user):
-    xml = (DEMO / "leave_request.bpmn").read_bytes().replace(
-        b'name="Approve leave"', b'name="&lt;script&gt;alert(1)&lt;/script&gt;"'
+    xml = (
+        (DEMO / "leave_request.bpmn")
+        .read_bytes()
+        .replace(b'name="Approve leave"', b'name="&lt;script&gt;alert(1)&lt;/script&gt;"')
     )
     definition = deploy_one(xml)
     api = APIClient()
