@@ -13,7 +13,7 @@ from bpm.files import download_response
 from . import selectors, services
 from .choices import DeploySource
 from .exceptions import DefinitionInvalidError
-from .forms import ForceCompleteStepForm, DeployForm, StartInstanceForm
+from .forms import DeployForm, ForceCompleteStepForm, StartInstanceForm
 
 
 @login_required

@@ -117,8 +117,8 @@ def test_a_diagram_header_cannot_replace_the_connection_credentials(internal_ser
 
 
 def test_a_service_task_reading_an_internal_address_raises_an_incident_not_variables(internal_service):
-    from tests.jobs.test_service_tasks import quote_process, run_jobs_until_idle
     from processes import services
+    from tests.jobs.test_service_tasks import quote_process, run_jobs_until_idle
     from tests.processes.factories import deploy_one
 
     port, calls = internal_service
