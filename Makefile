@@ -1,5 +1,5 @@
 # Everyday targets. The README's two commands are scripts/demo.sh and scripts/test.sh.
-.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards
+.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards bench-scripts
 
 setup:            ## create .venv, install requirements and front-end packages
 	bash scripts/setup.sh --dev
@@ -41,3 +41,6 @@ bench-api:        ## REST API latency under load through gunicorn (DATABASE_URL,
 
 bench-dashboards: ## dashboard pages over 100,000 instances (DATABASE_URL, default bpm_bench_dash)
 	.venv/bin/python bench/dashboards.py
+
+bench-scripts:    ## what the script sandbox costs per call (no database)
+	.venv/bin/python bench/scripts.py

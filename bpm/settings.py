@@ -188,6 +188,8 @@ BPM = {
     "SCRIPT_TIMEOUT_SECONDS": env.float("BPM_SCRIPT_TIMEOUT_SECONDS", default=2.0),
     # Largest string/list/number a script may build in one operation (memory bound).
     "SCRIPT_MAX_SIZE": env.int("BPM_SCRIPT_MAX_SIZE", default=1_000_000),
+    # Memory a script may use beyond the helper process's own, in MiB (its address space is capped).
+    "SCRIPT_MAX_MEMORY_MB": env.int("BPM_SCRIPT_MAX_MEMORY_MB", default=256),
     # How long a verified API token, its service user and role permissions stay cached
     # (0: verify every request); revocation drops them at once (integrations/auth.py).
     "API_AUTH_CACHE_SECONDS": env.int("BPM_API_AUTH_CACHE_SECONDS", default=10),

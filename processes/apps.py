@@ -17,6 +17,7 @@ class ProcessesConfig(AppConfig):
             scripts_enabled=bpm["SCRIPT_TASKS_ENABLED"],
             timeout_seconds=bpm["SCRIPT_TIMEOUT_SECONDS"],
             max_size=bpm["SCRIPT_MAX_SIZE"],
+            max_memory_mb=bpm["SCRIPT_MAX_MEMORY_MB"],
             spec_cache_size=bpm["SPEC_CACHE_SIZE"],
         )
         # after every app's migrate (not only ours): the permissions of apps migrated after

@@ -38,12 +38,13 @@ from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.camunda.parser.task_spec import SubWorkflowParser as CamundaSubWorkflowParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask as CamundaBusinessRuleTask
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser as SpiffServiceTaskParser
 
-from . import expressions, scripting
+from . import expressions, sandbox, scripting
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -1177,16 +1178,27 @@ def build_specs(process_key: str, dialect: str, bpmn_files: list[SourceFile], dm
         parser.add_dmn_xml(read_xml(source, max_bytes=max(len(source.content), 1)).getroot(), filename=source.name)
     spec = parser.get_spec(process_key)
     subprocess_specs = parser.get_subprocess_specs(process_key)
-    _check_business_rule_tasks(spec, subprocess_specs)
+    _prepare_business_rule_tasks(spec, subprocess_specs)
     return spec, subprocess_specs
 
 
-def _check_business_rule_tasks(spec, subprocess_specs) -> None:
+class BudgetedDMNEngine(DMNEngine):
+    """A decision table is evaluated within one time budget, however many cells it has."""
+
+    def result(self, task):
+        with sandbox.budget():
+            return super().result(task)
+
+
+def _prepare_business_rule_tasks(spec, subprocess_specs) -> None:
     for s in [spec, *subprocess_specs.values()]:
         if s is None:
             continue
         for task_spec in s.task_specs.values():
-            if isinstance(task_spec, CamundaBusinessRuleTask) and task_spec.dmnEngine is None:
-                raise DefinitionInvalid(
-                    [Problem("Business rule task has no decision", element_id=task_spec.bpmn_id or "")]
-                )
+            if isinstance(task_spec, CamundaBusinessRuleTask):
+                if task_spec.dmnEngine is None:
+                    raise DefinitionInvalid(
+                        [Problem("Business rule task has no decision", element_id=task_spec.bpmn_id or "")]
+                    )
+                if type(task_spec.dmnEngine) is DMNEngine:
+                    task_spec.dmnEngine.__class__ = BudgetedDMNEngine

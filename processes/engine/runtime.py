@@ -107,11 +107,14 @@ _scripts_enabled = {"value": True}
 SCRIPT_ENGINE = RestrictedScriptEngine(environment=RestrictedEnvironment(lambda: _scripts_enabled["value"]))
 
 
-def configure(*, scripts_enabled: bool, timeout_seconds: float, max_size: int, spec_cache_size: int) -> None:
+def configure(
+    *, scripts_enabled: bool, timeout_seconds: float, max_size: int, spec_cache_size: int, max_memory_mb: int = 256
+) -> None:
     """Apply settings (called once when Django starts)."""
     _scripts_enabled["value"] = scripts_enabled
     scripting.LIMITS.timeout_seconds = timeout_seconds
     scripting.LIMITS.max_size = max_size
+    scripting.LIMITS.max_memory_bytes = max_memory_mb * 1024 * 1024
     SPEC_CACHE.max_size = spec_cache_size
 
 
@@ -527,9 +530,15 @@ def _event_definitions(spec) -> list[tuple[Any, Any]]:
 
 
 def _error_text(exc: Exception) -> str:
+    """The engine's message with the root cause (a budget, a name error...) that says what to fix."""
     text = str(exc)
-    cause = getattr(exc, "exception", None) or exc.__cause__
-    if cause is not None and str(cause) not in text:
+    cause, seen = exc, 0
+    while seen < 10:  # SpiffWorkflow wraps a cell's error in a rule's, in a task's
+        inner = getattr(cause, "exception", None) or cause.__cause__ or cause.__context__
+        if inner is None or inner is cause:
+            break
+        cause, seen = inner, seen + 1
+    if cause is not exc and str(cause) not in text:
         text = f"{text} ({type(cause).__name__}: {cause})"
     return text
 

@@ -20,6 +20,7 @@ import datetime as _datetime
 import decimal as _decimal
 import json as _json
 import math as _math
+import re
 import threading
 import time as _time
 import types
@@ -155,12 +156,34 @@ def _binop_guard(op: str, left: Any, right: Any) -> Any:
         if isinstance(right, int) and right > LIMITS.max_size * 8:
             raise _too_big("A shift")
         return left << right
+    if op == "%":
+        if isinstance(left, (str, bytes)):
+            _check_percent_format(left)
+        return left % right
     raise ScriptError(f"Unsupported operator {op}")
+
+
+# A %-conversion's width and precision: '*' (taken from the arguments) or digits.
+_PERCENT_SPEC = re.compile(rb"%[#0 +\-]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _check_percent_format(template: str | bytes) -> None:
+    raw = template.encode("utf-8", "replace") if isinstance(template, str) else template
+    for match in _PERCENT_SPEC.finditer(raw):
+        for part in match.groups():
+            if part and (part == b"*" or len(part) > 4):
+                raise ScriptError("A %-format with a '*' or very large width or precision is not allowed in scripts")
+
+
+def _safe_pow(base, exp, mod=None):
+    if mod is None:
+        return _binop_guard("**", base, exp)
+    return pow(base, exp, mod)  # modular: as many steps as the exponent has bits
 
 
 def _inplacevar(op: str, left: Any, right: Any) -> Any:
     base = op[:-1]
-    if base in ("*", "+", "**", "<<"):
+    if base in ("*", "+", "**", "<<", "%"):
         return _binop_guard(base, left, right)
     import operator
 
@@ -168,7 +191,6 @@ def _inplacevar(op: str, left: Any, right: Any) -> Any:
         "-": operator.sub,
         "/": operator.truediv,
         "//": operator.floordiv,
-        "%": operator.mod,
         ">>": operator.rshift,
         "&": operator.and_,
         "|": operator.or_,
@@ -224,6 +246,13 @@ _FORBIDDEN_STR_METHODS = {"format", "format_map", "translate", "maketrans"}
 
 
 def _getattr(obj: Any, name: str) -> Any:
+    if (
+        isinstance(obj, type)
+        and issubclass(obj, (str, bytes))
+        and name in _GUARDED_STR_METHODS | _FORBIDDEN_STR_METHODS
+    ):
+        # str.ljust(s, n) would skip the checks made on s.ljust(n)
+        raise ScriptError(f"Call {name}() on the string itself (s.{name}(...)), not through the type")
     if isinstance(obj, (str, bytes)):
         if name in _FORBIDDEN_STR_METHODS:
             raise ScriptError(f"String method {name}() is not allowed in scripts")
@@ -310,6 +339,7 @@ _BUILTINS.update(
         "map": map,
         "filter": filter,
         "reversed": reversed,
+        "pow": _safe_pow,
     }
 )
 
@@ -337,7 +367,7 @@ def _base_globals() -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 # Compilation: RestrictedPython's policy plus our instrumentation.
 
-_GUARDED_OPS = {ast.Mult: "*", ast.Add: "+", ast.Pow: "**", ast.LShift: "<<"}
+_GUARDED_OPS = {ast.Mult: "*", ast.Add: "+", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%"}
 
 
 def _tick_stmt(at: ast.AST) -> ast.stmt:
@@ -430,8 +460,9 @@ def _add_introspection(namespace: dict[str, Any]) -> None:
     namespace["globals"] = variables
 
 
-def evaluate(expression: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
-    """Evaluate an already-translated Python expression against the variables in ``context``."""
+def evaluate_here(expression: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
+    """Evaluate an already-translated Python expression in this process (the sandbox host, and
+    expressions ``is_simple`` finds bounded)."""
     code = compile_expression(expression)
     namespace = _base_globals()
     if extra:
@@ -442,8 +473,9 @@ def evaluate(expression: str, context: dict[str, Any], extra: dict[str, Any] | N
         return eval(code, namespace)  # noqa: S307 - compiled by RestrictedPython above
 
 
-def execute(script: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
-    """Run a script; variables it assigns are written back into ``context`` (the task data)."""
+def execute_here(script: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    """Run a script in this process (the sandbox host); variables it assigns are written back
+    into ``context`` (the task data)."""
     code = compile_script(script)
     base = _base_globals()
     if extra:
@@ -462,3 +494,78 @@ def execute(script: str, context: dict[str, Any], extra: dict[str, Any] | None =
         if key.startswith("_") or callable(value) or isinstance(value, (types.ModuleType, types.SimpleNamespace)):
             continue
         context[key] = value
+
+
+# ---------------------------------------------------------------------------
+# Expressions cheap enough to run in the calling process.
+#
+# Everything else (scripts, loops, comprehensions, calls beyond a few bounded ones) runs in a
+# helper process that can be killed (processes.engine.sandbox). An expression is simple when
+# its cost is bounded by its own length and the size of the variables it reads: no loops, no
+# power or shift, calls only to functions and methods that are linear in their input, and
+# the size guards above on + * %.
+
+_SIMPLE_FUNCTIONS = {
+    "len", "str", "int", "float", "bool", "abs", "round", "min", "max", "sum", "any", "all",
+    "is_empty", "now", "today", "sorted", "list", "tuple", "dict", "set",
+}  # fmt: skip
+_SIMPLE_METHODS = {
+    "lower", "upper", "strip", "lstrip", "rstrip", "startswith", "endswith", "get", "keys", "values",
+    "items", "isdigit", "isalpha", "isalnum", "title", "capitalize", "casefold", "split", "count",
+    "find", "index", "isoformat", "date", "year", "month", "day",
+}  # fmt: skip
+_SIMPLE_NODES = (
+    ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Attribute, ast.Subscript, ast.Slice, ast.Compare,
+    ast.BoolOp, ast.UnaryOp, ast.IfExp, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.BinOp, ast.Call,
+    ast.keyword, ast.cmpop, ast.boolop, ast.unaryop, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,
+    ast.Mod, ast.BitAnd, ast.BitOr, ast.BitXor,
+)  # fmt: skip
+
+
+@lru_cache(maxsize=8192)
+def is_simple(expression: str) -> bool:
+    """True when the expression's cost is bounded (see above): it may run in the caller's process."""
+    if len(expression) > 2000:
+        return False
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if not isinstance(node, _SIMPLE_NODES):
+            return False
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            # a product grows by the digits of a constant factor, never doubles itself
+            numeric = [
+                isinstance(side, ast.Constant) and isinstance(side.value, (int, float))
+                for side in (node.left, node.right)
+            ]
+            if not any(numeric):
+                return False
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in _SIMPLE_FUNCTIONS:
+                continue
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in _SIMPLE_METHODS
+                and not (isinstance(func.value, ast.Name) and func.value.id in ("str", "bytes"))
+            ):
+                continue
+            return False
+    return True
+
+
+def evaluate(expression: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
+    """Evaluate an already-translated Python expression against the variables in ``context``,
+    within the time and memory budget (in the sandbox process unless it is simple)."""
+    from . import sandbox
+
+    return sandbox.evaluate(expression, context, extra)
+
+
+def execute(script: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    """Run a script in the sandbox process; variables it assigns are written back into ``context``."""
+    from . import sandbox
+
+    sandbox.execute(script, context, extra)
