@@ -17,6 +17,7 @@ TITLES = {
     403: ("forbidden", "You may not do this"),
     404: ("not_found", "Not found"),
     413: ("payload_too_large", "Too large"),
+    429: ("too_many_requests", "Too many attempts"),
     500: ("server_error", "Something went wrong"),
     503: ("service_unavailable", "Please try again in a moment"),
 }
@@ -85,4 +86,17 @@ def server_error(request):
 def csrf_failure(request, reason=""):
     return problem_response(
         request, 403, "The form expired or came from elsewhere (CSRF). Reload the page and try again."
+    )
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes: too many failed logins for this username from this address."""
+    from django.conf import settings
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return problem_response(
+        request,
+        429,
+        f"Too many failed logins. Try again in {minutes} minutes, or ask an administrator to unlock the account.",
+        {"Retry-After": str(minutes * 60)},
     )

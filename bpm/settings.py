@@ -1,5 +1,6 @@
 """Django settings: every deployment value comes from the environment (see .env.example)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "oauth2_provider",
+    "axes",
     "bpm",
     "processes",
     "tasks",
@@ -47,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: turns a lockout raised while authenticating (form or HTTP Basic) into a 429
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "bpm.urls"
@@ -79,9 +83,19 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username/address pair
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Password guessing (django-axes): after BPM_LOGIN_FAILURE_LIMIT failures for one username
+# from one address, the login form and HTTP Basic answer 429 for BPM_LOGIN_LOCKOUT_MINUTES.
+AXES_ENABLED = env.bool("BPM_LOGIN_LOCKOUT", default=True)
+AXES_FAILURE_LIMIT = env.int("BPM_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("BPM_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "bpm.errors.locked_out"
+AXES_IPWARE_PROXY_COUNT = env.int("BPM_PROXY_COUNT", default=0) or None
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -131,7 +145,7 @@ REST_FRAMEWORK = {
         # systems: OAuth2 client credentials (docs/API.md); people: the session (with CSRF)
         "integrations.auth.ClientCredentialsAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "integrations.auth.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",

@@ -11,6 +11,7 @@ from django.utils import timezone
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken
 from oauth2_provider.scopes import BaseScopes
+from rest_framework import authentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import SimpleRateThrottle
@@ -136,3 +137,13 @@ class ClientRateThrottle(SimpleRateThrottle):
         else:
             ident = self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class BasicAuthentication(authentication.BasicAuthentication):
+    """HTTP Basic for people, counted by django-axes like the login form.
+
+    Authenticates against Django's request (not the REST framework's wrapper), so a lockout
+    marks the request the axes middleware answers with 429."""
+
+    def authenticate_credentials(self, userid, password, request=None):
+        return super().authenticate_credentials(userid, password, getattr(request, "_request", request))

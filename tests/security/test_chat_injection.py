@@ -29,7 +29,9 @@ def start_with_hostile_key():
 
 
 def test_a_business_key_cannot_ping_a_slack_channel_or_add_a_link(receiver):  # noqa: F811
-    services.subscription_create(name="chat", url=receiver["url"], format="slack", event_types=["workflow.task.assigned"])
+    services.subscription_create(
+        name="chat", url=receiver["url"], format="slack", event_types=["workflow.task.assigned"]
+    )
     start_with_hostile_key()
     text = json.loads(receiver["requests"][0]["body"])["text"]
     assert "<!channel>" not in text and "<https://evil" not in text
@@ -38,7 +40,9 @@ def test_a_business_key_cannot_ping_a_slack_channel_or_add_a_link(receiver):  # 
 
 
 def test_a_business_key_cannot_add_markdown_or_links_to_a_teams_card(receiver):  # noqa: F811
-    services.subscription_create(name="chat", url=receiver["url"], format="teams", event_types=["workflow.task.assigned"])
+    services.subscription_create(
+        name="chat", url=receiver["url"], format="teams", event_types=["workflow.task.assigned"]
+    )
     start_with_hostile_key()
     card = json.loads(receiver["requests"][0]["body"])
     assert "[x](https" not in card["title"] and "**now**" not in card["title"] and "<https" not in card["title"]
