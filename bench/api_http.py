@@ -212,7 +212,15 @@ def main() -> None:
         args.rate, args.clients = [20, 40, 60, 80], [4, 8, 20]
     token = prepare()
     port = free_port()
-    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "true", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "LOG_LEVEL": "WARNING",
+        # plain HTTP on loopback; a shared cache, as in production, keeps verified tokens
+        "BPM_SSL_REDIRECT": "false",
+        "BPM_SECURE_COOKIES": "false",
+        "CACHE_URL": os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/3"),
+    }
     command = [sys.executable, "-m", "gunicorn", "bpm.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers)]
     command += ["-k", args.worker_class, "--threads", str(args.threads)]
     server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -16,6 +16,23 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me" if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+
+# HTTPS: secure by default when DEBUG is off (the demo runs with DEBUG on, over plain HTTP).
+# Behind a TLS proxy set BPM_PROXY_SSL_HEADER (the header it sets, e.g. X-Forwarded-Proto),
+# or the redirect to HTTPS would never end.
+_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("BPM_SSL_REDIRECT", default=_SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/?$"]  # load balancers probe over plain HTTP
+SESSION_COOKIE_SECURE = env.bool("BPM_SECURE_COOKIES", default=_SECURE)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env.int("BPM_HSTS_SECONDS", default=31_536_000 if _SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("BPM_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+_proxy_header = env.str("BPM_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https") if _proxy_header else None
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -236,8 +253,9 @@ BPM = {
     "DUE_SOON_BEFORE": env.str("BPM_DUE_SOON_BEFORE", default="PT4H"),
     # After the broker refused a "deliver now" nudge, how long a process leaves it to the sweep.
     "NUDGE_PAUSE_SECONDS": env.float("BPM_NUDGE_PAUSE_SECONDS", default=30.0),
-    # /metrics asks for this bearer token when set (else it is open, e.g. behind a firewall).
+    # /metrics answers a scraper with this bearer token, or a direct caller from these networks.
     "METRICS_TOKEN": env.str("BPM_METRICS_TOKEN", default=""),
+    "METRICS_ALLOWED_NETWORKS": env.list("BPM_METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]),
     # An Idempotency-Key claimed by a request that never finished is free again after this.
     "IDEMPOTENCY_STALE_SECONDS": env.int("BPM_IDEMPOTENCY_STALE_SECONDS", default=60),
     "SITE_NAME": env.str("BPM_SITE_NAME", default="BPM"),

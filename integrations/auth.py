@@ -29,6 +29,16 @@ def forget_tokens(raw_tokens) -> None:
     cache.delete_many([_token_cache_key(raw) for raw in raw_tokens])
 
 
+def auth_cache_seconds() -> int:
+    """How long a verified token may be reused: BPM_API_AUTH_CACHE_SECONDS, but only with a
+    cache every server process shares. With the per-process default, a revocation in one
+    process could not reach the others' entries, so tokens are verified on every request."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return 0
+    return settings.BPM["API_AUTH_CACHE_SECONDS"]
+
+
 def _bearer(request) -> str | None:
     kind, _, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     return raw.strip() if kind.lower() == "bearer" and raw.strip() else None
@@ -38,16 +48,19 @@ class ClientCredentialsAuthentication(OAuth2Authentication):
     """A bearer token of a registered, active client; the request runs as its service user.
 
     A verified token, its service user and that user's role permissions are kept in the
-    cache for BPM_API_AUTH_CACHE_SECONDS: verifying costs four queries and about a quarter
-    of a request's CPU. Revoking a client or a token, deactivating a client or its service
-    user drops the entries at once (signals.py; in every server process when CACHE_URL is a
-    shared cache); a change to the service user's groups applies within that time. Object
-    rights are never cached.
+    shared cache (CACHE_URL) for BPM_API_AUTH_CACHE_SECONDS: verifying costs four queries and
+    about a quarter of a request's CPU. Revoking a client or a token, deactivating a client or
+    its service user drops the entries at once in every server process (signals.py); without
+    a shared cache nothing is cached. A change to the service user's groups applies within
+    that time. Object rights are never cached.
     """
 
     def authenticate(self, request):
+        if "access_token" in request.query_params or "access_token" in request._request.POST:
+            # oauthlib would read it there, and URLs end up in access logs and browser history
+            raise AuthenticationFailed("Send the access token in the Authorization header, never in the URL or a form.")
         raw = _bearer(request)
-        seconds = settings.BPM["API_AUTH_CACHE_SECONDS"]
+        seconds = auth_cache_seconds()
         if raw is not None and seconds > 0:
             cached = cache.get(_token_cache_key(raw))
             if cached is not None and cached[1].expires > timezone.now():

@@ -1,6 +1,7 @@
 """Health for load balancers and monitoring, and Prometheus metrics."""
 
 import hmac
+import ipaddress
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -72,11 +73,32 @@ _REGISTRY = CollectorRegistry(auto_describe=False)
 _REGISTRY.register(_Figures())
 
 
-def metrics(request):
-    """Prometheus text format; with BPM_METRICS_TOKEN set, a matching bearer token is required."""
+def _scraper_allowed(request) -> bool:
+    """BPM_METRICS_TOKEN as a bearer token, or a direct caller from BPM_METRICS_ALLOWED_NETWORKS
+    (default: this machine). A request that came through a proxy (X-Forwarded-For) is not
+    direct: behind a proxy on the same machine every caller would look local."""
     token = settings.BPM.get("METRICS_TOKEN", "")
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given, token):
-            return HttpResponse("Bearer token required\n", status=401, content_type="text/plain")
+        if hmac.compare_digest(given, token):
+            return True
+    if "HTTP_X_FORWARDED_FOR" in request.META:
+        return False
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    networks = settings.BPM.get("METRICS_ALLOWED_NETWORKS", [])
+    return any(address in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+def metrics(request):
+    """Prometheus text format, for scrapers the settings allow (token or address)."""
+    if not _scraper_allowed(request):
+        return HttpResponse(
+            "Metrics need BPM_METRICS_TOKEN as a bearer token, or a caller in BPM_METRICS_ALLOWED_NETWORKS\n",
+            status=401,
+            content_type="text/plain",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return HttpResponse(generate_latest(_REGISTRY), content_type=CONTENT_TYPE_LATEST)

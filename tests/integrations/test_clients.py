@@ -32,6 +32,19 @@ def api(token: str) -> APIClient:
 
 
 @pytest.fixture
+def shared_cache(settings):
+    """A cache every server process shares (as CACHE_URL gives in production): tokens are cached."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/13"}
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
 def erp():
     return services.client_create(name="erp", service_username="svc-erp", scopes=["read", "instances:start"])
 
@@ -113,6 +126,7 @@ def test_the_command_prints_the_secret_once_and_lists_the_client(capsys):
     assert "hr" in listing and "messages:correlate" in listing and secret not in listing
 
 
+@pytest.mark.usefixtures("shared_cache")
 def test_a_verified_token_is_not_verified_again_on_the_next_request(erp):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -126,6 +140,7 @@ def test_a_verified_token_is_not_verified_again_on_the_next_request(erp):
     assert len(first) - len(second) == 4
 
 
+@pytest.mark.usefixtures("shared_cache")
 def test_a_token_revoked_through_the_revocation_endpoint_stops_working_at_once(erp):
     token = token_for("erp", erp)
     assert api(token).get("/api/v1/definitions/").status_code == 200
@@ -135,6 +150,7 @@ def test_a_token_revoked_through_the_revocation_endpoint_stops_working_at_once(e
     assert api(token).get("/api/v1/definitions/").status_code == 401
 
 
+@pytest.mark.usefixtures("shared_cache")
 def test_a_client_deactivated_in_the_admin_is_refused_at_once(erp):
     token = token_for("erp", erp)
     assert api(token).get("/api/v1/definitions/").status_code == 200
@@ -143,6 +159,7 @@ def test_a_client_deactivated_in_the_admin_is_refused_at_once(erp):
     assert api(token).get("/api/v1/definitions/").status_code == 401
 
 
+@pytest.mark.usefixtures("shared_cache")
 def test_a_client_whose_service_user_is_deactivated_is_refused_at_once(erp):
     token = token_for("erp", erp)
     assert api(token).get("/api/v1/definitions/").status_code == 200
@@ -152,6 +169,7 @@ def test_a_client_whose_service_user_is_deactivated_is_refused_at_once(erp):
     assert api(token).get("/api/v1/definitions/").status_code == 401
 
 
+@pytest.mark.usefixtures("shared_cache")
 def test_a_cached_token_is_refused_once_it_expires(erp, monkeypatch):
     from datetime import timedelta
 
