@@ -230,7 +230,7 @@ BPM = {
     # worker may hold one before another may take it, and the first retry delay.
     "TICK_SECONDS": env.float("BPM_TICK_SECONDS", default=1.0),
     "JOB_BATCH_SIZE": env.int("BPM_JOB_BATCH_SIZE", default=200),
-    "JOB_LOCK_SECONDS": env.int("BPM_JOB_LOCK_SECONDS", default=60),
+    "JOB_LOCK_SECONDS": env.int("BPM_JOB_LOCK_SECONDS", default=5),
     "JOB_RETRY_BASE_SECONDS": env.float("BPM_JOB_RETRY_BASE_SECONDS", default=2.0),
     # Service tasks: retries when the diagram gives none, HTTP timeout, project connectors
     # ({"name": "dotted.path.to.callable"}: the callable takes the inputs dict, returns a dict).
@@ -247,6 +247,9 @@ BPM = {
     # (e.g. 127.0.0.0/8 in tests), and the site's public URL for links in emails.
     "WEBHOOK_TIMEOUT_SECONDS": env.float("BPM_WEBHOOK_TIMEOUT_SECONDS", default=5.0),
     "DELIVERY_MAX_ATTEMPTS": env.int("BPM_DELIVERY_MAX_ATTEMPTS", default=6),
+    # A sender's lease on a delivery, renewed while it sends: a sender that died lets it
+    # lapse and the next sweep takes the delivery again (late, never lost).
+    "DELIVERY_LEASE_SECONDS": env.int("BPM_DELIVERY_LEASE_SECONDS", default=10),
     "DELIVERY_RETRY_BASE_SECONDS": env.float("BPM_DELIVERY_RETRY_BASE_SECONDS", default=5.0),
     "WEBHOOK_ALLOWED_NETWORKS": env.list("BPM_WEBHOOK_ALLOWED_NETWORKS", default=[]),
     # A task's assignee hears it is due soon this long before its due date (ISO 8601 duration).

@@ -52,8 +52,8 @@ def _background() -> dict:
 
 def health() -> tuple[bool, dict]:
     checks = {"database": _database(), "broker": _broker(), "worker": _background()}
-    healthy = all(c["status"] == "ok" for c in checks.values())
-    return healthy, {"status": "ok" if healthy else "degraded", "checks": checks}
+    down = [name for name, check in checks.items() if check["status"] != "ok"]
+    return not down, {"status": "degraded" if down else "ok", "down": down, "checks": checks}
 
 
 def figures() -> dict:

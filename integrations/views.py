@@ -26,8 +26,14 @@ class HealthView(APIView):
 
     @extend_schema(
         responses={
-            200: inline_serializer("Health", {"status": serializers.CharField(), "checks": serializers.DictField()}),
-            503: inline_serializer("Unhealthy", {"status": serializers.CharField(), "checks": serializers.DictField()}),
+            200: inline_serializer(
+                "Health",
+                {"status": serializers.CharField(), "down": serializers.ListField(), "checks": serializers.DictField()},
+            ),
+            503: inline_serializer(
+                "Unhealthy",
+                {"status": serializers.CharField(), "down": serializers.ListField(), "checks": serializers.DictField()},
+            ),
         }
     )
     def get(self, request):
@@ -74,14 +80,13 @@ _REGISTRY.register(_Figures())
 
 
 def _scraper_allowed(request) -> bool:
-    """BPM_METRICS_TOKEN as a bearer token, or a direct caller from BPM_METRICS_ALLOWED_NETWORKS
-    (default: this machine). A request that came through a proxy (X-Forwarded-For) is not
-    direct: behind a proxy on the same machine every caller would look local."""
+    """With BPM_METRICS_TOKEN set, that bearer token; without, a direct caller from
+    BPM_METRICS_ALLOWED_NETWORKS (default: this machine). A request that came through a proxy
+    (X-Forwarded-For) is not direct: behind a proxy on the same machine every caller looks local."""
     token = settings.BPM.get("METRICS_TOKEN", "")
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if hmac.compare_digest(given, token):
-            return True
+        return hmac.compare_digest(given, token)
     if "HTTP_X_FORWARDED_FOR" in request.META:
         return False
     try:

@@ -66,13 +66,19 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     lock_token = models.CharField(max_length=64, blank=True)
+    # While 'sending': the sender's lease. A sender that died (worker killed, database
+    # restarted mid-send) lets it lapse, and the next sweep takes the delivery again.
+    locked_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next"),
+            models.Index(fields=["status", "locked_until"], name="delivery_status_lease"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} via {self.channel} ({self.status})"

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.utils import timezone
@@ -284,7 +284,7 @@ def subscription_delete(*, subscription_id: int) -> None:
 def dead_letters_replay_all() -> int:
     """Send every dead letter again; how many were queued."""
     count = Delivery.objects.filter(status=DeliveryStatus.DEAD).update(
-        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), lock_token=""
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), lock_token="", locked_until=None
     )
     if count:
         transaction.on_commit(lambda: _send_after_commit([]))
@@ -292,13 +292,39 @@ def dead_letters_replay_all() -> int:
 
 
 def deliveries_acquire(limit: int = 100, now=None, skip: Iterable[int] = ()) -> tuple[str, list[int]]:
+    """Take due deliveries, and those whose sender's lease lapsed, for one sender.
+
+    Taking one counts an attempt, so a delivery whose sender dies every time (a receiver that
+    hangs the worker, say) ends as a dead letter instead of being tried for ever."""
     now = now or timezone.now()
-    due = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).order_by(
-        "next_attempt_at", "id"
-    )
+    _bury_lapsed(now)
+    due = Delivery.objects.filter(
+        Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        | Q(status=DeliveryStatus.SENDING, locked_until__lt=now)
+    ).order_by("next_attempt_at", "id")
     if skip:
         due = due.exclude(pk__in=list(skip))
-    return locking.acquire(due, limit, status=DeliveryStatus.SENDING)
+    return locking.acquire(
+        due,
+        limit,
+        status=DeliveryStatus.SENDING,
+        locked_until=now + timedelta(seconds=settings.BPM["DELIVERY_LEASE_SECONDS"]),
+        attempts=F("attempts") + 1,
+    )
+
+
+def _bury_lapsed(now) -> None:
+    """A lapsed lease on the last allowed attempt: a dead letter (visible, replayable), not lost."""
+    Delivery.objects.filter(
+        status=DeliveryStatus.SENDING,
+        locked_until__lt=now,
+        attempts__gte=settings.BPM.get("DELIVERY_MAX_ATTEMPTS", MAX_ATTEMPTS),
+    ).update(
+        status=DeliveryStatus.DEAD,
+        lock_token="",
+        locked_until=None,
+        last_error="Its sender stopped while sending (worker or database gone) on the last attempt",
+    )
 
 
 class _RetryLater(Exception):
@@ -442,40 +468,38 @@ def _send_email(delivery: Delivery) -> None:
 
 
 def delivery_execute(*, delivery_id: int, token: str) -> str:
-    """Send one delivery; 'delivered', 'retry', 'dead' or 'skipped'."""
+    """Send one taken delivery; 'delivered', 'retry', 'dead' or 'skipped' (not ours any more).
+
+    Every outcome is written only while the delivery is still ours (its token): a sender
+    whose lease lapsed and was taken over does not overwrite the new sender's state."""
     delivery = Delivery.objects.select_related("subscription", "user").filter(pk=delivery_id, lock_token=token).first()
     if delivery is None or delivery.status != DeliveryStatus.SENDING:
         return "skipped"
-    attempts = delivery.attempts + 1
+    attempts = delivery.attempts  # counted when it was taken
+    ours = Delivery.objects.filter(pk=delivery_id, lock_token=token)
+    done = {"lock_token": "", "locked_until": None}
     try:
         if delivery.channel == Channel.WEBHOOK:
             _post_webhook(delivery)
         elif delivery.channel == Channel.EMAIL:
             _send_email(delivery)
     except _Gone as exc:
-        Delivery.objects.filter(pk=delivery_id).update(
-            status=DeliveryStatus.DEAD, attempts=attempts, last_error=str(exc)[:2000]
-        )
+        ours.update(status=DeliveryStatus.DEAD, last_error=str(exc)[:2000], **done)
         return "dead"
     except _RetryLater as exc:
         if attempts >= settings.BPM.get("DELIVERY_MAX_ATTEMPTS", MAX_ATTEMPTS):
-            Delivery.objects.filter(pk=delivery_id).update(
-                status=DeliveryStatus.DEAD, attempts=attempts, last_error=str(exc)[:2000]
-            )
+            ours.update(status=DeliveryStatus.DEAD, last_error=str(exc)[:2000], **done)
             return "dead"
         base = settings.BPM["DELIVERY_RETRY_BASE_SECONDS"] * (2 ** (attempts - 1))
         delay = exc.after if exc.after is not None else base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
-        Delivery.objects.filter(pk=delivery_id).update(
+        ours.update(
             status=DeliveryStatus.PENDING,
-            attempts=attempts,
             next_attempt_at=timezone.now() + timedelta(seconds=delay),
             last_error=str(exc)[:2000],
-            lock_token="",
+            **done,
         )
         return "retry"
-    Delivery.objects.filter(pk=delivery_id).update(
-        status=DeliveryStatus.DELIVERED, attempts=attempts, delivered_at=timezone.now()
-    )
+    ours.update(status=DeliveryStatus.DELIVERED, delivered_at=timezone.now(), **done)
     return "delivered"
 
 
@@ -488,11 +512,13 @@ def deliver_due(now=None, budget_seconds: float = 20.0) -> dict[str, int]:
     retried: set[int] = set()  # one attempt per sweep: their next try is a later sweep
     while True:
         token, ids = deliveries_acquire(now=now, skip=retried)
-        for delivery_id in ids:
-            outcome = delivery_execute(delivery_id=delivery_id, token=token)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            if outcome == "retry":
-                retried.add(delivery_id)
+        # The batch's leases are renewed while this sender works through it.
+        with locking.heartbeat(Delivery, token, settings.BPM["DELIVERY_LEASE_SECONDS"] if ids else 0):
+            for delivery_id in ids:
+                outcome = delivery_execute(delivery_id=delivery_id, token=token)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                if outcome == "retry":
+                    retried.add(delivery_id)
         if not ids or time.monotonic() - started > budget_seconds:
             return outcomes
 
@@ -500,7 +526,7 @@ def deliver_due(now=None, budget_seconds: float = 20.0) -> dict[str, int]:
 def delivery_replay(*, delivery_id: int) -> Delivery:
     """Send a dead letter again (after the receiver was fixed)."""
     updated = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.DEAD).update(
-        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), lock_token=""
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), lock_token="", locked_until=None
     )
     if not updated:
         from bpm.exceptions import Conflict

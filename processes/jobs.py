@@ -56,9 +56,20 @@ def _backoff_seconds(attempt: int) -> float:
 
 def job_execute(*, job_id: int, token: str) -> str:
     """Run one locked job; returns 'done', 'skipped' (not ours any more), 'retry' or 'failed'."""
-    job = Job.objects.filter(pk=job_id, lock_token=token, status=JobStatus.RUNNING).first()
-    if job is None:
+    lease = settings.BPM["JOB_LOCK_SECONDS"]
+    # Started: the lease runs from now and is renewed while this worker runs the job, so a
+    # worker that dies lets it lapse within the lease and the next tick takes the job again.
+    if not Job.objects.filter(pk=job_id, lock_token=token, status=JobStatus.RUNNING).update(
+        locked_until=timezone.now() + timedelta(seconds=lease)
+    ):
         return "skipped"
+    job = Job.objects.get(pk=job_id)
+    with locking.heartbeat(Job, token, lease, ids=[job_id]):
+        return _run_job(job, token)
+
+
+def _run_job(job: Job, token: str) -> str:
+    job_id = job.pk
     result: dict = {}
     try:
         if job.kind == "service":
@@ -183,6 +194,7 @@ def _failed(job_id: int, token: str, exc: Exception) -> str:
 def run_due_jobs(*, now: datetime | None = None) -> int:
     """Acquire and run due jobs in this process (the demo's in-process runner and tests)."""
     token, ids = jobs_acquire(now=now)
-    for job_id in ids:
-        job_execute(job_id=job_id, token=token)
+    with locking.heartbeat(Job, token, settings.BPM["JOB_LOCK_SECONDS"] if ids else 0):  # the rest of the batch waits
+        for job_id in ids:
+            job_execute(job_id=job_id, token=token)
     return len(ids)

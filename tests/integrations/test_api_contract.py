@@ -194,17 +194,33 @@ def test_instances_are_filtered_by_a_variable(api):
 
 
 def test_health_reports_each_part_and_is_503_without_a_recent_worker_tick(client, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"  # the real broker the suite runs with
     stale = client.get("/api/v1/health")
-    assert stale.status_code == 503 and stale.json()["checks"]["worker"]["status"] == "down"
+    assert stale.status_code == 503 and stale.json()["down"] == ["worker"]
     Heartbeat.objects.create(name="job-tick", seen_at=timezone.now())
     healthy = client.get("/api/v1/health")
-    assert healthy.status_code == 200
+    assert healthy.status_code == 200 and healthy.json()["down"] == []
     assert {k: v["status"] for k, v in healthy.json()["checks"].items()} == {
         "database": "ok",
         "broker": "ok",
         "worker": "ok",
     }
+
+
+def test_health_names_a_broker_that_is_really_down(client, settings):
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens: a broker that is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"
+    Heartbeat.objects.create(name="job-tick", seen_at=timezone.now())
+    response = client.get("/api/v1/health")
+    assert response.status_code == 503
+    assert response.json()["down"] == ["broker"]
+    assert response.json()["checks"]["broker"]["status"] == "down" and response.json()["checks"]["broker"]["error"]
 
 
 def test_metrics_count_instances_tasks_and_jobs_in_prometheus_format(client, settings):

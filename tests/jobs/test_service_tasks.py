@@ -3,6 +3,7 @@ retries with backoff, raises an incident when retries run out, and can be retrie
 
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,12 +22,14 @@ class Receiver:
 
     def __init__(self, failures: int = 0):
         self.failures = failures
+        self.delay = 0.0  # seconds before answering (a slow service)
         self.calls: list[dict] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(receiver.delay)
                 receiver.calls.append(
                     {"path": self.path, "body": json.loads(body or b"null"), "headers": dict(self.headers)}
                 )

@@ -2,6 +2,7 @@
 receiver, both on 127.0.0.1."""
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -40,6 +41,8 @@ def receiver(settings):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            if state.get("delay"):  # a slow receiver
+                time.sleep(state["delay"])
             state["requests"].append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
             status = state.get("status") or (503 if state["fail"] > 0 else 204)
             state["fail"] -= 1

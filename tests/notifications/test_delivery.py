@@ -38,7 +38,7 @@ def test_the_assignee_gets_an_email_with_a_working_link_through_a_real_smtp_serv
     client.force_login(ann)
     assert client.get(path).status_code == 200
     assert InAppNotification.objects.get(user=ann).title.startswith("Task for you: Approve invoice")
-    assert instance.pk
+    assert f"/instances/{instance.pk}/" in client.get(path).content.decode()  # the task page links its instance
 
 
 def test_a_webhook_is_signed_and_the_receiver_verifies_it(receiver):

@@ -69,6 +69,7 @@ def test_metrics_answer_a_scraper_with_the_token(settings):
     client = Client()
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer scrape-me").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 401  # a set token is always needed
 
 
 @pytest.fixture
