@@ -167,7 +167,7 @@ def definition_deploy(
 
     Raises DefinitionInvalidError (nothing stored) listing each problem with file, element and line.
     """
-    sources = [engine_parser.SourceFile(file_name, content) for file_name, content in files]
+    sources = [engine_parser.SourceFile(file_name, engine_parser.as_utf8(content)) for file_name, content in files]
     called_p, called_d, defined_p, defined_d = _scan_dependencies(sources)
     deployed_p, deployed_d, dep_resources = _deployed_dependencies(called_p - defined_p, called_d - defined_d)
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -172,6 +173,26 @@ def _xml_parser() -> etree.XMLParser:
     )
 
 
+def as_utf8(content: bytes) -> bytes:
+    """A file whose XML declaration names another encoding (ISO-8859-1, windows-1252...) as
+    UTF-8 with the declaration changed to say so, as Camunda reads it; anything else as is."""
+    head = content[:200].split(b"?>", 1)[0].lower()
+    if not head.startswith(b"<?xml") or b"encoding" not in head:
+        return content
+    declared = (
+        head.split(b"encoding", 1)[1].lstrip(b" =").strip()[1:].split(b'"')[0].split(b"'")[0].decode("ascii", "replace")
+    )
+    if declared.upper().replace("_", "-") in ("UTF-8", "UTF8", "US-ASCII", "ASCII"):
+        return content
+    try:
+        text = content.decode(declared)
+    except (LookupError, UnicodeDecodeError):
+        return content  # read_xml reports it
+    declaration, rest = text.split("?>", 1)
+    declaration = re.sub(r"""encoding\s*=\s*["'][^"']*["']""", 'encoding="UTF-8"', declaration, count=1)
+    return (declaration + "?>" + rest).encode("utf-8")
+
+
 def read_xml(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._ElementTree:
     """Parse one file safely, refusing DTDs, oversize files and malformed XML with the line."""
     if len(source.content) > max_bytes:
@@ -183,6 +204,18 @@ def read_xml(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._E
     try:
         tree = etree.ElementTree(etree.fromstring(source.content, _xml_parser()))
     except etree.XMLSyntaxError as exc:
+        try:
+            source.content.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise DefinitionInvalid(
+                [
+                    Problem(
+                        f"File is not valid UTF-8 (byte {bad.start + 1}); save it as UTF-8",
+                        file=source.name,
+                        line=exc.lineno,
+                    )
+                ]
+            ) from None
         raise DefinitionInvalid([Problem(f"Not well-formed XML: {exc.msg}", file=source.name, line=exc.lineno)])
     encoding = (tree.docinfo.encoding or "UTF-8").upper().replace("_", "-")
     if encoding not in ("UTF-8", "UTF8", "US-ASCII", "ASCII"):

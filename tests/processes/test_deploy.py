@@ -211,9 +211,15 @@ def test_a_dmn_file_alone_is_refused():
     assert "No BPMN file" in problem["message"]
 
 
-def test_a_file_not_encoded_as_utf8_is_refused_with_how_to_fix():
+def test_a_file_declared_in_another_encoding_is_read_in_it_as_camunda_does():
     latin = SIMPLE.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace(
         b'name="Review"', 'name="Prüfen"'.encode("latin-1")
     )
-    (problem,) = refusal(latin)
+    definition = deploy_one(latin)
+    assert 'name="Prüfen"' in definition.xml and 'encoding="UTF-8"' in definition.xml
+
+
+def test_a_file_that_is_not_valid_utf8_and_declares_nothing_else_is_refused_with_how_to_fix():
+    broken = SIMPLE.replace(b'name="Review"', 'name="Prüfen"'.encode("latin-1"))
+    (problem,) = refusal(broken)
     assert "save it as UTF-8" in problem["message"]
