@@ -66,13 +66,40 @@ def test_the_same_idempotency_key_with_another_payload_is_a_422(api):
     assert ProcessInstance.objects.count() == 1
 
 
-def test_a_retry_while_the_first_request_runs_is_a_409(api):
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_while_the_first_request_runs_is_a_409(admin_user, monkeypatch):
     deploy_one(REVIEW)
-    start(api, headers={"HTTP_IDEMPOTENCY_KEY": "po-3"})
-    # as if the first request had claimed the key and not finished yet
-    IdempotencyRecord.objects.filter(key="po-3").update(completed_at=None, response_body=None)
-    response = start(api, headers={"HTTP_IDEMPOTENCY_KEY": "po-3"})
-    assert response.status_code == 409 and response.json()["code"] == "idempotency_key_in_use"
+    real_start = services.instance_start
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_start(**kwargs):  # the first request is still running when the retry comes
+        entered.set()
+        assert release.wait(timeout=30)
+        return real_start(**kwargs)
+
+    monkeypatch.setattr(services, "instance_start", slow_start)
+    answers = {}
+
+    def first():
+        client = APIClient()
+        client.force_authenticate(admin_user)
+        answers["first"] = start(client, headers={"HTTP_IDEMPOTENCY_KEY": "po-3"})
+        connection.close()
+
+    runner = threading.Thread(target=first)
+    runner.start()
+    assert entered.wait(timeout=30)
+    retry = APIClient()
+    retry.force_authenticate(admin_user)
+    during = start(retry, headers={"HTTP_IDEMPOTENCY_KEY": "po-3"})
+    release.set()
+    runner.join()
+    after = start(retry, headers={"HTTP_IDEMPOTENCY_KEY": "po-3"})
+    assert during.status_code == 409 and during.json()["code"] == "idempotency_key_in_use"
+    assert answers["first"].status_code == 201
+    assert after.status_code == 201 and after.json()["id"] == answers["first"].json()["id"]
+    assert after["Idempotent-Replayed"] == "true"
+    assert ProcessInstance.objects.count() == 1
 
 
 def test_a_failed_request_frees_its_idempotency_key(api):
@@ -114,7 +141,8 @@ def test_a_business_key_is_free_again_once_its_instance_ended(api):
 def test_two_concurrent_starts_with_one_business_key_make_one_instance():
     definition = deploy_one(REVIEW)
     outcomes = []
-    barrier = threading.Barrier(2)
+    racers = 20
+    barrier = threading.Barrier(racers)
 
     def start_one():
         barrier.wait()
@@ -126,12 +154,12 @@ def test_two_concurrent_starts_with_one_business_key_make_one_instance():
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=start_one) for _ in range(2)]
+    threads = [threading.Thread(target=start_one) for _ in range(racers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes) == ["DuplicateBusinessKey", "started"]
+    assert sorted(outcomes) == ["DuplicateBusinessKey"] * (racers - 1) + ["started"]
     assert ProcessInstance.objects.filter(business_key="RACE").count() == 1
 
 

@@ -20,22 +20,24 @@ REPO = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("BPM_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
-def _redis_available() -> bool:
-    try:
-        import redis
-
-        redis.Redis.from_url(BROKER, socket_connect_timeout=1).ping()
-        return True
-    except Exception:
-        return False
-
+SKIP_WORKERS = os.environ.get("BPM_TEST_SKIP_WORKERS") == "1"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not _redis_available(), reason=f"Redis not reachable at {BROKER} (apt-get install redis-server)"
-    ),
+    pytest.mark.skipif(SKIP_WORKERS, reason="BPM_TEST_SKIP_WORKERS=1: the real-worker tests were turned off"),
 ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _redis_is_there():
+    """A Redis that does not answer fails these tests (they would prove nothing skipped);
+    BPM_TEST_SKIP_WORKERS=1 turns them off on purpose."""
+    import redis
+
+    try:
+        redis.Redis.from_url(BROKER, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"Redis not reachable at {BROKER} ({exc}); start it, or set BPM_TEST_SKIP_WORKERS=1")
 
 
 def start_celery(tmp_path, workers: int, broker: str = BROKER, extra_env: dict | None = None) -> list:
@@ -116,7 +118,8 @@ def test_a_two_second_timer_is_fired_once_by_a_celery_worker(worker_and_beat):
         time.sleep(0.2)
     waited = time.monotonic() - started
     assert instance.status == "completed", f"not fired after {waited:.1f} s"
-    assert waited >= 1.5  # not before it was due
+    # not before it was due; after it, within the tick (0.5 s) and a busy machine's slack
+    assert 1.5 <= waited <= 8, f"fired after {waited:.1f} s"
     assert instance.history.filter(kind="step_completed", element_id="pause").count() == 1
     assert Job.objects.get(instance=instance).status == "done"
 

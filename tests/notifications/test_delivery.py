@@ -62,17 +62,22 @@ def test_a_receiver_failing_three_times_gets_the_event_once_it_recovers_with_spa
     user("ann")
     process_services.instance_start(definition=deploy_one(assigned_task_process()))
     delivery = Delivery.objects.get(channel="webhook", event_type="workflow.task.assigned")
-    gaps = []
-    for step in range(1, 8):
-        before = Delivery.objects.get(pk=delivery.pk).next_attempt_at
-        services.deliver_due(now=later(step * 5))
+    delays = []
+    for step in range(1, 8):  # sweeps 25 s apart: each finds the delivery due again
+        services.deliver_due(now=later(step * 25 / 60))
         after = Delivery.objects.get(pk=delivery.pk)
-        if after.status == "pending":
-            gaps.append((after.next_attempt_at - before).total_seconds())
+        if after.status != "pending":
+            break
+        delays.append((after.next_attempt_at - timezone.now()).total_seconds())
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("delivered", 4)
     assert len({r["headers"]["webhook-id"] for r in receiver["requests"]}) == 1  # the same message id each time
-    assert len(gaps) == 3 and all(gap > 0 for gap in gaps)
+    # each wait is the base (10 s in the fixture) doubled per attempt, with jitter: half to all of it
+    assert len(delays) == 3
+    for attempt, delay in enumerate(delays, start=1):
+        full = 10 * 2 ** (attempt - 1)
+        assert 0.5 * full - 1 <= delay <= full, (attempt, delay)
+    assert len({round(d, 3) for d in delays}) == 3
 
 
 def test_a_receiver_that_never_recovers_produces_a_dead_letter_that_replay_delivers(receiver, settings):

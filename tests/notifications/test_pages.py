@@ -64,6 +64,14 @@ def test_rotating_the_secret_changes_the_signing_key(client, administrator, rece
     page = client.post(f"/notifications/webhooks/{subscription.pk}/rotate-secret/").content.decode()
     second = page.split('<code id="secret">', 1)[1].split("<", 1)[0]
     assert second.startswith("whsec_") and second != first
+    # what is sent from now on is signed with the new key, and no longer verifies with the old one
+    from notifications import webhooks
+
+    services.event_emit(event_type="workflow.instance.completed", payload={"n": 1}, process_key="p")
+    services.deliver_due()
+    sent = receiver["requests"][-1]
+    assert webhooks.verify(second, sent["headers"], sent["body"])
+    assert not webhooks.verify(first, sent["headers"], sent["body"])
 
 
 def test_dead_letters_are_listed_with_their_error_and_replayed_from_the_page(client, administrator, receiver):
