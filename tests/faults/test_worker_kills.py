@@ -65,8 +65,10 @@ def test_timers_held_by_a_killed_worker_fire_once_each_within_seconds(tmp_path):
     )
     lost = [i.pk for i in instances if fired[i.pk] == 0]
     twice = [pk for pk, n in fired.items() if n > 1]
-    print(f"timers: 30 due, {held} held by the killed worker, lost {len(lost)}, twice {len(twice)}, "
-          f"all done {recovered_in:.1f} s after the kill")
+    print(
+        f"timers: 30 due, {held} held by the killed worker, lost {len(lost)}, twice {len(twice)}, "
+        f"all done {recovered_in:.1f} s after the kill"
+    )
     assert held > 0, "the worker was killed after it had finished: nothing was held"
     assert lost == [] and twice == []
     # a held timer waits for its lease and the next tick, plus the new worker's start-up

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from integrations.models import Heartbeat, IdempotencyRecord
+from integrations.models import Heartbeat
 from processes import jobs, services
 from processes.models import Job, ProcessInstance
 from tests.processes.factories import bpmn, chain, deploy_one
