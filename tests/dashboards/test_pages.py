@@ -77,9 +77,17 @@ def test_someone_who_owns_nothing_sees_no_figures_and_gets_404_on_a_process(clie
 
 
 def test_the_heat_overlay_is_darkest_on_the_busiest_step():
-    overlays = heat_overlays({"a": {"completed": 10, "waiting": 2}, "b": {"completed": 1, "waiting": 0}})
-    assert overlays["a"].fill == "#f97316" and overlays["a"].badge == "10 +2"
-    assert overlays["b"].fill == "#fff7ed" and overlays["b"].badge == "1"
+    from dashboards.views import HEAT
+
+    nodes = {
+        "a": {"completed": 10, "waiting": 2},
+        "b": {"completed": 1, "waiting": 0},
+        "c": {"completed": 5, "waiting": 0},
+    }
+    overlays = heat_overlays(nodes)
+    shade = {key: HEAT.index(overlay.fill) for key, overlay in overlays.items()}  # 0 lightest
+    assert shade["a"] == len(HEAT) - 1 and shade["b"] < shade["c"] < shade["a"]  # ordered by completions
+    assert overlays["a"].badge == "10 +2" and overlays["b"].badge == "1"
 
 
 def test_the_heat_overlay_badges_the_average_duration_and_explains_it_on_hover():

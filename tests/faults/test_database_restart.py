@@ -247,13 +247,20 @@ def test_a_database_crashed_restarted_and_stopped_under_load_loses_no_acknowledg
     # The outbox: sends the faults interrupted (in the burst's own after-commit sweeps) are
     # sent by a later sweep once their lease lapses; every event arrives, with its id.
     sweep = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SWEEP_SCRIPT], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "manage.py", "shell", "-c", SWEEP_SCRIPT],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert sweep.returncode == 0, sweep.stderr[-2000:]
     with psycopg.connect(postgres.url.replace("postgres://", "postgresql://")) as conn:
         statuses = dict(conn.execute("SELECT status, count(*) FROM notifications_delivery GROUP BY status").fetchall())
         ids = {f"msg_{row[0].hex}" for row in conn.execute("SELECT message_id FROM notifications_delivery")}
     missing = ids - set(seen)
-    print(f"outbox: {len(ids)} events, {statuses}, received {len(set(seen))} distinct ({len(seen)} posts), missing {len(missing)}")
+    print(
+        f"outbox: {len(ids)} events, {statuses}, received {len(set(seen))} distinct ({len(seen)} posts), missing {len(missing)}"
+    )
     assert len(ids) == BURST and statuses == {"delivered": BURST}
     assert missing == set()

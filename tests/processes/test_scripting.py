@@ -92,10 +92,19 @@ def test_modules_expose_only_harmless_attributes():
         scripting.execute("import json\nc = json.codecs", {})
 
 
-def test_juel_expressions_translate_to_python():
-    assert expressions.to_python("${amount gt 1000 && !rejected}") == "amount > 1000 and not rejected"
-    assert scripting.evaluate(expressions.to_python("${order.total ge 10}"), {"order": {"total": 12}}) is True
-    assert scripting.evaluate(expressions.to_python("${empty comment}"), {"comment": ""}) is True
+def juel(expression: str, **variables):
+    return scripting.evaluate(expressions.to_python(expression), variables)
+
+
+def test_juel_operators_mean_what_they_mean_in_camunda():
+    condition = "${amount gt 1000 && !rejected}"
+    assert juel(condition, amount=1001, rejected=False) is True
+    assert juel(condition, amount=1000, rejected=False) is False
+    assert juel(condition, amount=5000, rejected=True) is False
+    assert juel("${order.total ge 10}", order={"total": 12}) is True
+    assert juel("${order.total ge 10}", order={"total": 9}) is False
+    assert juel("${empty comment}", comment="") is True
+    assert juel("${empty comment}", comment="why") is False
 
 
 def test_feel_expressions_translate_to_python():
