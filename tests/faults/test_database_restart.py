@@ -19,6 +19,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.notifications.test_broker_outage import counting_receiver  # noqa: F401 - the webhook receiver
+
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 BURST = 240
@@ -144,32 +146,12 @@ print("sweep", services.deliver_due())
 """
 
 
-@pytest.fixture
-def receiver():
-    """Webhook receiver on 127.0.0.1 that records each webhook-id it is sent."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            seen.append(self.headers["webhook-id"])
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", seen
-    server.shutdown()
-
-
-def test_a_database_crashed_restarted_and_stopped_under_load_loses_no_acknowledged_write(postgres, receiver, tmp_path):
-    hook, seen = receiver
+def test_a_database_crashed_restarted_and_stopped_under_load_loses_no_acknowledged_write(
+    postgres,
+    counting_receiver,
+    tmp_path,  # noqa: F811
+):
+    hook, seen = counting_receiver
     env = {**_env(postgres.url), "BPM_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8", "BURST_HOOK": hook}
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v", "0"],
