@@ -25,12 +25,17 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _SLACK = 64 * 1024 * 1024  # room for the answer's pickling and the interpreter's own needs
 
 
-def _virtual_size() -> int:
-    with open("/proc/self/statm", "rb") as statm:
-        return int(statm.read().split()[0]) * _PAGE
+def _virtual_size() -> int | None:
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[0]) * _PAGE
+    except OSError:  # not Linux (macOS): no cap, the resident-memory checks between steps remain
+        return None
 
 
-def _cap_memory(budget: int, base: int) -> None:
+def _cap_memory(budget: int, base: int | None) -> None:
+    if base is None:
+        return
     try:
         resource.setrlimit(resource.RLIMIT_AS, (base + budget + _SLACK, resource.RLIM_INFINITY))
     except (ValueError, OSError):  # a lower hard limit set from outside: keep it
@@ -105,7 +110,8 @@ def serve(stdin, stdout) -> None:
             except BaseException:  # noqa: BLE001
                 payload = pickle.dumps(("error", "memory", "ScriptMemoryExceeded", "Out of memory", True))
         finally:
-            resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            if base is not None:
+                resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         _write(stdout, payload)
 
 
