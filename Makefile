@@ -20,7 +20,7 @@ test-fast:        ## skip the slow and browser tests
 	bash scripts/test.sh -m "not slow and not browser"
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
 
 format:
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .

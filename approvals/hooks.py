@@ -30,3 +30,9 @@ def on_tasks_opened(tasks, elements: dict) -> None:
         changed.append(task)
     if changed:
         type(changed[0]).objects.bulk_update(changed, ["is_approval", "approval_chain", "substituted_for", "assignee"])
+
+
+def approval_outcomes(task) -> list[str]:
+    """The outcomes an approval task offers on its page (registered with tasks.views)."""
+    config = approval_config(task.element_id, (task.definition.elements or {}).get(task.element_id, {}))
+    return list(config.outcomes) if config else []

@@ -12,9 +12,9 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate, TruncWeek
 from django.utils import timezone
 
+from bpm.durations import parse_duration
 from processes.models import Incident, ProcessDefinition, ProcessInstance, ProcessSettings, WaitingStep
 from processes.selectors import _keys_with_object_perm
-from tasks.assignment import parse_duration
 from tasks.models import HumanTask
 
 from .aggregates import Percentile, percentile, seconds_between

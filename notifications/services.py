@@ -28,8 +28,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.utils import timezone
 
-from bpm import locking, netguard
-from processes import secrets
+from bpm import locking, netguard, secrets
 
 from . import webhooks
 from .models import (

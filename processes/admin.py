@@ -92,7 +92,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     actions = ["verify"]
 
     def save_model(self, request, obj, form, change):
-        from .secrets import encrypt
+        from bpm.secrets import encrypt
 
         if form.cleaned_data.get("secret"):
             obj.secret_encrypted = encrypt(form.cleaned_data["secret"])

@@ -23,6 +23,7 @@ class DeploySource(models.TextChoices):
 class WaitKind(models.TextChoices):
     USER = "user", "User task"
     MANUAL = "manual", "Manual task"
+    SERVICE = "service", "Service task (its connector job)"
     TIMER = "timer", "Timer"
     MESSAGE = "message", "Message"
     SIGNAL = "signal", "Signal"

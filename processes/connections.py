@@ -12,7 +12,8 @@ import urllib.request
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from . import secrets
+from bpm import secrets
+
 from .models import Connection, ConnectionAuth
 
 _tokens: dict[int, tuple[str, float]] = {}

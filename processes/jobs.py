@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -23,6 +24,22 @@ from .exceptions import InstanceNotActive, InstanceSuspended, StepNotWaiting
 from .models import Incident, Job, JobStatus, ProcessInstance
 
 logger = logging.getLogger(__name__)
+
+
+# Job kinds other apps add (as Camunda's job handlers), registered in their AppConfig.ready():
+# the handler runs inside the job's transaction, with the job row locked.
+JOB_KINDS: dict[str, Callable[[Job], None]] = {}
+# What the in-process runner (run_jobs, the demo) also does periodically: (every seconds, callable).
+PERIODIC: list[tuple[float, Callable[[], object]]] = []
+
+
+def register_job_kind(kind: str, handler: Callable[[Job], None]) -> None:
+    JOB_KINDS[kind] = handler
+
+
+def register_periodic(every_seconds: float, action: Callable[[], object]) -> None:
+    if (every_seconds, action) not in PERIODIC:
+        PERIODIC.append((every_seconds, action))
 
 
 def _now(now: datetime | None) -> datetime:
@@ -90,11 +107,10 @@ def _run_job(job: Job, token: str) -> str:
                 _apply_service_result(job, result)
             elif job.kind == "start_timer":
                 services.instance_start_by_timer(job_id=job.pk)
-            elif job.kind == "escalation":
-                from tasks import escalation
-
-                services.lock_instance(job.instance_id)
-                escalation.run_step(job)
+            elif job.kind in JOB_KINDS:
+                JOB_KINDS[job.kind](job)
+            else:
+                raise RuntimeError(f"No handler for jobs of kind {job.kind!r} (register_job_kind)")
             Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, finished_at=timezone.now(), last_error="")
             return "done"
     except InstanceSuspended:

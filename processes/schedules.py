@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from tasks.assignment import parse_duration
+from bpm.durations import parse_duration
 
 from .models import Job, JobStatus, ProcessDefinition
 

@@ -5,9 +5,14 @@ class TasksConfig(AppConfig):
     name = "tasks"
 
     def ready(self) -> None:
+        from processes import jobs, waiting
         from processes import services as process_services
 
-        from . import services
+        from . import escalation, services, sync
 
+        # Human tasks open and close with the engine's waiting points.
+        waiting.register_listener(sync)
         # The instance API's "complete a step" follows the task rules for human steps.
         process_services.register_human_step_completer(services.task_complete_step)
+        # SLA escalation steps run as jobs of their own kind.
+        jobs.register_job_kind("escalation", escalation.run_job)

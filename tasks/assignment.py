@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
+from bpm.durations import parse_duration
 from processes.engine import expressions, scripting
 
 logger = logging.getLogger(__name__)
@@ -41,29 +40,6 @@ def _names(value) -> list[str]:
     if isinstance(value, (list, tuple, set)):
         return [str(v).strip() for v in value if str(v).strip()]
     return [part.strip() for part in str(value).split(",") if part.strip()]
-
-
-_DURATION = re.compile(
-    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
-)
-
-
-def parse_duration(text: str) -> relativedelta | None:
-    """An ISO 8601 duration (P2D, PT4H, P1M) as a relativedelta; None when it is not one."""
-    match = _DURATION.match(text)
-    if not match or text in ("P", "PT"):
-        return None
-    parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    return relativedelta(
-        years=int(parts.get("years", 0)),
-        months=int(parts.get("months", 0)),
-        weeks=int(parts.get("weeks", 0)),
-        days=int(parts.get("days", 0)),
-        hours=int(parts.get("hours", 0)),
-        minutes=int(parts.get("minutes", 0)),
-        seconds=parts.get("seconds", 0),
-    )
 
 
 def parse_when(value, now: datetime | None = None) -> datetime | None:

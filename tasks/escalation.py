@@ -25,9 +25,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from bpm.durations import parse_duration
 from processes.choices import HistoryKind
 
-from .assignment import parse_duration
 from .choices import TaskStatus
 from .models import HumanTask, TaskCandidate
 
@@ -89,6 +89,14 @@ def schedule(tasks: list[HumanTask]) -> None:
             )
     if jobs:
         Job.objects.bulk_create(jobs)
+
+
+def run_job(job) -> None:
+    """The "escalation" job kind (registered with processes.jobs): lock the instance, then run the step."""
+    from processes import services as process_services
+
+    process_services.lock_instance(job.instance_id)
+    run_step(job)
 
 
 def run_step(job) -> None:

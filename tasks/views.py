@@ -108,13 +108,20 @@ def task_detail(request, pk, form=None):
     )
 
 
-def _approval_outcomes(task) -> list[str]:
-    if not task.is_approval:
-        return []
-    from approvals.conventions import approval_config
+# The decisions an approval task offers come from the approvals app above this one, which
+# registers how to read them in its AppConfig.ready().
+_APPROVAL_OUTCOMES: list = []
 
-    config = approval_config(task.element_id, (task.definition.elements or {}).get(task.element_id, {}))
-    return list(config.outcomes) if config else []
+
+def register_approval_outcomes(reader) -> None:
+    """``reader(task) -> list[str]``: the outcomes the task page offers for an approval task."""
+    _APPROVAL_OUTCOMES[:] = [reader]
+
+
+def _approval_outcomes(task) -> list[str]:
+    if not task.is_approval or not _APPROVAL_OUTCOMES:
+        return []
+    return _APPROVAL_OUTCOMES[0](task)
 
 
 def _act(request, pk, action, success: str, **kwargs):

@@ -11,11 +11,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from bpm.durations import parse_duration
 from bpm.exceptions import ApplicationError
 from processes import jobs, services
 from processes.choices import HistoryKind
 from processes.models import HistoryEvent, Job, ProcessDefinition, ProcessInstance, WaitingStep
-from tasks.assignment import parse_duration
 from tasks.models import HumanTask
 
 MAX_STEPS = 500

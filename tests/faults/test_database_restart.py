@@ -148,8 +148,8 @@ print("sweep", services.deliver_due())
 
 def test_a_database_crashed_restarted_and_stopped_under_load_loses_no_acknowledged_write(
     postgres,
-    counting_receiver,
-    tmp_path,  # noqa: F811
+    counting_receiver,  # noqa: F811 - the fixture imported above
+    tmp_path,
 ):
     hook, seen = counting_receiver
     env = {**_env(postgres.url), "BPM_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8", "BURST_HOOK": hook}

@@ -103,7 +103,7 @@ def test_saving_without_a_secret_keeps_the_stored_one(server):
     url, _ = server
     connections.connection_save(name="erp", base_url=url, auth="bearer", secret="first")
     connections.connection_save(name="erp", base_url=url + "/v2", auth="bearer", secret="")
-    from processes import secrets
+    from bpm import secrets
 
     assert secrets.decrypt(Connection.objects.get(name="erp").secret_encrypted) == "first"
 

@@ -106,7 +106,7 @@ def test_a_private_address_is_refused_at_subscription_time_and_again_at_send_tim
         with pytest.raises(ValidationError):
             services.subscription_create(name="x", url=url)
     # a subscription that became unsafe (e.g. its DNS now points inside) is refused when sending
-    from processes import secrets
+    from bpm import secrets
 
     WebhookSubscription.objects.create(
         name="sneaky",

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from processes.jobs import run_due_jobs
+from processes.jobs import PERIODIC, run_due_jobs
 
 
 class Command(BaseCommand):
@@ -15,15 +15,13 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=1.0)
 
     def handle(self, loop: bool, interval: float, **options):
-        from dashboards.services import alerts_evaluate
-        from integrations.health import heartbeat
-
-        alerts_checked = 0.0
+        # What beat does in production, registered by the apps (heartbeat, SLA alerts...).
+        last_run = [0.0] * len(PERIODIC)
         while True:
-            heartbeat()
-            if time.monotonic() - alerts_checked >= 60:  # as beat's bpm-alerts does in production
-                alerts_evaluate()
-                alerts_checked = time.monotonic()
+            for index, (every, action) in enumerate(PERIODIC):
+                if time.monotonic() - last_run[index] >= every:
+                    action()
+                    last_run[index] = time.monotonic()
             count = run_due_jobs()
             if count:
                 self.stdout.write(f"ran {count} job(s)")

@@ -1,0 +1,73 @@
+"""Services: every change to definitions and instances, each in one transaction.
+
+The one rule of state (``state.py``): a service that changes an instance locks its row
+(``select_for_update``), loads the engine state, applies the action, runs the engine
+until the workflow waits, syncs waiting points to rows, appends history and emits
+events, and saves the state, all inside one ``transaction.atomic`` block.
+
+Lock order: when several instances are locked in one transaction (message correlation,
+signals) they are locked in ascending id order.
+
+The rooms: ``deploy`` (definitions), ``instances`` (commands on one instance),
+``correlation`` (messages and signals), ``jobs`` (what timers and service jobs do),
+``grants`` (who may see, start, own). Callers import this package: ``services.instance_start``.
+"""
+
+# Read by callers through the package (models re-exported for tests and views that used them here).
+from ..models import ProcessDefinition, ProcessInstance  # noqa: E402
+from .correlation import message_correlate, signal_broadcast
+from .deploy import DeployResult, definition_activate, definition_deploy, specs_for
+from .grants import definition_grant, definition_revoke
+from .instances import (
+    HUMAN_STEP_KINDS,
+    instance_cancel,
+    instance_complete_step,
+    instance_force_complete_step,
+    instance_resume,
+    instance_set_variables,
+    instance_start,
+    instance_suspend,
+    register_human_step_completer,
+    step_complete,
+    user_may_force_complete,
+)
+from .jobs import (
+    incident_retry,
+    instance_fire_timer,
+    instance_start_by_timer,
+    instance_throw_error,
+    instance_throw_escalation,
+)
+from .state import history_append, lock_instance, waiting_element_ids
+
+__all__ = [
+    "HUMAN_STEP_KINDS",
+    "DeployResult",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "definition_activate",
+    "definition_deploy",
+    "definition_grant",
+    "definition_revoke",
+    "history_append",
+    "incident_retry",
+    "instance_cancel",
+    "instance_complete_step",
+    "instance_fire_timer",
+    "instance_force_complete_step",
+    "instance_resume",
+    "instance_set_variables",
+    "instance_start",
+    "instance_start_by_timer",
+    "instance_suspend",
+    "instance_throw_error",
+    "instance_throw_escalation",
+    "lock_instance",
+    "message_correlate",
+    "register_human_step_completer",
+    "signal_broadcast",
+    "specs_for",
+    "step_complete",
+    "user_may_force_complete",
+    "waiting_element_ids",
+]

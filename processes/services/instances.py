@@ -1,0 +1,252 @@
+"""Commands on one instance: start, complete a step, force-complete, cancel, suspend, resume, change variables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bpm.exceptions import InvalidInput
+from notifications import services as notifications
+
+from .. import variables as variable_rules
+from .. import waiting
+from ..choices import HistoryKind, InstanceStatus, WaitKind
+from ..engine import runtime
+from ..exceptions import (
+    DefinitionNotFound,
+    DuplicateBusinessKey,
+    ForceCompleteRefused,
+    InstanceNotActive,
+    StepNotCompletable,
+    StepNotWaiting,
+)
+from ..models import (
+    OPEN_STATUSES,
+    HistoryEvent,
+    Job,
+    JobStatus,
+    ProcessDefinition,
+    ProcessInstance,
+    WaitingStep,
+)
+from .deploy import specs_for
+from .state import _apply_outcome, _history, _load_run, _lock_instance, _refuse_suspended
+
+
+def _resolve_definition(definition: ProcessDefinition | None, key: str | None) -> ProcessDefinition:
+    if definition is not None:
+        return definition
+    found = ProcessDefinition.objects.filter(key=key, is_active=True).first()
+    if found is None:
+        raise DefinitionNotFound(f"No deployed process with key '{key}'")
+    return found
+
+
+def instance_start(
+    *,
+    definition: ProcessDefinition | None = None,
+    key: str | None = None,
+    variables: dict[str, Any] | None = None,
+    business_key: str = "",
+    user=None,
+) -> ProcessInstance:
+    """Start an instance (of the active version when given a key) and run it until it waits."""
+    variable_rules.check(variables)
+    definition = _resolve_definition(definition, key)
+    specs = specs_for(definition)
+    data = dict(variables or {})
+    if getattr(user, "is_authenticated", False):
+        data["initiator"] = user.get_username()
+    try:
+        return _start(definition, specs, data, business_key, user)
+    except IntegrityError as exc:
+        # the partial unique index decides, so concurrent starts cannot both win; no pre-check query
+        if "instance_open_business_key_unique" not in str(exc):
+            raise
+        raise DuplicateBusinessKey(
+            f"An open instance of '{definition.key}' already has business key '{business_key}'",
+            details={"business_key": [f"'{business_key}' is in use by an open instance of {definition.key}."]},
+        ) from None
+
+
+def _start(definition: ProcessDefinition, specs, data: dict, business_key: str, user) -> ProcessInstance:
+    with transaction.atomic():
+        run = runtime.Run.start(specs, data)
+        run.advance()
+        instance = ProcessInstance(
+            definition=definition,
+            business_key=business_key or "",
+            started_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        started = _history(
+            instance,
+            HistoryKind.INSTANCE_STARTED,
+            actor=user,
+            data={"variables": runtime.serializer.to_json_value(data)},
+        )
+        return _apply_outcome(instance, run, actor=user, events=[started], new=True)
+
+
+def instance_complete_step(
+    *, instance_id: int, spiff_task_id: str, data: dict[str, Any] | None = None, user=None
+) -> ProcessInstance:
+    """Complete a waiting user or manual task of an instance with data, then run until it waits."""
+    variable_rules.check(data, field="data")
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        _refuse_suspended(instance)
+        if instance.status != InstanceStatus.RUNNING:
+            raise InstanceNotActive(f"Instance {instance_id} is {instance.status}")
+        run = _load_run(instance)
+        try:
+            run.complete_task(spiff_task_id, data)
+        except runtime.EngineActionError as exc:
+            raise StepNotWaiting(str(exc)) from exc
+        return _apply_outcome(instance, run, actor=user, completed_step=str(spiff_task_id))
+
+
+# Who completes a waiting step by hand. A human step follows the task rules (candidates, claim,
+# four-eyes, an approval's decision with its record), which live in the tasks app above this
+# layer: it registers them here in its AppConfig.ready().
+_HUMAN_STEP_COMPLETER: list = []
+HUMAN_STEP_KINDS = (WaitKind.USER, WaitKind.MANUAL)
+
+
+def register_human_step_completer(completer) -> None:
+    """``completer(instance_id=, spiff_task_id=, data=, user=)`` completes a human step under the task rules."""
+    _HUMAN_STEP_COMPLETER[:] = [completer]
+
+
+def step_complete(*, instance_id: int, spiff_task_id: str, data: dict[str, Any] | None = None, user) -> ProcessInstance:
+    """Complete a waiting step on behalf of a person or system, under the rules of its kind.
+
+    A user or manual task goes through the task rules; a service task waits for its connector
+    job and events for their message, signal or timer, so neither is completed here."""
+    step = WaitingStep.objects.filter(instance_id=instance_id, spiff_task_id=spiff_task_id).first()
+    if step is None:
+        raise StepNotWaiting(f"Instance {instance_id} does not wait at step {spiff_task_id}")
+    if step.kind in HUMAN_STEP_KINDS and _HUMAN_STEP_COMPLETER:
+        _HUMAN_STEP_COMPLETER[0](instance_id=instance_id, spiff_task_id=str(spiff_task_id), data=data, user=user)
+        return ProcessInstance.objects.get(pk=instance_id)
+    how = {
+        WaitKind.SERVICE: "its result comes from its connector job",
+        WaitKind.TIMER: "it fires when its timer is due",
+        WaitKind.MESSAGE: f"it waits for the message '{step.event_name}' (correlate it)",
+        WaitKind.SIGNAL: f"it waits for the signal '{step.event_name}' (send it)",
+    }.get(step.kind, "it waits for its event")
+    raise StepNotCompletable(
+        f"Step '{step.element_id}' is not completed by hand: {how}. "
+        "An administrator can force-complete it with a reason.",
+        details={"element_id": step.element_id, "kind": step.kind},
+    )
+
+
+def user_may_force_complete(user) -> bool:
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and (user.is_superuser or user.has_perm("processes.force_complete_step"))
+    )
+
+
+def instance_force_complete_step(
+    *, instance_id: int, spiff_task_id: str, reason: str, data: dict[str, Any] | None = None, user
+) -> ProcessInstance:
+    """An administrator completes a waiting user, manual or service task without its rules
+    (no claim, no four-eyes, no approval record), with a reason kept in the history."""
+    if not user_may_force_complete(user):
+        raise ForceCompleteRefused("Only administrators may force-complete a step.")
+    if not (reason or "").strip():
+        raise InvalidInput("Say why the step is force-completed.", details={"reason": ["A reason is required."]})
+    with transaction.atomic():
+        step = WaitingStep.objects.filter(instance_id=instance_id, spiff_task_id=spiff_task_id).first()
+        if step is None:
+            raise StepNotWaiting(f"Instance {instance_id} does not wait at step {spiff_task_id}")
+        # Recorded before the step's own events, as the cause; a refusal below rolls it back.
+        _history(
+            _lock_instance(instance_id),
+            HistoryKind.STEP_FORCE_COMPLETED,
+            actor=user,
+            element_id=step.element_id,
+            element_type=step.element_type,
+            name=step.name,
+            data={"reason": reason.strip(), "variables": sorted((data or {}).keys())},
+        ).save()
+        return instance_complete_step(instance_id=instance_id, spiff_task_id=spiff_task_id, data=data, user=user)
+
+
+def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> ProcessInstance:
+    """Cancel an open instance: its waiting points close and it ends as cancelled."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status not in OPEN_STATUSES:
+            raise InstanceNotActive(f"Instance {instance_id} is already {instance.status}")
+        run = _load_run(instance)
+        run.cancel()
+        Job.objects.filter(instance=instance, status__in=[JobStatus.PENDING, JobStatus.SUSPENDED]).delete()
+        instance.state = run.outcome().state
+        instance.status = InstanceStatus.CANCELLED
+        instance.ended_at = timezone.now()
+        instance.save(update_fields=["state", "status", "ended_at", "updated_at"])
+        instance.waiting_steps.all().delete()
+        waiting.cancelled(instance=instance)
+        notifications.instance_event("workflow.instance.cancelled", instance, extra={"reason": reason})
+        HistoryEvent.objects.create(
+            instance=instance,
+            definition_id=instance.definition_id,
+            kind=HistoryKind.INSTANCE_CANCELLED,
+            data={"reason": reason},
+            actor=user if getattr(user, "is_authenticated", False) else None,
+        )
+        return instance
+
+
+def instance_suspend(*, instance_id: int, user=None, reason: str = "") -> ProcessInstance:
+    """Pause a running instance: its timers and other jobs wait, its steps cannot be completed,
+    messages and signals pass it by, until it is resumed."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status != InstanceStatus.RUNNING:
+            raise InstanceNotActive(f"Instance {instance_id} is {instance.status}; only a running one can be suspended")
+        instance.status = InstanceStatus.SUSPENDED
+        instance.save(update_fields=["status", "updated_at"])
+        Job.objects.filter(instance=instance, status=JobStatus.PENDING).update(status=JobStatus.SUSPENDED)
+        _history(instance, HistoryKind.INSTANCE_SUSPENDED, actor=user, data={"reason": reason}).save()
+        notifications.instance_event("workflow.instance.suspended", instance, extra={"reason": reason})
+        return instance
+
+
+def instance_resume(*, instance_id: int, user=None) -> ProcessInstance:
+    """Let a suspended instance go on; timers that fell due meanwhile fire at the next tick."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status != InstanceStatus.SUSPENDED:
+            raise InstanceNotActive(f"Instance {instance_id} is {instance.status}, not suspended")
+        instance.status = InstanceStatus.RUNNING
+        instance.save(update_fields=["status", "updated_at"])
+        Job.objects.filter(instance=instance, status=JobStatus.SUSPENDED).update(status=JobStatus.PENDING)
+        _history(instance, HistoryKind.INSTANCE_RESUMED, actor=user).save()
+        notifications.instance_event("workflow.instance.resumed", instance)
+        return instance
+
+
+def instance_set_variables(
+    *, instance_id: int, variables: dict[str, Any], remove: Iterable[str] = (), user=None
+) -> ProcessInstance:
+    """Change variables of an open instance (what its waiting steps will carry on with);
+    recorded in the history with the old and new values."""
+    variable_rules.check(variables, removing=tuple(remove))
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.status not in OPEN_STATUSES:
+            raise InstanceNotActive(f"Instance {instance_id} is {instance.status}; its variables are final")
+        run = _load_run(instance)
+        run.set_variables(runtime.serializer.to_json_value(dict(variables)), list(remove))
+        status = instance.status
+        instance = _apply_outcome(instance, run, actor=user)
+        if status == InstanceStatus.SUSPENDED and instance.status == InstanceStatus.RUNNING:
+            instance.status = status  # the outcome knows nothing of suspension
+            instance.save(update_fields=["status"])
+        return instance

@@ -1,0 +1,129 @@
+"""What jobs do to instances: fire a timer, start by a timer, throw a mapped error or escalation, retry an incident."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from bpm.exceptions import Conflict
+from notifications import services as notifications
+
+from .. import schedules
+from ..choices import HistoryKind, InstanceStatus
+from ..engine import runtime
+from ..models import (
+    Incident,
+    Job,
+    JobStatus,
+    ProcessInstance,
+)
+from .deploy import specs_for
+from .state import _apply_outcome, _history, _load_run, _lock_instance, _refuse_suspended, history_append
+
+
+def instance_fire_timer(*, instance_id: int, spiff_task_id: str) -> bool:
+    """Fire a due timer of an instance (called by the job runner inside its transaction).
+
+    Returns False, changing nothing, when the timer no longer waits (it was interrupted,
+    the instance ended, or the job ran before): running a job twice is harmless.
+    """
+    instance = _lock_instance(instance_id)
+    _refuse_suspended(instance)
+    if instance.status != InstanceStatus.RUNNING:
+        return False
+    run = _load_run(instance)
+    try:
+        run.fire_timer(spiff_task_id)
+    except runtime.EngineActionError:
+        return False
+    _apply_outcome(instance, run)
+    # A cycle timer still waiting after it fired wants a job for its next due time.
+    for point in run.waiting():
+        if point.spiff_task_id == str(spiff_task_id) and point.kind == "timer" and point.due_at is not None:
+            Job.objects.create(
+                instance=instance,
+                kind="timer",
+                spiff_task_id=point.spiff_task_id,
+                element_id=point.element_id,
+                due_at=point.due_at,
+            )
+    return True
+
+
+def incident_retry(*, incident_id: int, user=None) -> Incident:
+    """Run a failed job again (after its cause was fixed); the incident is resolved."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().select_related("job").get(pk=incident_id)
+        if incident.resolved_at is not None:
+            raise Conflict(f"Incident {incident_id} was already resolved")
+        Job.objects.filter(pk=incident.job_id).update(
+            status=JobStatus.PENDING, due_at=timezone.now(), attempts=0, lock_token="", locked_until=None
+        )
+        incident.resolved_at = timezone.now()
+        incident.resolved_by = user if getattr(user, "is_authenticated", False) else None
+        incident.save(update_fields=["resolved_at", "resolved_by"])
+        notifications.instance_event(
+            "workflow.incident.resolved",
+            ProcessInstance.objects.select_related("definition").get(pk=incident.instance_id),
+            extra={"incident": incident.pk, "element_id": incident.element_id},
+        )
+        history_append(
+            instance_id=incident.instance_id,
+            definition_id=ProcessInstance.objects.values_list("definition_id", flat=True).get(pk=incident.instance_id),
+            kind=HistoryKind.INCIDENT_RESOLVED,
+            actor=user,
+            element_id=incident.element_id,
+            data={"incident": incident.pk},
+        )
+        return incident
+
+
+def instance_start_by_timer(*, job_id: int) -> ProcessInstance | None:
+    """Run a due start-timer job (inside the job runner's transaction): start an instance of
+    the definition, fire its timer start event at once, and schedule the next start."""
+    job = Job.objects.select_related("definition").get(pk=job_id)
+    definition = job.definition
+    instance = None
+    if definition is not None and definition.is_active:
+        specs = specs_for(definition)
+        run = runtime.Run.start(specs, {})
+        run.prime_start_timer(job.element_id)
+        run.advance()
+        instance = ProcessInstance(definition=definition)
+        started = _history(
+            instance, HistoryKind.INSTANCE_STARTED, data={"by_timer": job.element_id, "due": job.due_at.isoformat()}
+        )
+        _apply_outcome(instance, run, events=[started], new=True)
+        if job.remaining != 0:
+            timer = (definition.elements.get(job.element_id) or {}).get("timer") or {}
+            due = schedules.next_occurrence(timer, job.due_at)
+            if due is not None:
+                Job.objects.create(
+                    kind="start_timer",
+                    definition=definition,
+                    element_id=job.element_id,
+                    due_at=due,
+                    remaining=job.remaining - 1 if job.remaining > 0 else -1,
+                )
+    return instance
+
+
+def instance_throw_error(*, instance_id: int, spiff_task_id: str, code: str, message: str = "") -> bool:
+    """Throw a BPMN error at a waiting service task (inside the job runner's transaction).
+    Returns False, changing nothing, when no boundary or event subprocess catches the code."""
+    instance = _lock_instance(instance_id)
+    run = _load_run(instance)
+    if not run.throw_error(spiff_task_id, code, message):
+        return False
+    _apply_outcome(instance, run)
+    return True
+
+
+def instance_throw_escalation(*, instance_id: int, spiff_task_id: str, code: str) -> bool:
+    """Throw a BPMN escalation at a waiting user task (an SLA escalation step)."""
+    instance = _lock_instance(instance_id)
+    run = _load_run(instance)
+    if not run.throw_error(spiff_task_id, code, escalation=True):
+        return False
+    _apply_outcome(instance, run)
+    return True

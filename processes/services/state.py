@@ -1,0 +1,305 @@
+"""The rule of state, as its named steps: lock the instance, load its run, sync waiting points,
+record history, emit events, save. Every command on an instance ends in ``apply_outcome``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from notifications import services as notifications
+
+from .. import waiting
+from ..choices import HistoryKind, InstanceStatus
+from ..engine import runtime
+from ..exceptions import (
+    InstanceNotFound,
+    InstanceSuspended,
+)
+from ..models import (
+    HistoryEvent,
+    Job,
+    JobStatus,
+    ProcessDefinition,
+    ProcessInstance,
+    WaitingStep,
+)
+from .deploy import specs_for
+
+
+def _history(instance: ProcessInstance, kind: str, *, actor=None, element_id="", element_type="", name="", data=None):
+    return HistoryEvent(
+        instance=instance,
+        definition_id=instance.definition_id,
+        kind=kind,
+        element_id=element_id,
+        element_type=element_type,
+        element_name=name[:255],
+        data=data or {},
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+_MISSING = object()
+
+
+def _steps(keys: list[tuple[str, str]]) -> Q:
+    """Match rows of the given (spiff task id, element id) pairs."""
+    condition = Q()
+    for spiff_task_id, element_id in keys:
+        condition |= Q(spiff_task_id=spiff_task_id, element_id=element_id)
+    return condition
+
+
+def _known_rows(instance: ProcessInstance, **relations: list) -> None:
+    """Fill related-object caches as ``prefetch_related`` would, from rows already in hand."""
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, rows in relations.items():
+        queryset = getattr(instance, name).all()
+        queryset._result_cache, queryset._prefetch_done = list(rows), True
+        cache[name] = queryset
+
+
+def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened) -> None:
+    """Pending jobs follow the timers and service tasks the instance waits on (same transaction)."""
+    if closed:
+        Job.objects.filter(_steps(closed), instance=instance, status=JobStatus.PENDING).delete()
+    new_jobs = [
+        Job(instance=instance, kind="timer", spiff_task_id=w.spiff_task_id, element_id=w.element_id, due_at=w.due_at)
+        for w in opened
+        if w.kind == "timer" and w.due_at is not None
+    ]
+    for w in opened:
+        if w.kind == "service":  # the connector call runs as a job, outside this transaction
+            retries = ((instance.definition.elements or {}).get(w.element_id, {}).get("connector") or {}).get("retries")
+            new_jobs.append(
+                Job(
+                    instance=instance,
+                    kind="service",
+                    spiff_task_id=w.spiff_task_id,
+                    element_id=w.element_id,
+                    due_at=timezone.now(),
+                    max_attempts=1 + (retries if retries is not None else settings.BPM["SERVICE_RETRIES"]),
+                )
+            )
+    if new_jobs:
+        Job.objects.bulk_create(new_jobs)
+
+
+@notifications.batched_subscription_reads()
+def _apply_outcome(
+    instance: ProcessInstance,
+    run: runtime.Run,
+    *,
+    actor=None,
+    events: list[HistoryEvent] | None = None,
+    new: bool = False,
+    completed_step: str | None = None,
+) -> ProcessInstance:
+    """Steps 3-5 of the one rule, after the caller locked the row and ran the engine."""
+    outcome = run.outcome()
+    history = list(events or [])
+    previous_status = instance.status
+    history += _save_state(instance, outcome, actor=actor, new=new)
+    history += _record_steps(instance, outcome, actor=actor)
+    history += _sync_waiting_points(instance, run, outcome, actor=actor, new=new, completed_step=completed_step)
+    if outcome.status != previous_status or new:
+        history += _record_status(instance, outcome, actor=actor)
+    HistoryEvent.objects.bulk_create(history)
+    if new:
+        notifications.instance_event("workflow.instance.started", instance)
+    if outcome.unhandled_events:
+        from .correlation import _deliver_thrown_events  # it calls back into this step
+
+        _deliver_thrown_events(instance, outcome.unhandled_events, user=actor)
+    return instance
+
+
+def _save_state(instance: ProcessInstance, outcome, *, actor, new: bool) -> list[HistoryEvent]:
+    """The engine state, variables and status onto the row (an INSERT for a new instance)."""
+    events = []
+    if outcome.variables != instance.variables and not new:
+        before = instance.variables or {}
+        changed = {k: v for k, v in outcome.variables.items() if before.get(k, _MISSING) != v}
+        removed = sorted(k for k in before if k not in outcome.variables)
+        events.append(
+            _history(
+                instance, HistoryKind.VARIABLES_CHANGED, actor=actor, data={"changed": changed, "removed": removed}
+            )
+        )
+    instance.state = outcome.state
+    instance.variables = outcome.variables
+    instance.status = outcome.status
+    instance.error_message = outcome.error_message
+    instance.error_element_id = outcome.error_element_id
+    if outcome.status == InstanceStatus.COMPLETED:
+        instance.ended_at = timezone.now()
+    if new:
+        instance.process_key = instance.definition.key  # every way of starting gets it
+        instance.save()
+    else:
+        instance.save(
+            update_fields=[
+                "state",
+                "variables",
+                "status",
+                "error_message",
+                "error_element_id",
+                "ended_at",
+                "updated_at",
+            ]
+        )
+    return events
+
+
+def _record_steps(instance: ProcessInstance, outcome, *, actor) -> list[HistoryEvent]:
+    """Each element the run completed, with how long it took; webhooks that ask for steps hear of them."""
+    if outcome.steps:
+        notifications.steps_completed(instance, outcome.steps)
+    return [
+        _history(
+            instance,
+            HistoryKind.STEP_COMPLETED,
+            actor=actor,
+            element_id=step.element_id,
+            element_type=step.element_type,
+            name=step.name,
+            data=None if step.duration_s is None else {"duration_s": round(step.duration_s, 3)},
+        )
+        for step in outcome.steps
+    ]
+
+
+def _sync_waiting_points(
+    instance: ProcessInstance, run: runtime.Run, outcome, *, actor, new: bool, completed_step: str | None
+) -> list[HistoryEvent]:
+    """Waiting-step rows, human tasks and jobs follow where the engine now waits.
+
+    The rows mirror what the engine waited on before the action (``run.waiting_before``),
+    so the diff needs no query: delete what closed, insert what opened."""
+    existing = set() if new else run.waiting_before
+    current = {(w.spiff_task_id, w.element_id): w for w in outcome.waiting}
+    closed = [key for key in existing if key not in current]
+    if closed:
+        WaitingStep.objects.filter(_steps(closed), instance=instance).delete()
+    opened = [w for key, w in current.items() if key not in existing]
+    waiting.closed(instance=instance, closed=closed, completed_spiff_task_id=completed_step, actor=actor)
+    _sync_jobs(instance, closed, opened)
+    waiting.opened(instance=instance, points=opened, variables=outcome.variables)
+    inserted: list[WaitingStep] = []
+    if opened:
+        inserted = WaitingStep.objects.bulk_create(
+            [
+                WaitingStep(
+                    instance=instance,
+                    spiff_task_id=w.spiff_task_id,
+                    element_id=w.element_id,
+                    element_type=w.element_type,
+                    name=w.name[:255],
+                    kind=w.kind,
+                    event_name=w.event_name[:255],
+                    due_at=w.due_at,
+                )
+                for w in opened
+            ]
+        )
+    if new:
+        # A new instance waits exactly where the rows were just inserted and has no incident
+        # yet: the response reads both from here instead of asking the database again.
+        _known_rows(instance, waiting_steps=inserted, incidents=[])
+    return [
+        _history(
+            instance,
+            HistoryKind.STEP_ENTERED,
+            actor=actor,
+            element_id=w.element_id,
+            element_type=w.element_type,
+            name=w.name,
+            data={"kind": w.kind},
+        )
+        for w in opened
+    ]
+
+
+def _record_status(instance: ProcessInstance, outcome, *, actor) -> list[HistoryEvent]:
+    """The instance completed or failed: its history event and its notification."""
+    if outcome.status == InstanceStatus.COMPLETED:
+        notifications.instance_event(
+            "workflow.instance.completed",
+            instance,
+            notify_initiator=True,
+            extra={"ended_at": instance.ended_at.isoformat()},
+        )
+        return [_history(instance, HistoryKind.INSTANCE_COMPLETED, actor=actor)]
+    if outcome.status == InstanceStatus.ERROR:
+        notifications.instance_event("workflow.instance.failed", instance, extra={"error": outcome.error_message[:500]})
+        return [
+            _history(
+                instance,
+                HistoryKind.INSTANCE_ERRORED,
+                actor=actor,
+                element_id=outcome.error_element_id,
+                data={"error": outcome.error_message},
+            )
+        ]
+    return []
+
+
+def _refuse_suspended(instance: ProcessInstance) -> None:
+    if instance.status == InstanceStatus.SUSPENDED:
+        raise InstanceSuspended(f"Instance {instance.pk} is suspended: resume it first")
+
+
+def _lock_instance(instance_id: int) -> ProcessInstance:
+    """Lock the instance row (no join: a join costs the planner more than the cached definition)."""
+    try:
+        instance = ProcessInstance.objects.select_for_update().get(pk=instance_id)
+    except ProcessInstance.DoesNotExist:
+        raise InstanceNotFound(f"Instance {instance_id} does not exist") from None
+    instance.definition = _definition(instance.definition_id)
+    return instance
+
+
+def _definition(definition_id: int) -> ProcessDefinition:
+    """A definition version by id; versions never change after deploy except which one is active,
+    which instance work does not read, so they are kept per process like their specs."""
+    cached = _DEFINITIONS.get(definition_id)
+    if cached is None:
+        cached = ProcessDefinition.objects.get(pk=definition_id)
+        if len(_DEFINITIONS) > 1024:
+            _DEFINITIONS.clear()
+        _DEFINITIONS[definition_id] = cached
+    return cached
+
+
+_DEFINITIONS: dict[int, ProcessDefinition] = {}
+
+
+def _load_run(instance: ProcessInstance) -> runtime.Run:
+    return runtime.Run.load(instance.state, specs_for(instance.definition))
+
+
+def waiting_element_ids(instance: ProcessInstance) -> list[str]:
+    """Element ids of every started or waiting activity and event of an open instance."""
+    return _load_run(instance).waiting_element_ids()
+
+
+def lock_instance(instance_id: int) -> ProcessInstance:
+    """Lock an instance row for the current transaction (for services of other apps that
+    change an instance's tasks: they lock the instance first, then their own rows)."""
+    return _lock_instance(instance_id)
+
+
+def history_append(
+    *, instance_id: int, definition_id: int, kind: str, actor=None, element_id: str = "", name: str = "", data=None
+) -> HistoryEvent:
+    """Append one history event to an instance (task actions, decisions)."""
+    return HistoryEvent.objects.create(
+        instance_id=instance_id,
+        definition_id=definition_id,
+        kind=kind,
+        element_id=element_id,
+        element_name=name[:255],
+        data=data or {},
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    )
