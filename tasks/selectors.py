@@ -103,6 +103,23 @@ class InboxQuery:
     search: str = ""
     sort: str = "due"  # due, priority, created
 
+    @classmethod
+    def from_params(cls, params) -> InboxQuery:
+        """The inbox's filters from a query string: the same for the page and the API."""
+        try:
+            priority = int(params["priority"]) if params.get("priority") else None
+        except ValueError:
+            priority = None
+        return cls(
+            view=params.get("view", "mine"),
+            process=params.get("process", ""),
+            priority_min=priority,
+            due_before=params.get("due_before", ""),
+            overdue=params.get("overdue", "").lower() in ("1", "true", "yes", "on"),
+            search=params.get("q", "").strip(),
+            sort=params.get("sort", "due"),
+        )
+
 
 SORTS = {
     "due": ["due_at", "-priority", "id"],

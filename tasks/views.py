@@ -19,20 +19,7 @@ PAGE_SIZE = 25
 
 
 def _query(request) -> selectors.InboxQuery:
-    params = request.GET
-    try:
-        priority = int(params["priority"]) if params.get("priority") else None
-    except ValueError:
-        priority = None
-    return selectors.InboxQuery(
-        view=params.get("view", "mine"),
-        process=params.get("process", ""),
-        priority_min=priority,
-        due_before=params.get("due_before", ""),
-        overdue=params.get("overdue") == "1",
-        search=params.get("q", "").strip(),
-        sort=params.get("sort", "due"),
-    )
+    return selectors.InboxQuery.from_params(request.GET)
 
 
 @login_required

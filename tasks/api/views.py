@@ -41,20 +41,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
             return HumanTask.objects.none()
         if self.action == "list":
-            p = self.request.query_params
-            try:
-                priority = int(p["priority"]) if p.get("priority") else None
-            except ValueError:
-                priority = None
-            query = selectors.InboxQuery(
-                view=p.get("view", "mine"),
-                process=p.get("process", ""),
-                priority_min=priority,
-                due_before=p.get("due_before", ""),
-                overdue=p.get("overdue") in ("1", "true"),
-                search=p.get("q", ""),
-                sort=p.get("sort", "due"),
-            )
+            query = selectors.InboxQuery.from_params(self.request.query_params)
             return selectors.inbox_list(self.request.user, query)
         return selectors.tasks_visible_to(self.request.user).select_related("instance", "assignee", "owner")
 

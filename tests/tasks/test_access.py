@@ -174,3 +174,25 @@ def test_two_users_completing_one_task_at_once_one_wins_and_the_other_gets_a_con
     task.refresh_from_db()
     assert task.instance.history.filter(kind="step_completed", element_id="t").count() == 1
     assert task.instance.history.filter(kind="instance_completed").count() == 1
+
+
+def test_the_page_and_the_api_read_the_inbox_filters_alike(client, setup):
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    people, task = setup
+    client.force_login(people["root"])
+    api = APIClient()
+    api.force_authenticate(people["root"])
+
+    def shown(spelling: str) -> tuple[bool, bool]:
+        page = client.get(reverse("tasks:inbox") + f"?view=all&overdue={spelling}").content.decode()
+        return "B-9" in page, api.get(f"/api/v1/tasks/?view=all&overdue={spelling}").json()["count"] == 1
+
+    task.due_at = timezone.now() + timezone.timedelta(days=1)  # not overdue: filtered out
+    task.save(update_fields=["due_at"])
+    assert shown("1") == shown("true") == (False, False)
+    task.due_at = timezone.now() - timezone.timedelta(days=1)
+    task.save(update_fields=["due_at"])
+    assert shown("1") == shown("true") == (True, True)
+    assert selectors.InboxQuery.from_params({"overdue": "true", "priority": "x"}) == selectors.InboxQuery(overdue=True)
