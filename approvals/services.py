@@ -79,36 +79,45 @@ def approval_decide(
             on_behalf_of = task.substituted_for
         level = Approval.objects.filter(instance_id=task.instance_id, chain=config.chain).count() + 1
         level_name = _level_name(config, task)
+        recorded: dict[str, Approval] = {}
+
+        def record_decision(locked_task) -> None:
+            recorded["approval"] = Approval.objects.create(
+                instance_id=locked_task.instance_id,
+                task=locked_task,
+                element_id=locked_task.element_id,
+                chain=config.chain,
+                level=level,
+                level_name=level_name,
+                outcome=outcome,
+                comment=comment,
+                decided_by=user,
+                on_behalf_of=on_behalf_of,
+            )
+            process_services.history_append(
+                instance_id=locked_task.instance_id,
+                definition_id=locked_task.definition_id,
+                kind="approval_decided",
+                actor=user,
+                element_id=locked_task.element_id,
+                name=locked_task.name,
+                data={
+                    "outcome": outcome,
+                    "comment": comment,
+                    "level": level,
+                    "level_name": level_name,
+                    "on_behalf_of": on_behalf_of.get_username() if on_behalf_of else "",
+                },
+            )
+
         completed = task_services.complete_locked(
-            task_id=task.pk, user=user, variables=variables, delegate_may_complete=True
+            task_id=task.pk,
+            user=user,
+            variables=variables,
+            delegate_may_complete=True,
+            before_completing=record_decision,
         )
-        approval = Approval.objects.create(
-            instance_id=task.instance_id,
-            task=completed,
-            element_id=task.element_id,
-            chain=config.chain,
-            level=level,
-            level_name=level_name,
-            outcome=outcome,
-            comment=comment,
-            decided_by=user,
-            on_behalf_of=on_behalf_of,
-        )
-        process_services.history_append(
-            instance_id=task.instance_id,
-            definition_id=task.definition_id,
-            kind="approval_decided",
-            actor=user,
-            element_id=task.element_id,
-            name=task.name,
-            data={
-                "outcome": outcome,
-                "comment": comment,
-                "level": level,
-                "level_name": level_name,
-                "on_behalf_of": on_behalf_of.get_username() if on_behalf_of else "",
-            },
-        )
+        approval = recorded["approval"]
         from notifications.services import instance_event
 
         instance = completed.instance

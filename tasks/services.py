@@ -120,9 +120,13 @@ def task_complete_step(*, instance_id: int, spiff_task_id: str, user, data: dict
     return task_complete(task_id=task_id, user=user, data=data)
 
 
-def complete_locked(*, task_id: int, user, variables: dict, delegate_may_complete: bool = False) -> HumanTask:
+def complete_locked(
+    *, task_id: int, user, variables: dict, delegate_may_complete: bool = False, before_completing=None
+) -> HumanTask:
     """Inside a transaction: lock the instance, then the task; claim it for a candidate;
-    complete its step with ``variables``. Approvals call this after their own checks."""
+    complete its step with ``variables``. Approvals call this after their own checks, and
+    record their decision in ``before_completing(task)``, so the history shows the decision
+    before what it caused (the next level, the instance's completion)."""
     instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
     if instance_id is None:
         raise TaskNotFound(f"Task {task_id} not found")
@@ -141,6 +145,8 @@ def complete_locked(*, task_id: int, user, variables: dict, delegate_may_complet
         task_event("workflow.task.claimed", task)
     elif task.assignee_id != user.pk:
         raise TaskAlreadyClaimed(f"Task {task_id} is claimed by {task.assignee}")
+    if before_completing is not None:
+        before_completing(task)
     process_services.instance_complete_step(
         instance_id=task.instance_id, spiff_task_id=str(task.spiff_task_id), data=variables, user=user
     )

@@ -318,3 +318,14 @@ def test_separate_approval_tasks_form_one_chain_with_default_variables(people):
     instance.refresh_from_db()
     assert (instance.variables["lead_ok_decision"], instance.variables["head_ok_decision"]) == ("approved", "approved")
     assert instance.variables["head_ok_decision_by"] == "hugo"
+
+
+def test_the_decision_is_recorded_before_what_it_causes(purchase, people):
+    from processes.models import HistoryEvent
+
+    instance = purchase(500, people["requester"])  # one level: the decision ends the instance
+    decide(instance, people["lead"])
+    kinds = list(HistoryEvent.objects.filter(instance=instance).order_by("id").values_list("kind", flat=True))
+    decided = kinds.index("approval_decided")
+    assert kinds.index("task_claimed") < decided < kinds.index("instance_completed")
+    assert decided < kinds.index("step_completed", kinds.index("task_claimed"))
