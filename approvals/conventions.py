@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from processes.engine.approval_rules import decision_variable
+
 from .models import Outcome
 
 OUTCOME_WORDS = {
@@ -43,7 +45,7 @@ def approval_config(element_id: str, element: dict) -> ApprovalConfig | None:
     return ApprovalConfig(
         element_id=element_id,
         outcomes=tuple(dict.fromkeys(outcomes)),
-        variable=props.get("approval.variable") or f"{element_id}_decision",
+        variable=decision_variable(element_id, props),
         chain=props.get("approval.chain") or "default",
         level_name=props.get("approval.level") or element.get("name") or element_id,
     )

@@ -46,6 +46,7 @@ from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser as SpiffServiceTaskParser
 
 from . import expressions, sandbox, scripting
+from .approval_rules import decision_variable
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -366,7 +367,7 @@ def _stop_approval_chain_on_rejection(task: etree._Element) -> None:
         return
     if loop.find(_q("completionCondition")) is not None:
         return
-    variable = props.get("approval.variable") or f"{task.get('id')}_decision"
+    variable = decision_variable(task.get("id"), props)
     condition = etree.SubElement(loop, _q("completionCondition"))
     condition.text = f"{variable} in ('rejected', 'changes_requested')"
 

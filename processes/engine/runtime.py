@@ -33,6 +33,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import expressions, scripting, serializer
+from .approval_rules import decision_variable
 from .parser import ConnectorServiceTask, SourceFile, build_specs
 
 # ---------------------------------------------------------------------------
@@ -75,7 +76,7 @@ def approval_variable(task_spec) -> str:
     """The variable an approval task's decision is written to (docs/APPROVALS.md)."""
     extensions = getattr(task_spec, "extensions", None) or {}
     properties = extensions.get("properties", extensions) if isinstance(extensions, dict) else {}
-    return properties.get("approval.variable") or f"{task_spec.bpmn_id}_decision"
+    return decision_variable(task_spec.bpmn_id, properties)
 
 
 def multi_instance_counters(task) -> dict[str, int]:
