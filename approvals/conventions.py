@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from processes.elements import Element
 from processes.engine.approval_rules import decision_variable
 
 from .models import Outcome
@@ -30,9 +31,7 @@ class ApprovalConfig:
 
 
 def _properties(element: dict) -> dict[str, str]:
-    props = dict((element.get("spiff") or {}).get("properties") or {})
-    props.update((element.get("camunda") or {}).get("properties") or {})
-    return props
+    return Element("", element).properties
 
 
 def approval_config(element_id: str, element: dict) -> ApprovalConfig | None:

@@ -34,5 +34,5 @@ def on_tasks_opened(tasks, elements: dict) -> None:
 
 def approval_outcomes(task) -> list[str]:
     """The outcomes an approval task offers on its page (registered with tasks.views)."""
-    config = approval_config(task.element_id, (task.definition.elements or {}).get(task.element_id, {}))
+    config = approval_config(task.element_id, task.definition.element(task.element_id).raw)
     return list(config.outcomes) if config else []

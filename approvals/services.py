@@ -19,7 +19,7 @@ from .models import Approval, Outcome, Substitute
 
 
 def config_for(task: HumanTask) -> ApprovalConfig:
-    config = approval_config(task.element_id, (task.definition.elements or {}).get(task.element_id, {}))
+    config = approval_config(task.element_id, task.definition.element(task.element_id).raw)
     if config is None:
         raise NotAnApproval(f"Task '{task.name}' is not an approval task.")
     return config

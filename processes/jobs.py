@@ -125,7 +125,7 @@ def _run_job(job: Job, token: str) -> str:
 def _throw_mapped_error(job: Job, token: str, error: connectors.ConnectorError) -> bool:
     """A failure the diagram maps to a BPMN error code goes to its error boundary event, not to retries."""
     instance = ProcessInstance.objects.select_related("definition").get(pk=job.instance_id)
-    connector = (instance.definition.elements.get(job.element_id, {}) or {}).get("connector") or {}
+    connector = instance.definition.element(job.element_id).connector
     code = connectors.error_code_for(connector, error)
     if not code:
         return False
@@ -144,7 +144,7 @@ def _throw_mapped_error(job: Job, token: str, error: connectors.ConnectorError) 
 
 def _call_connector(job: Job) -> dict:
     instance = ProcessInstance.objects.select_related("definition").get(pk=job.instance_id)
-    connector = (instance.definition.elements.get(job.element_id, {}) or {}).get("connector") or {}
+    connector = instance.definition.element(job.element_id).connector
     return connectors.call(connector, instance.variables or {})
 
 

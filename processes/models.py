@@ -78,6 +78,12 @@ class ProcessDefinition(models.Model):
     def __str__(self) -> str:
         return f"{self.key} v{self.version}"
 
+    def element(self, element_id: str):
+        """What this version records about one element, typed (processes.elements.Element)."""
+        from .elements import element_of
+
+        return element_of(self.elements, element_id)
+
     @property
     def xml(self) -> str:
         return self.resource.content

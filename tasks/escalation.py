@@ -39,7 +39,7 @@ ACTIONS = {"remind", "notify_assignee", "notify_owner", "reassign", "raise_prior
 def policy_for(task: HumanTask) -> list[dict]:
     from processes.models import ProcessSettings
 
-    element = (task.definition.elements or {}).get(task.element_id, {})
+    element = task.definition.element(task.element_id).raw
     raw = ((element.get("camunda") or {}).get("properties") or {}).get("escalation.policy")
     if raw:
         try:

@@ -31,7 +31,8 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
         return []
     elements = instance.definition.elements or {}
     resolved = [
-        (p, assignment.resolve(elements.get(p.element_id, {}), {**variables, **(p.data or {})})) for p in points
+        (p, assignment.resolve(instance.definition.element(p.element_id).raw, {**variables, **(p.data or {})}))
+        for p in points
     ]
     usernames = {a.assignee for _, a in resolved if a.assignee} | {u for _, a in resolved for u in a.candidate_users}
     group_names = {g for _, a in resolved for g in a.candidate_groups}
@@ -50,7 +51,7 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
                 kind=point.kind,
                 name=(point.name or point.element_id)[:255],
                 instructions=a.instructions,
-                form=(elements.get(point.element_id, {}).get("camunda", {}) or {}).get("formFields", []),
+                form=instance.definition.element(point.element_id).form_fields,
                 assignee=users.get(a.assignee) if a.assignee else None,
                 claimed_at=timezone.now() if a.assignee in users else None,
                 priority=a.priority,

@@ -95,7 +95,7 @@ def instance_start_by_timer(*, job_id: int) -> ProcessInstance | None:
         )
         _apply_outcome(instance, run, events=[started], new=True)
         if job.remaining != 0:
-            timer = (definition.elements.get(job.element_id) or {}).get("timer") or {}
+            timer = definition.element(job.element_id).timer
             due = schedules.next_occurrence(timer, job.due_at)
             if due is not None:
                 Job.objects.create(

@@ -71,7 +71,7 @@ def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened)
     ]
     for w in opened:
         if w.kind == "service":  # the connector call runs as a job, outside this transaction
-            retries = ((instance.definition.elements or {}).get(w.element_id, {}).get("connector") or {}).get("retries")
+            retries = instance.definition.element(w.element_id).connector.get("retries")
             new_jobs.append(
                 Job(
                     instance=instance,
