@@ -1,0 +1,79 @@
+"""Expressions and scripts compile in the restricted environment, checked at deploy."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .. import expressions, scripting
+from .preprocess import _q
+from .results import Problem
+
+
+def _compile_check(problems: list[Problem], text: str | None, element: etree._Element, file: str, what: str) -> None:
+    if text is None or not text.strip():
+        return
+    owner = element
+    while owner is not None and not owner.get("id"):
+        owner = owner.getparent()
+    element_id = owner.get("id", "") if owner is not None else ""
+    try:
+        python = expressions.to_python(text)
+        scripting.compile_expression(python)
+    except (SyntaxError, expressions.ExpressionSyntaxError) as exc:
+        problems.append(
+            Problem(
+                f"{what} '{text.strip()}' is not allowed: {_syntax_reason(exc)}", file, element_id, element.sourceline
+            )
+        )
+
+
+def _syntax_reason(exc: Exception) -> str:
+    if isinstance(exc, SyntaxError) and exc.args and isinstance(exc.args[0], tuple):
+        return "; ".join(exc.args[0])
+    return str(exc.args[0] if exc.args else exc)
+
+
+def _check_code(tree: etree._ElementTree, name: str, scripts_enabled: bool) -> list[Problem]:
+    problems: list[Problem] = []
+    root = tree.getroot()
+    for task in root.iter(_q("scriptTask")):
+        script = task.find(_q("script"))
+        fmt = (task.get("scriptFormat") or "python").lower()
+        if not scripts_enabled:
+            problems.append(
+                Problem(
+                    "Script tasks are turned off on this server (BPM_SCRIPT_TASKS_ENABLED)",
+                    name,
+                    task.get("id", ""),
+                    task.sourceline,
+                )
+            )
+            continue
+        if fmt not in ("python", "py", "text/x-python"):
+            problems.append(
+                Problem(
+                    f"Script format '{fmt}' is not supported; scripts are Python",
+                    name,
+                    task.get("id", ""),
+                    task.sourceline,
+                )
+            )
+            continue
+        if script is None or not (script.text or "").strip():
+            problems.append(Problem("Script task has no script", name, task.get("id", ""), task.sourceline))
+            continue
+        try:
+            scripting.compile_script(script.text)
+        except SyntaxError as exc:
+            line = script.sourceline + (exc.lineno or 1) - 1 if isinstance(exc.lineno, int) else script.sourceline
+            problems.append(Problem(f"Script is not allowed: {_syntax_reason(exc)}", name, task.get("id", ""), line))
+    for cond in root.iter(_q("conditionExpression"), _q("completionCondition"), _q("loopCardinality")):
+        what = {"conditionExpression": "Condition", "completionCondition": "Completion condition"}.get(
+            etree.QName(cond).localname, "Loop cardinality"
+        )
+        _compile_check(problems, cond.text, cond, name, what)
+    for timer in root.iter(_q("timeDuration"), _q("timeDate"), _q("timeCycle")):
+        _compile_check(problems, timer.text, timer, name, "Timer expression")
+    for cond in root.iter(_q("condition")):
+        _compile_check(problems, cond.text, cond, name, "Condition")
+    return problems

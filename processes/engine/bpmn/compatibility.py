@@ -1,0 +1,191 @@
+"""The compatibility report: what the engine ignores or does differently from Camunda, per element."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .. import expressions
+from .constants import BPMN_NS, CAMUNDA_NS, ZEEBE_NS
+from .preprocess import _q
+from .results import CompatibilityNote
+
+_IGNORED_CAMUNDA_ATTRS = {
+    "class": "Java delegate classes are not run; the service task completes without calling anything",
+    "delegateExpression": "Java delegate expressions are not run; the service task completes without calling anything",
+    "expression": "Camunda method expressions are not run",
+    "asyncBefore": "Asynchronous continuations are not used; the step runs in the caller's transaction",
+    "asyncAfter": "Asynchronous continuations are not used; the step runs in the caller's transaction",
+    "exclusive": "Job exclusivity is ignored (every instance is locked while it changes)",
+    "jobPriority": "Job priorities are ignored",
+    "taskPriority": "External task priorities are ignored",
+    "historyTimeToLive": "History clean-up is not configured per process",
+    "calledElementBinding": "Call activities always call the latest deployed version",
+    "calledElementVersion": "Call activities always call the latest deployed version",
+    "calledElementTenantId": "Tenants are not supported; the tenant id is ignored",
+    "decisionRefBinding": "Business rule tasks always use the latest deployed decision",
+    "decisionRefVersion": "Business rule tasks always use the latest deployed decision",
+    "decisionRefTenantId": "Tenants are not supported; the tenant id is ignored",
+    "mapDecisionResult": "The decision result is always mapped as SpiffWorkflow does (the matched row's outputs)",
+    "resultVariable": "The result is merged into the task data instead of one result variable",
+    "formRef": "Camunda Forms (form-js) are not rendered; use camunda:formData fields",
+    "formRefBinding": "Camunda Forms (form-js) are not rendered",
+    "formRefVersion": "Camunda Forms (form-js) are not rendered",
+    "variableMappingClass": "Java variable mapping classes are not run",
+    "variableMappingDelegateExpression": "Java variable mapping delegates are not run",
+    "errorCodeVariable": "The error code is not stored in a variable",
+    "errorMessageVariable": "The error message is not stored in a variable",
+    "versionTag": "Kept for information only",
+    "candidateStarterGroups": "Who may start is set by object permissions on the definition, not by the diagram",
+    "candidateStarterUsers": "Who may start is set by object permissions on the definition, not by the diagram",
+    "initiator": "The initiator is available as the variable 'initiator' regardless of this attribute",
+    "type": "External tasks are not supported; the service task completes without calling anything",
+    "topic": "External tasks are not supported",
+    "collection": "Multi-instance collections are evaluated as Python or translated JUEL",
+    "elementVariable": "Kept: the element variable is set per instance",
+}
+_IGNORED_CAMUNDA_ELEMENTS = {
+    "executionListener": "Execution listeners are not run",
+    "taskListener": "Task listeners are not run",
+    "in": "Call activities pass all variables in both directions (SpiffWorkflow's behaviour), not only mapped ones",
+    "out": "Call activities pass all variables in both directions (SpiffWorkflow's behaviour), not only mapped ones",
+    "failedJobRetryTimeCycle": "Only the number of retries (R<n>/...) is used; the delay follows the engine's backoff",
+    "field": "Java delegate field injection is ignored",
+    "script": "Camunda script extensions (listeners, I/O scripts) are not run",
+}
+_UNSUPPORTED_BPMN = {
+    "compensateEventDefinition": "Compensation is not supported and is ignored",
+    "conditionalEventDefinition": "Conditional events are evaluated only when SpiffWorkflow refreshes waiting events",
+    "complexGateway": "Complex gateways are not supported",
+    "dataStoreReference": "Data stores are not supported",
+    "standardLoopCharacteristics": "Standard loops run as SpiffWorkflow implements them (test after each pass)",
+    "adHocSubProcess": "Ad-hoc subprocesses run as SpiffWorkflow implements them",
+}
+
+
+def compatibility_report(tree: etree._ElementTree, file: str) -> list[CompatibilityNote]:
+    """List what will be ignored or behave differently, each with its element id and line."""
+    notes: list[CompatibilityNote] = []
+    for el in tree.getroot().iter():
+        if not isinstance(el.tag, str):
+            continue
+        owner = el
+        while owner is not None and not owner.get("id"):
+            owner = owner.getparent()
+        owner_id = owner.get("id", "") if owner is not None else ""
+        qname = etree.QName(el)
+        if qname.namespace == BPMN_NS:
+            for attr in el.attrib:
+                aq = etree.QName(attr)
+                if aq.namespace == CAMUNDA_NS and aq.localname in _IGNORED_CAMUNDA_ATTRS:
+                    notes.append(
+                        CompatibilityNote(
+                            owner_id,
+                            el.sourceline,
+                            file,
+                            f"camunda:{aq.localname}",
+                            _IGNORED_CAMUNDA_ATTRS[aq.localname],
+                        )
+                    )
+                if aq.namespace == ZEEBE_NS:
+                    notes.append(
+                        CompatibilityNote(
+                            owner_id,
+                            el.sourceline,
+                            file,
+                            f"zeebe:{aq.localname}",
+                            "Camunda 8 (Zeebe) attributes are ignored",
+                        )
+                    )
+            if qname.localname in _UNSUPPORTED_BPMN:
+                notes.append(
+                    CompatibilityNote(
+                        owner_id, el.sourceline, file, f"bpmn:{qname.localname}", _UNSUPPORTED_BPMN[qname.localname]
+                    )
+                )
+            if qname.localname == "sequenceFlow" and not el.get("id"):
+                notes.append(
+                    CompatibilityNote(
+                        el.get("sourceRef") or "",
+                        el.sourceline,
+                        file,
+                        "sequence flow without id",
+                        f"The flow from '{el.get('sourceRef')}' to '{el.get('targetRef')}' has no id and is ignored (give it an id)",
+                    )
+                )
+            if qname.localname in ("linkEventDefinition",):
+                notes.append(
+                    CompatibilityNote(
+                        owner_id,
+                        el.sourceline,
+                        file,
+                        "bpmn:linkEventDefinition",
+                        "Link events are run as a direct flow from the throw to the catch event",
+                    )
+                )
+            if qname.localname == "endEvent" and el.find(_q("signalEventDefinition")) is not None:
+                notes.append(
+                    CompatibilityNote(
+                        owner_id,
+                        el.sourceline,
+                        file,
+                        "signal end event",
+                        "Run as a signal throw followed by a plain end event",
+                    )
+                )
+            if qname.localname in (
+                "conditionExpression",
+                "timeDuration",
+                "timeDate",
+                "timeCycle",
+                "completionCondition",
+            ):
+                dialect = expressions.dialect_of(el.text)
+                if dialect in ("juel", "feel"):
+                    notes.append(
+                        CompatibilityNote(
+                            owner_id,
+                            el.sourceline,
+                            file,
+                            f"{dialect} expression",
+                            f"Translated to the restricted Python expression '{expressions.to_python(el.text)}'",
+                        )
+                    )
+        elif qname.namespace == CAMUNDA_NS and qname.localname in _IGNORED_CAMUNDA_ELEMENTS:
+            notes.append(
+                CompatibilityNote(
+                    owner_id,
+                    el.sourceline,
+                    file,
+                    f"camunda:{qname.localname}",
+                    _IGNORED_CAMUNDA_ELEMENTS[qname.localname],
+                )
+            )
+        elif qname.namespace == CAMUNDA_NS and qname.localname == "inputOutput":
+            notes.append(
+                CompatibilityNote(
+                    owner_id,
+                    el.sourceline,
+                    file,
+                    "camunda:inputOutput",
+                    "Input/output mappings are recorded as task metadata; they are not applied to variables",
+                )
+            )
+        elif qname.namespace == ZEEBE_NS:
+            notes.append(
+                CompatibilityNote(
+                    owner_id,
+                    el.sourceline,
+                    file,
+                    f"zeebe:{qname.localname}",
+                    "Camunda 8 (Zeebe) extensions are ignored",
+                )
+            )
+    # one note per element and feature is enough
+    seen = set()
+    unique = []
+    for note in notes:
+        key = (note.file, note.element_id, note.feature)
+        if key not in seen:
+            seen.add(key)
+            unique.append(note)
+    return unique

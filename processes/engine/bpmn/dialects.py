@@ -1,0 +1,140 @@
+"""SpiffWorkflow parser subclasses for the Camunda and Spiff dialects (OVERRIDE_PARSER_CLASSES)."""
+
+from __future__ import annotations
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+)
+from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, EventSubprocess, ServiceTask
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import SubWorkflowParser as CamundaSubWorkflowParser
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser as SpiffServiceTaskParser
+
+from .constants import CAMUNDA_NS, DIALECT_CAMUNDA, DIALECT_SPIFF, SPIFF_NS
+from .preprocess import _q
+
+
+class _SignalEndMixin:
+    """End events also parse signal definitions (SpiffWorkflow 3.2.0 drops them)."""
+
+    def create_task(self):
+        event_definition = self.get_event_definition(
+            [
+                MESSAGE_EVENT_XPATH,
+                CANCEL_EVENT_XPATH,
+                ERROR_EVENT_XPATH,
+                ESCALATION_EVENT_XPATH,
+                TERMINATION_EVENT_XPATH,
+                SIGNAL_EVENT_XPATH,
+            ]
+        )
+        task = self._create_task(event_definition)
+        task.connect(self.spec.end)
+        return task
+
+
+class EngineCamundaEndEventParser(_SignalEndMixin, CamundaEndEventParser):
+    pass
+
+
+class EngineSpiffEndEventParser(_SignalEndMixin, SpiffEndEventParser):
+    pass
+
+
+class EngineCamundaSubWorkflowParser(CamundaSubWorkflowParser):
+    """Camunda's parser runs event subprocesses as ordinary subprocesses; honour triggeredByEvent."""
+
+    def create_task(self):
+        subworkflow_spec = SubprocessParser.get_subprocess_spec(self)
+        spec_class = EventSubprocess if self.attribute("triggeredByEvent") == "true" else self.spec_class
+        return spec_class(self.spec, self.bpmn_id, subworkflow_spec=subworkflow_spec, **self.bpmn_attributes)
+
+
+class ConnectorServiceTask(ServiceTask):
+    """A service task with a connector: it waits for the job runner, which calls the
+    connector outside the instance's transaction and then completes the task with the result."""
+
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = True
+
+    def _run_hook(self, my_task):
+        return True  # the result was set as task data when the job completed the task
+
+
+class PassThroughServiceTask(ServiceTask):
+    """A service task nothing can run here (a Java delegate): it completes, as the
+    compatibility report says, instead of failing the instance."""
+
+    def _run_hook(self, my_task):
+        return True
+
+
+class EngineServiceTaskParser(CamundaTaskParser):
+    """Service tasks with camunda:connector (or a `connector` property) wait for a job."""
+
+    def create_task(self):
+        if has_connector(self.node):
+            return ConnectorServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        return PassThroughServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+
+
+class EngineSpiffServiceTaskParser(SpiffServiceTaskParser):
+    def create_task(self):
+        if has_connector(self.node):
+            return ConnectorServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        return super().create_task()
+
+
+def has_connector(node: etree._Element) -> bool:
+    if node.find(f"{_q('extensionElements')}/{{{CAMUNDA_NS}}}connector") is not None:
+        return True
+    if node.find(f"{_q('extensionElements')}/{{{SPIFF_NS}}}serviceTaskOperator") is not None:
+        return True
+    for ns in (CAMUNDA_NS, SPIFF_NS):
+        for prop in node.iterfind(f"{_q('extensionElements')}/{{{ns}}}properties/{{{ns}}}property"):
+            if prop.get("name") == "connector":
+                return True
+    return False
+
+
+class EngineCamundaParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (EngineServiceTaskParser, ServiceTask),
+        full_tag("endEvent"): (EngineCamundaEndEventParser, EndEvent),
+        full_tag("subProcess"): (
+            EngineCamundaSubWorkflowParser,
+            CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("subProcess")][1],
+        ),
+    }
+
+
+class EngineSpiffParser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (
+            EngineSpiffServiceTaskParser,
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1],
+        ),
+        full_tag("endEvent"): (EngineSpiffEndEventParser, EndEvent),
+    }
+
+
+PARSERS = {DIALECT_CAMUNDA: EngineCamundaParser, DIALECT_SPIFF: EngineSpiffParser}
+
+
+def _new_parser(dialect: str):
+    return PARSERS[dialect]()
