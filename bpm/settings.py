@@ -111,6 +111,7 @@ AXES_FAILURE_LIMIT = env.int("BPM_LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("BPM_LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every command's output; lockouts are still logged
 AXES_LOCKOUT_CALLABLE = "bpm.errors.locked_out"
 AXES_IPWARE_PROXY_COUNT = env.int("BPM_PROXY_COUNT", default=0) or None
 AUTH_PASSWORD_VALIDATORS = [

@@ -11,29 +11,28 @@ from tests.processes.factories import bpmn, chain, deploy_one
 pytestmark = pytest.mark.django_db
 
 
-def test_an_unhandled_error_in_the_api_is_a_problem_500(admin_user, monkeypatch):
-    def broken(**kwargs):
-        raise RuntimeError("a bug")
+def start_failing_with(error: Exception, user, monkeypatch):
+    """Start an instance over HTTP while the start service raises ``error``."""
 
-    monkeypatch.setattr(services, "instance_start", broken)
+    def failing(**kwargs):
+        raise error
+
+    monkeypatch.setattr(services, "instance_start", failing)
     deploy_one(bpmn("p", chain('<bpmn:userTask id="t"/>')))
     api = APIClient(raise_request_exception=False)
-    api.force_authenticate(admin_user)
-    response = api.post("/api/v1/instances/", {"definition_key": "p"}, format="json")
+    api.force_authenticate(user)
+    return api.post("/api/v1/instances/", {"definition_key": "p"}, format="json")
+
+
+def test_an_unhandled_error_in_the_api_is_a_problem_500(admin_user, monkeypatch):
+    response = start_failing_with(RuntimeError("a bug"), admin_user, monkeypatch)
     assert response.status_code == 500
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "server_error" and "a bug" not in response.content.decode()
 
 
 def test_a_database_outage_is_a_503_with_retry_after(admin_user, monkeypatch):
-    def down(**kwargs):
-        raise OperationalError("connection refused")
-
-    monkeypatch.setattr(services, "instance_start", down)
-    deploy_one(bpmn("p", chain('<bpmn:userTask id="t"/>')))
-    api = APIClient(raise_request_exception=False)
-    api.force_authenticate(admin_user)
-    response = api.post("/api/v1/instances/", {"definition_key": "p"}, format="json")
+    response = start_failing_with(OperationalError("connection refused"), admin_user, monkeypatch)
     assert response.status_code == 503 and response["Retry-After"] == "5"
     assert response["Content-Type"] == "application/problem+json"
 
