@@ -3,12 +3,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
-from bpm.exceptions import ApplicationError
+from bpm.pages import page_action
 
 from . import selectors, services
 from .models import Substitute
@@ -18,7 +17,7 @@ from .models import Substitute
 @require_POST
 def decide(request, task_id):
     data = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "outcome", "comment")}
-    try:
+    with page_action(request) as done:
         approval = services.approval_decide(
             task_id=task_id,
             user=request.user,
@@ -26,17 +25,8 @@ def decide(request, task_id):
             comment=request.POST.get("comment", ""),
             data=data,
         )
-    except ApplicationError as exc:
-        if exc.status == 404:
-            raise Http404("No such task") from None
-        messages.error(request, exc.message)
-        return redirect("tasks:task-detail", pk=task_id)
-    except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            messages.error(request, f"{field}: {' '.join(errors)}")
-        return redirect("tasks:task-detail", pk=task_id)
-    messages.success(request, f"{approval.get_outcome_display()}: {approval.level_name}.")
-    return redirect("tasks:inbox")
+        messages.success(request, f"{approval.get_outcome_display()}: {approval.level_name}.")
+    return redirect("tasks:inbox") if done.ok else redirect("tasks:task-detail", pk=task_id)
 
 
 @login_required

@@ -7,7 +7,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from bpm.exceptions import ApplicationError
+from bpm.pages import page_action
 
 from . import services
 from .forms import SubscriptionForm
@@ -112,12 +112,8 @@ def dead_letter_list(request):
 @require_POST
 def dead_letter_replay(request, pk: int):
     _require_manager(request)
-    try:
+    with page_action(request, "Queued again: it goes out within seconds."):
         services.delivery_replay(delivery_id=pk)
-    except ApplicationError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Queued again: it goes out within seconds.")
     return redirect("notifications:dead-letters")
 
 

@@ -7,8 +7,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from bpm.exceptions import ApplicationError
 from bpm.files import download_response
+from bpm.pages import page_action
 
 from . import selectors, services
 from .choices import DeploySource
@@ -162,11 +162,8 @@ def instance_cancel(request, pk):
     instance = get_object_or_404(selectors.instances_visible_to(request.user), pk=pk)
     if not selectors.user_can_manage_instance(request.user, instance):
         raise PermissionDenied("Cancelling needs ownership of the process.")
-    try:
+    with page_action(request, f"Instance #{instance.pk} was cancelled."):
         services.instance_cancel(instance_id=instance.pk, user=request.user, reason=request.POST.get("reason", ""))
-        messages.success(request, f"Instance #{instance.pk} was cancelled.")
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
     return redirect("processes:instance-detail", pk=pk)
 
 
@@ -179,7 +176,7 @@ def instance_force_complete_step(request, pk, spiff_task_id):
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("processes:instance-detail", pk=pk)
-    try:
+    with page_action(request, "Step force-completed; the history records it with your reason."):
         services.instance_force_complete_step(
             instance_id=instance.pk,
             spiff_task_id=str(spiff_task_id),
@@ -187,9 +184,6 @@ def instance_force_complete_step(request, pk, spiff_task_id):
             data=form.cleaned_data["data"],
             user=request.user,
         )
-        messages.success(request, "Step force-completed; the history records it with your reason.")
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
     return redirect("processes:instance-detail", pk=pk)
 
 
@@ -197,16 +191,13 @@ def _grant_action(request, pk, action, done: str):
     definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
     if not selectors.user_can_grant(request.user, definition):
         raise PermissionDenied("Only owners of the process and administrators manage its access.")
-    try:
+    with page_action(request, done):
         action(
             definition=definition,
             perm=request.POST.get("perm", ""),
             kind="group" if request.POST.get("kind") == "group" else "user",
             name=request.POST.get("name", "").strip(),
         )
-        messages.success(request, done)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
     return redirect("processes:definition-detail", pk=pk)
 
 
@@ -229,11 +220,8 @@ def incident_retry(request, pk, incident_id):
     if not selectors.user_can_manage_instance(request.user, instance):
         raise PermissionDenied("Retrying needs ownership of the process.")
     incident = get_object_or_404(instance.incidents, pk=incident_id)
-    try:
+    with page_action(request, "The job will run again within a few seconds."):
         services.incident_retry(incident_id=incident.pk, user=request.user)
-        messages.success(request, "The job will run again within a few seconds.")
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
     return redirect("processes:instance-detail", pk=pk)
 
 

@@ -2,13 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from bpm.exceptions import ApplicationError
+from bpm.pages import page_action
 from processes import selectors as process_selectors
 
 from . import selectors, services
@@ -112,15 +112,8 @@ def _approval_outcomes(task) -> list[str]:
 
 
 def _act(request, pk, action, success: str, **kwargs):
-    try:
+    with page_action(request, success):
         action(task_id=pk, user=request.user, **kwargs)
-        messages.success(request, success)
-    except ApplicationError as exc:
-        if exc.status == 404:
-            raise Http404("No such task") from None
-        messages.error(request, exc.message)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
     return redirect("tasks:task-detail", pk=pk)
 
 
@@ -173,18 +166,9 @@ def task_complete(request, pk):
         response = task_detail(request, pk, form=form)
         response.status_code = 400
         return response
-    try:
+    with page_action(request, f"Completed “{task.name}”.") as done:
         services.task_complete(task_id=pk, user=request.user, data=data)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("tasks:task-detail", pk=pk)
-    except ApplicationError as exc:
-        if exc.status == 404:
-            raise Http404("No such task") from None
-        messages.error(request, exc.message)
-        return redirect("tasks:task-detail", pk=pk)
-    messages.success(request, f"Completed “{task.name}”.")
-    return redirect("tasks:inbox")
+    return redirect("tasks:inbox") if done.ok else redirect("tasks:task-detail", pk=pk)
 
 
 @login_required

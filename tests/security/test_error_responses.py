@@ -57,3 +57,30 @@ def test_a_forbidden_page_action_is_a_styled_403_page(django_user_model):
     response = client.get("/notifications/webhooks/")
     assert response.status_code == 403
     assert b'class="card error-page"' in response.content
+
+
+def test_a_page_action_the_service_refuses_as_forbidden_is_a_styled_403(django_user_model):
+    from guardian.shortcuts import assign_perm
+
+    definition = deploy_one(bpmn("p", chain('<bpmn:userTask id="t"/>')))
+    starter = django_user_model.objects.create_user("sam")
+    assign_perm("processes.start_instance", starter, definition)
+    instance = services.instance_start(definition=definition, user=starter)
+    step = instance.waiting_steps.get()
+    client = Client()
+    client.force_login(starter)
+    response = client.post(
+        f"/processes/instances/{instance.pk}/steps/{step.spiff_task_id}/force-complete/", {"reason": "mine", "data": ""}
+    )
+    assert response.status_code == 403 and b'class="card error-page"' in response.content
+    assert b"Only administrators" in response.content
+
+
+def test_a_page_action_on_a_task_that_is_not_yours_is_a_404(django_user_model):
+    from tasks.models import HumanTask
+
+    instance = services.instance_start(definition=deploy_one(bpmn("p", chain('<bpmn:userTask id="t"/>'))))
+    task = HumanTask.objects.get(instance=instance)
+    client = Client()
+    client.force_login(django_user_model.objects.create_user("nosy"))
+    assert client.post(f"/tasks/{task.pk}/claim/").status_code == 404
