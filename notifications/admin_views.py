@@ -12,12 +12,11 @@ from bpm.pages import page_action
 from . import services
 from .forms import SubscriptionForm
 from .models import Delivery, DeliveryStatus, WebhookSubscription
-
-MANAGE = "notifications.change_webhooksubscription"
+from .permissions import user_manages_webhooks
 
 
 def _require_manager(request) -> None:
-    if not request.user.has_perm(MANAGE):
+    if not user_manages_webhooks(request.user):
         raise PermissionDenied("Webhook subscriptions and dead letters are for administrators.")
 
 

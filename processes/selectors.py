@@ -49,6 +49,14 @@ def user_can_deploy(user) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.has_perm("processes.add_processdefinition"))
 
 
+def user_can_change_instances(user) -> bool:
+    """Correlate messages and send signals to any instance: the global change permission."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and (user.is_superuser or user.has_perm("processes.change_processinstance"))
+    )
+
+
 def user_can_manage_instance(user, instance: ProcessInstance) -> bool:
     """Cancel and other owner actions: global change permission or ownership of the process."""
     if not getattr(user, "is_authenticated", False):

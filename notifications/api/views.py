@@ -10,13 +10,14 @@ from rest_framework.settings import api_settings
 
 from .. import services
 from ..models import Delivery, DeliveryStatus, WebhookFormat, WebhookSubscription
+from ..permissions import user_manages_webhooks
 
 
 class ManagesWebhooks(BasePermission):
     """Administrators (the BPM Administrator role, or superusers)."""
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.has_perm("notifications.change_webhooksubscription"))
+        return user_manages_webhooks(request.user)
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):

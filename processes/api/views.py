@@ -344,7 +344,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 def _require_instance_change(user, what: str) -> None:
-    if not (user.is_superuser or user.has_perm("processes.change_processinstance")):
+    if not selectors.user_can_change_instances(user):
         raise PermissionDenied(f"{what} needs the change instance permission.")
 
 
