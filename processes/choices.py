@@ -55,3 +55,20 @@ class HistoryKind(models.TextChoices):
     TASK_ESCALATED = "task_escalated", "Task escalated"
     INSTANCE_SUSPENDED = "instance_suspended", "Instance suspended"
     INSTANCE_RESUMED = "instance_resumed", "Instance resumed"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    SUSPENDED = "suspended", "Suspended with its instance"
+
+
+class JobKind(models.TextChoices):
+    """What a job does; each kind has one handler (processes.jobs; others register theirs)."""
+
+    TIMER = "timer", "Timer"
+    SERVICE = "service", "Service task call"
+    START_TIMER = "start_timer", "Timer start event"
+    ESCALATION = "escalation", "SLA escalation step"

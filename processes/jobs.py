@@ -19,7 +19,7 @@ from django.utils import timezone
 from bpm import locking
 
 from . import connectors, services
-from .choices import HistoryKind
+from .choices import HistoryKind, JobKind
 from .exceptions import InstanceNotActive, InstanceSuspended, StepNotWaiting
 from .models import Incident, Job, JobStatus, ProcessInstance
 
@@ -89,7 +89,7 @@ def _run_job(job: Job, token: str) -> str:
     job_id = job.pk
     result: dict = {}
     try:
-        if job.kind == "service":
+        if job.kind == JobKind.SERVICE:
             # The call runs outside any lock or transaction; its result is applied below.
             try:
                 result = _call_connector(job)
@@ -101,11 +101,11 @@ def _run_job(job: Job, token: str) -> str:
             job = Job.objects.select_for_update().filter(pk=job_id, lock_token=token, status=JobStatus.RUNNING).first()
             if job is None:
                 return "skipped"
-            if job.kind == "timer":
+            if job.kind == JobKind.TIMER:
                 services.instance_fire_timer(instance_id=job.instance_id, spiff_task_id=str(job.spiff_task_id))
-            elif job.kind == "service":
+            elif job.kind == JobKind.SERVICE:
                 _apply_service_result(job, result)
-            elif job.kind == "start_timer":
+            elif job.kind == JobKind.START_TIMER:
                 services.instance_start_by_timer(job_id=job.pk)
             elif job.kind in JOB_KINDS:
                 JOB_KINDS[job.kind](job)

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from .choices import DeploySource, HistoryKind, InstanceStatus, ResourceKind, WaitKind
+from .choices import DeploySource, HistoryKind, InstanceStatus, JobKind, JobStatus, ResourceKind, WaitKind  # noqa: F401 - JobStatus re-exported
 
 
 class Deployment(models.Model):
@@ -218,14 +218,6 @@ class HistoryEvent(models.Model):
         return f"{self.kind} {self.element_id}"
 
 
-class JobStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    SUSPENDED = "suspended", "Suspended with its instance"
-
-
 class Job(models.Model):
     """Background work due at a time (a timer today), written in the transaction that created it.
 
@@ -241,7 +233,7 @@ class Job(models.Model):
     definition = models.ForeignKey(
         ProcessDefinition, null=True, blank=True, related_name="jobs", on_delete=models.CASCADE, db_index=False
     )
-    kind = models.CharField(max_length=16, default="timer")  # timer, service, start_timer
+    kind = models.CharField(max_length=16, choices=JobKind.choices, default=JobKind.TIMER)
     spiff_task_id = models.UUIDField(null=True, blank=True)
     # start_timer: how many more starts the cycle allows after this one (-1: unbounded)
     remaining = models.IntegerField(default=0)

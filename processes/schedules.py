@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from bpm.durations import parse_duration
 
+from .choices import JobKind
 from .models import Job, JobStatus, ProcessDefinition
 
 _CYCLE = re.compile(r"^R(?P<count>\d*)/(?:(?P<start>[^/P][^/]*)/)?(?P<period>P[^/]+)$")
@@ -62,7 +63,7 @@ def next_occurrence(timer: dict, previous: datetime) -> datetime | None:
 def schedule_definition(definition: ProcessDefinition, now: datetime | None = None) -> list[Job]:
     """Replace the start-timer jobs of the key with those of this (now active) version."""
     now = now or timezone.now()
-    Job.objects.filter(kind="start_timer", status=JobStatus.PENDING, definition__key=definition.key).delete()
+    Job.objects.filter(kind=JobKind.START_TIMER, status=JobStatus.PENDING, definition__key=definition.key).delete()
     jobs = []
     for element_id, element in (definition.elements or {}).items():
         if element.get("type") != "startEvent" or "timer" not in element:
@@ -72,6 +73,6 @@ def schedule_definition(definition: ProcessDefinition, now: datetime | None = No
             continue
         due, remaining = first
         jobs.append(
-            Job(kind="start_timer", definition=definition, element_id=element_id, due_at=due, remaining=remaining)
+            Job(kind=JobKind.START_TIMER, definition=definition, element_id=element_id, due_at=due, remaining=remaining)
         )
     return Job.objects.bulk_create(jobs)

@@ -7,6 +7,7 @@ class TasksConfig(AppConfig):
     def ready(self) -> None:
         from processes import jobs, waiting
         from processes import services as process_services
+        from processes.choices import JobKind
 
         from . import escalation, services, sync
 
@@ -15,4 +16,4 @@ class TasksConfig(AppConfig):
         # The instance API's "complete a step" follows the task rules for human steps.
         process_services.register_human_step_completer(services.task_complete_step)
         # SLA escalation steps run as jobs of their own kind.
-        jobs.register_job_kind("escalation", escalation.run_job)
+        jobs.register_job_kind(JobKind.ESCALATION, escalation.run_job)

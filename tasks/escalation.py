@@ -26,7 +26,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from bpm.durations import parse_duration
-from processes.choices import HistoryKind
+from processes.choices import HistoryKind, JobKind
 
 from .choices import TaskStatus
 from .models import HumanTask, TaskCandidate
@@ -80,7 +80,7 @@ def schedule(tasks: list[HumanTask]) -> None:
             jobs.append(
                 Job(
                     instance_id=task.instance_id,
-                    kind="escalation",
+                    kind=JobKind.ESCALATION,
                     spiff_task_id=task.spiff_task_id,
                     element_id=task.element_id,
                     due_at=due,

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 
 from .. import schedules
-from ..choices import DeploySource, ResourceKind
+from ..choices import DeploySource, JobKind, ResourceKind
 from ..engine import parser as engine_parser
 from ..engine import runtime
 from ..exceptions import (
@@ -251,7 +251,9 @@ def definition_activate(*, definition: ProcessDefinition, user=None) -> ProcessD
         if definition.has_timer_start:
             schedules.schedule_definition(definition)
         else:
-            Job.objects.filter(kind="start_timer", status=JobStatus.PENDING, definition__key=definition.key).delete()
+            Job.objects.filter(
+                kind=JobKind.START_TIMER, status=JobStatus.PENDING, definition__key=definition.key
+            ).delete()
     definition.is_active = True
     return definition
 

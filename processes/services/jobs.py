@@ -9,7 +9,7 @@ from bpm.exceptions import Conflict
 from notifications import services as notifications
 
 from .. import schedules
-from ..choices import HistoryKind, InstanceStatus
+from ..choices import HistoryKind, InstanceStatus, JobKind, WaitKind
 from ..engine import runtime
 from ..models import (
     Incident,
@@ -39,10 +39,10 @@ def instance_fire_timer(*, instance_id: int, spiff_task_id: str) -> bool:
     _apply_outcome(instance, run)
     # A cycle timer still waiting after it fired wants a job for its next due time.
     for point in run.waiting():
-        if point.spiff_task_id == str(spiff_task_id) and point.kind == "timer" and point.due_at is not None:
+        if point.spiff_task_id == str(spiff_task_id) and point.kind == WaitKind.TIMER and point.due_at is not None:
             Job.objects.create(
                 instance=instance,
-                kind="timer",
+                kind=JobKind.TIMER,
                 spiff_task_id=point.spiff_task_id,
                 element_id=point.element_id,
                 due_at=point.due_at,
@@ -99,7 +99,7 @@ def instance_start_by_timer(*, job_id: int) -> ProcessInstance | None:
             due = schedules.next_occurrence(timer, job.due_at)
             if due is not None:
                 Job.objects.create(
-                    kind="start_timer",
+                    kind=JobKind.START_TIMER,
                     definition=definition,
                     element_id=job.element_id,
                     due_at=due,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from notifications import services as notifications
 
 from .. import waiting
-from ..choices import HistoryKind, InstanceStatus
+from ..choices import HistoryKind, InstanceStatus, JobKind, WaitKind
 from ..engine import runtime
 from ..exceptions import (
     InstanceNotFound,
@@ -65,17 +65,23 @@ def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened)
     if closed:
         Job.objects.filter(_steps(closed), instance=instance, status=JobStatus.PENDING).delete()
     new_jobs = [
-        Job(instance=instance, kind="timer", spiff_task_id=w.spiff_task_id, element_id=w.element_id, due_at=w.due_at)
+        Job(
+            instance=instance,
+            kind=JobKind.TIMER,
+            spiff_task_id=w.spiff_task_id,
+            element_id=w.element_id,
+            due_at=w.due_at,
+        )
         for w in opened
-        if w.kind == "timer" and w.due_at is not None
+        if w.kind == WaitKind.TIMER and w.due_at is not None
     ]
     for w in opened:
-        if w.kind == "service":  # the connector call runs as a job, outside this transaction
+        if w.kind == WaitKind.SERVICE:  # the connector call runs as a job, outside this transaction
             retries = instance.definition.element(w.element_id).connector.get("retries")
             new_jobs.append(
                 Job(
                     instance=instance,
-                    kind="service",
+                    kind=JobKind.SERVICE,
                     spiff_task_id=w.spiff_task_id,
                     element_id=w.element_id,
                     due_at=timezone.now(),
