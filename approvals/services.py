@@ -67,7 +67,7 @@ def approval_decide(
         {config.variable: outcome, f"{config.variable}_comment": comment, f"{config.variable}_by": user.get_username()}
     )
     with transaction.atomic():
-        process_services.lock_instance(task.instance_id)
+        instance = process_services.lock_instance(task.instance_id)
         refusal = four_eyes_refusal(user, task, config.chain)
         if refusal:
             raise FourEyesViolation(refusal)
@@ -110,18 +110,18 @@ def approval_decide(
                 },
             )
 
-        completed = task_services.complete_locked(
+        task_services.complete_locked(
             task_id=task.pk,
             user=user,
             variables=variables,
             delegate_may_complete=True,
             before_completing=record_decision,
+            locked=(instance, task),
         )
         approval = recorded["approval"]
         from notifications.services import instance_event
 
-        instance = completed.instance
-        instance.refresh_from_db()
+        # ``instance`` is the locked row, updated in place by the completion: no re-read
         instance_event(
             "workflow.approval.decided",
             instance,

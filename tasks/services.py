@@ -121,17 +121,31 @@ def task_complete_step(*, instance_id: int, spiff_task_id: str, user, data: dict
 
 
 def complete_locked(
-    *, task_id: int, user, variables: dict, delegate_may_complete: bool = False, before_completing=None
+    *,
+    task_id: int,
+    user,
+    variables: dict,
+    delegate_may_complete: bool = False,
+    before_completing=None,
+    locked: tuple | None = None,
 ) -> HumanTask:
     """Inside a transaction: lock the instance, then the task; claim it for a candidate;
     complete its step with ``variables``. Approvals call this after their own checks, and
     record their decision in ``before_completing(task)``, so the history shows the decision
-    before what it caused (the next level, the instance's completion)."""
-    instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
-    if instance_id is None:
-        raise TaskNotFound(f"Task {task_id} not found")
-    process_services.lock_instance(instance_id)
-    task = _locked(task_id, user)  # visibility (404 for others' tasks), then the row lock
+    before what it caused (the next level, the instance's completion).
+
+    ``locked``: (instance, task) as the caller already locked them, in that order, after
+    checking the task is visible to the user: nothing is read or locked again."""
+    if locked is not None:
+        instance, task = locked
+        if task.status != TaskStatus.OPEN:
+            raise TaskNotOpen(f"Task {task_id} is already {task.status}")
+    else:
+        instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
+        if instance_id is None:
+            raise TaskNotFound(f"Task {task_id} not found")
+        instance = process_services.lock_instance(instance_id)
+        task = _locked(task_id, user)  # visibility (404 for others' tasks), then the row lock
     delegated_to_me = task.delegation_state == DelegationState.PENDING and task.assignee_id == user.pk
     if delegated_to_me and not delegate_may_complete:
         raise NotAllowedOnTask(f"This task was delegated to you by {task.owner}: resolve it to hand it back.")
@@ -148,7 +162,7 @@ def complete_locked(
     if before_completing is not None:
         before_completing(task)
     process_services.instance_complete_step(
-        instance_id=task.instance_id, spiff_task_id=str(task.spiff_task_id), data=variables, user=user
+        instance_id=task.instance_id, spiff_task_id=str(task.spiff_task_id), data=variables, user=user, locked=instance
     )
     task.refresh_from_db()
     return task

@@ -91,12 +91,20 @@ def _start(definition: ProcessDefinition, specs, data: dict, business_key: str, 
 
 
 def instance_complete_step(
-    *, instance_id: int, spiff_task_id: str, data: dict[str, Any] | None = None, user=None
+    *,
+    instance_id: int,
+    spiff_task_id: str,
+    data: dict[str, Any] | None = None,
+    user=None,
+    locked: ProcessInstance | None = None,
 ) -> ProcessInstance:
-    """Complete a waiting user or manual task of an instance with data, then run until it waits."""
+    """Complete a waiting user or manual task of an instance with data, then run until it waits.
+
+    ``locked``: the instance as the caller locked it in this transaction (``lock_instance``),
+    so the row is not read and locked a second time."""
     variable_rules.check(data, field="data")
     with transaction.atomic():
-        instance = _lock_instance(instance_id)
+        instance = locked if locked is not None and locked.pk == instance_id else _lock_instance(instance_id)
         _refuse_suspended(instance)
         if instance.status != InstanceStatus.RUNNING:
             raise InstanceNotActive(f"Instance {instance_id} is {instance.status}")

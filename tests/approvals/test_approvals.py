@@ -329,3 +329,23 @@ def test_the_decision_is_recorded_before_what_it_causes(purchase, people):
     decided = kinds.index("approval_decided")
     assert kinds.index("task_claimed") < decided < kinds.index("instance_completed")
     assert decided < kinds.index("step_completed", kinds.index("task_claimed"))
+
+
+def test_a_decision_locks_the_instance_row_once(purchase, people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    instance = purchase(4500, people["requester"])
+    task_id = open_approval(instance).pk
+    with CaptureQueriesContext(connection) as captured:
+        services.approval_decide(task_id=task_id, user=people["lead"], outcome="approved")
+    sql = [q["sql"] for q in captured.captured_queries]
+    instance_locks = [q for q in sql if "FOR UPDATE" in q and 'FROM "processes_processinstance"' in q]
+    task_reads = [
+        q
+        for q in sql
+        if q.startswith("SELECT") and 'FROM "tasks_humantask"' in q and "WHERE" in q and '"tasks_humantask"."id" =' in q
+    ]
+    assert len(instance_locks) == 1, instance_locks
+    # visibility, the row lock, and the completed row it returns (was five reads and three locks)
+    assert len(task_reads) <= 3, task_reads
