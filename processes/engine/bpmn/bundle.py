@@ -175,9 +175,19 @@ def validate_bundle(
     all_bpmn = list(bpmn_files) + [f for f in deployed_processes.values() if f.name not in trees]
     all_dmn = list(dmn_files) + [f for f in deployed_decisions.values() if f.name not in trees]
     dialect = dialect_of([trees[f.name] for f in bpmn_files])
-    for info in executable:
+    # One SpiffWorkflow parser for the bundle: each file is parsed into it once, then every
+    # executable process's spec is built from it (a parser per process parsed all files again).
+    try:
+        parser = _loaded_parser(dialect, all_bpmn, all_dmn)
+    except SpiffWorkflowException as exc:
+        problems.append(_spiff_problem(exc, trees, executable[0].file if executable else ""))
+        parser = None
+    except DefinitionInvalid as exc:
+        problems.extend(exc.problems)
+        parser = None
+    for info in executable if parser is not None else []:
         try:
-            build_specs(info.key, dialect, all_bpmn, all_dmn)
+            _specs_from(parser, info.key)
         except SpiffWorkflowException as exc:
             problems.append(_spiff_problem(exc, trees, info.file))
         except DefinitionInvalid as exc:
@@ -200,6 +210,11 @@ def validate_bundle(
 
 def build_specs(process_key: str, dialect: str, bpmn_files: list[SourceFile], dmn_files: list[SourceFile]):
     """Parse files into (spec, subprocess_specs) for one process; the caller caches the result."""
+    return _specs_from(_loaded_parser(dialect, bpmn_files, dmn_files), process_key)
+
+
+def _loaded_parser(dialect: str, bpmn_files: list[SourceFile], dmn_files: list[SourceFile]):
+    """A SpiffWorkflow parser holding every file (preprocessed), ready to build any process's spec."""
     parser = _new_parser(dialect)
     seen_process_ids: set[str] = set()
     for source in bpmn_files:
@@ -212,6 +227,10 @@ def build_specs(process_key: str, dialect: str, bpmn_files: list[SourceFile], dm
         parser.add_bpmn_xml(tree.getroot(), filename=source.name)
     for source in dmn_files:
         parser.add_dmn_xml(read_xml(source, max_bytes=max(len(source.content), 1)).getroot(), filename=source.name)
+    return parser
+
+
+def _specs_from(parser, process_key: str):
     spec = parser.get_spec(process_key)
     subprocess_specs = parser.get_subprocess_specs(process_key)
     _prepare_business_rule_tasks(spec, subprocess_specs)
