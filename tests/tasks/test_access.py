@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from processes.models import ProcessDefinition
 from tasks import selectors, services
-from tasks.exceptions import TaskNotOpen
+from tasks.exceptions import TaskAlreadyClaimed, TaskNotOpen
 
 from .factories import open_task, start, task_process, user
 
@@ -147,10 +147,10 @@ def test_the_api_lists_claims_delegates_and_comments(setup):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_two_users_completing_one_task_at_once_one_wins_and_the_other_gets_a_conflict():
-    cara, gus = user("cara"), user("gus", "clerks")
+def test_twenty_candidates_completing_one_task_at_once_one_wins_and_the_others_get_a_conflict():
+    racers = [user("cara")] + [user(f"clerk{n}", "clerks") for n in range(19)]
     task = open_task(start(task_process(TASK)))
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(len(racers))
     outcomes: list = []
 
     def complete(person):
@@ -158,19 +158,19 @@ def test_two_users_completing_one_task_at_once_one_wins_and_the_other_gets_a_con
             barrier.wait(timeout=10)
             services.task_complete(task_id=task.pk, user=person, data={})
             outcomes.append("done")
-        except TaskNotOpen:
+        except (TaskNotOpen, TaskAlreadyClaimed):  # both are 409 conflicts
             outcomes.append("conflict")
         except Exception as exc:  # anything else is a failure of the rule
             outcomes.append(repr(exc))
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=complete, args=(p,)) for p in (cara, gus)]
+    threads = [threading.Thread(target=complete, args=(p,)) for p in racers]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert sorted(outcomes) == ["conflict", "done"]
+    assert sorted(outcomes) == ["conflict"] * (len(racers) - 1) + ["done"]
     task.refresh_from_db()
     assert task.instance.history.filter(kind="step_completed", element_id="t").count() == 1
     assert task.instance.history.filter(kind="instance_completed").count() == 1
