@@ -104,7 +104,10 @@ def task_complete(*, task_id: int, user, data: dict[str, Any] | None = None) -> 
         raise NotAllowedOnTask("This task is an approval: decide it (approve, reject or request changes).")
     variables = clean_task_data(task.form, task.instance.variables, data or {})
     with transaction.atomic():
-        return complete_locked(task_id=task_id, user=user, variables=variables)
+        # visibility was checked above: lock the instance, then the task row, and go on
+        instance = process_services.lock_instance(task.instance_id)
+        locked_task = HumanTask.objects.select_for_update().get(pk=task.pk)
+        return complete_locked(task_id=task_id, user=user, variables=variables, locked=(instance, locked_task))
 
 
 def task_complete_step(*, instance_id: int, spiff_task_id: str, user, data: dict[str, Any] | None = None) -> HumanTask:

@@ -196,3 +196,15 @@ def test_the_page_and_the_api_read_the_inbox_filters_alike(client, setup):
     task.save(update_fields=["due_at"])
     assert shown("1") == shown("true") == (True, True)
     assert selectors.InboxQuery.from_params({"overdue": "true", "priority": "x"}) == selectors.InboxQuery(overdue=True)
+
+
+def test_completing_a_task_locks_its_instance_once(setup):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    people, task = setup
+    with CaptureQueriesContext(connection) as captured:
+        services.task_complete(task_id=task.pk, user=people["gus"], data={})
+    locks = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert len([q for q in locks if 'FROM "processes_processinstance"' in q]) == 1
+    assert len([q for q in locks if 'FROM "tasks_humantask"' in q]) == 1
