@@ -12,9 +12,3 @@ class IntegrationsConfig(AppConfig):
         )
 
         signals.connect()
-
-        from processes import jobs
-
-        from .health import heartbeat
-
-        jobs.register_periodic(0, heartbeat)  # /api/v1/health: the demo's runner runs the tick too

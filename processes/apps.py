@@ -20,6 +20,13 @@ class ProcessesConfig(AppConfig):
             max_memory_mb=bpm["SCRIPT_MAX_MEMORY_MB"],
             spec_cache_size=bpm["SPEC_CACHE_SIZE"],
         )
+        from integrations import health
+
+        from . import jobs, selectors
+
+        # /api/v1/health: whoever runs the job tick (a worker, the demo's runner) beats
+        jobs.register_periodic(0, health.heartbeat)
+        health.register_figures(selectors.metrics_figures)
         # after every app's migrate (not only ours): the permissions of apps migrated after
         # this one (notifications) exist only then
         post_migrate.connect(_restore_roles, dispatch_uid="bpm-restore-roles")

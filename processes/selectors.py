@@ -164,3 +164,23 @@ def definition_grants(key: str) -> list[dict]:
 def user_can_grant(user, definition: ProcessDefinition) -> bool:
     """Owners of a process and administrators manage who may see, start and own it."""
     return user_can_manage_instance(user, ProcessInstance(definition=definition))
+
+
+def metrics_figures(now) -> dict:
+    """Instances, jobs and incidents for /metrics (registered with integrations.health)."""
+    from django.db.models import Count, Min, Q
+
+    from .models import Incident, Job
+
+    by_status = dict(ProcessInstance.objects.values_list("status").annotate(n=Count("id")).order_by())
+    jobs = Job.objects.filter(status="pending").aggregate(
+        pending=Count("id"), oldest_due=Min("due_at", filter=Q(due_at__lte=now))
+    )
+    lag = (now - jobs["oldest_due"]).total_seconds() if jobs["oldest_due"] else 0.0
+    return {
+        "instances_by_status": by_status,
+        "instances_started": sum(by_status.values()),
+        "jobs_pending": jobs["pending"],
+        "job_lag_seconds": max(lag, 0.0),
+        "incidents_open": Incident.objects.filter(resolved_at__isnull=True).count(),
+    }

@@ -5,11 +5,12 @@ class TasksConfig(AppConfig):
     name = "tasks"
 
     def ready(self) -> None:
+        from integrations import health
         from processes import jobs, waiting
         from processes import services as process_services
         from processes.choices import JobKind
 
-        from . import escalation, services, sync
+        from . import escalation, selectors, services, sync
 
         # Human tasks open and close with the engine's waiting points.
         waiting.register_listener(sync)
@@ -17,3 +18,4 @@ class TasksConfig(AppConfig):
         process_services.register_human_step_completer(services.task_complete_step)
         # SLA escalation steps run as jobs of their own kind.
         jobs.register_job_kind(JobKind.ESCALATION, escalation.run_job)
+        health.register_figures(selectors.metrics_figures)  # open and overdue tasks for /metrics

@@ -169,3 +169,13 @@ def task_badge(task: HumanTask, now=None) -> str:
     if task.due_at < now + DUE_SOON:
         return "due-soon"
     return ""
+
+
+def metrics_figures(now) -> dict:
+    """Open and overdue human tasks for /metrics (registered with integrations.health)."""
+    from django.db.models import Count
+
+    tasks = HumanTask.objects.filter(status=TaskStatus.OPEN).aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now))
+    )
+    return {"tasks_open": tasks["open"], "tasks_overdue": tasks["overdue"]}
