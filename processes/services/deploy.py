@@ -127,7 +127,13 @@ def definition_deploy(
     """Validate and deploy BPMN/DMN files together; identical files create nothing new.
 
     Raises DefinitionInvalidError (nothing stored) listing each problem with file, element and line.
+    Each file is parsed once for the whole upload (scan, validation, specs, metadata).
     """
+    with engine_parser.parsed_once():
+        return _deploy(files=files, user=user, source=source, name=name)
+
+
+def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str) -> DeployResult:
     sources = [engine_parser.SourceFile(file_name, engine_parser.as_utf8(content)) for file_name, content in files]
     called_p, called_d, defined_p, defined_d = _scan_dependencies(sources)
     deployed_p, deployed_d, dep_resources = _deployed_dependencies(called_p - defined_p, called_d - defined_d)

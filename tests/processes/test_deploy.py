@@ -223,3 +223,19 @@ def test_a_file_that_is_not_valid_utf8_and_declares_nothing_else_is_refused_with
     broken = SIMPLE.replace(b'name="Review"', 'name="Prüfen"'.encode("latin-1"))
     (problem,) = refusal(broken)
     assert "save it as UTF-8" in problem["message"]
+
+
+def test_each_uploaded_file_is_parsed_once_per_deploy(monkeypatch):
+    from lxml import etree
+
+    from processes.engine.bpmn import xml
+
+    parses = []
+    real = etree.fromstring
+    monkeypatch.setattr(xml.etree, "fromstring", lambda *a, **k: parses.append(1) or real(*a, **k))
+    two_processes = bpmn("first", chain('<bpmn:userTask id="a"/>')).replace(
+        b"</bpmn:definitions>",
+        b'<bpmn:process id="second" isExecutable="true"><bpmn:startEvent id="s2"/></bpmn:process></bpmn:definitions>',
+    )
+    deploy(two_processes)
+    assert len(parses) == 1  # the scan, the validation, both processes' specs and the metadata share it

@@ -59,5 +59,6 @@ from .xml import (  # noqa: F401
     as_utf8,
     dialect_of,
     kind_of,
+    parsed_once,
     read_xml,
 )

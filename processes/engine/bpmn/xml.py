@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
@@ -42,12 +45,37 @@ def as_utf8(content: bytes) -> bytes:
     return (declaration + "?>" + rest).encode("utf-8")
 
 
+# Within one upload (``parsed_once``) each distinct file is parsed and checked once; the
+# dependency scan, the validation and the spec building each get their own copy of it
+# (the spec building rewrites its copy).
+_parsed: ContextVar[dict | None] = ContextVar("bpm_parsed_files", default=None)
+
+
+@contextmanager
+def parsed_once() -> Iterator[None]:
+    token = _parsed.set({})
+    try:
+        yield
+    finally:
+        _parsed.reset(token)
+
+
 def read_xml(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._ElementTree:
     """Parse one file safely, refusing DTDs, oversize files and malformed XML with the line."""
     if len(source.content) > max_bytes:
         raise DefinitionInvalid(
             [Problem(f"File is {len(source.content):,} bytes; the limit is {max_bytes:,} bytes", file=source.name)]
         )
+    cache = _parsed.get()
+    if cache is None:
+        return _parse(source)
+    key = hashlib.sha256(source.content).digest()
+    if key not in cache:
+        cache[key] = _parse(source)
+    return copy.deepcopy(cache[key])
+
+
+def _parse(source: SourceFile) -> etree._ElementTree:
     if not source.content.strip():
         raise DefinitionInvalid([Problem("File is empty", file=source.name)])
     try:
