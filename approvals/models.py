@@ -6,11 +6,7 @@ from django.db import models
 from processes.models import ProcessInstance
 from tasks.models import HumanTask
 
-
-class Outcome(models.TextChoices):
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+from .choices import Outcome  # noqa: F401 - used by fields, imported from here elsewhere
 
 
 class Approval(models.Model):

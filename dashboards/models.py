@@ -3,12 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-
-class AlertMetric(models.TextChoices):
-    FAILURE_RATE = "failure_rate", "Failure rate (failed / started, 0 to 1)"
-    OVERDUE_TASKS = "overdue_tasks", "Overdue tasks (open, past due)"
-    OPEN_INCIDENTS = "open_incidents", "Open incidents"
-    P95_CYCLE_TIME = "p95_cycle_time", "p95 cycle time (seconds)"
+from .choices import AlertMetric  # noqa: F401 - used by fields, imported from here elsewhere
 
 
 class AlertRule(models.Model):

@@ -5,24 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-
-class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    WEBHOOK = "webhook", "Webhook"
-    IN_APP = "in_app", "In-app"
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENDING = "sending", "Sending"
-    DELIVERED = "delivered", "Delivered"
-    DEAD = "dead", "Dead letter"
-
-
-class WebhookFormat(models.TextChoices):
-    STANDARD = "standard", "Standard Webhooks (signed JSON event)"
-    SLACK = "slack", "Slack incoming webhook"
-    TEAMS = "teams", "Microsoft Teams message card"
+from .choices import Channel, DeliveryStatus, WebhookFormat  # noqa: F401 - used by fields, imported from here elsewhere
 
 
 class WebhookSubscription(models.Model):

@@ -72,3 +72,11 @@ class JobKind(models.TextChoices):
     SERVICE = "service", "Service task call"
     START_TIMER = "start_timer", "Timer start event"
     ESCALATION = "escalation", "SLA escalation step"
+
+
+class ConnectionAuth(models.TextChoices):
+    NONE = "none", "None"
+    BASIC = "basic", "Basic (username and password)"
+    BEARER = "bearer", "Bearer token"
+    API_KEY = "api_key", "API key header"
+    OAUTH2 = "oauth2", "OAuth2 client credentials"

@@ -3,7 +3,16 @@
 from django.conf import settings
 from django.db import models
 
-from .choices import DeploySource, HistoryKind, InstanceStatus, JobKind, JobStatus, ResourceKind, WaitKind  # noqa: F401 - JobStatus re-exported
+from .choices import (  # noqa: F401 - ConnectionAuth and JobStatus are imported from here elsewhere too
+    ConnectionAuth,
+    DeploySource,
+    HistoryKind,
+    InstanceStatus,
+    JobKind,
+    JobStatus,
+    ResourceKind,
+    WaitKind,
+)
 
 
 class Deployment(models.Model):
@@ -283,14 +292,6 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
-
-
-class ConnectionAuth(models.TextChoices):
-    NONE = "none", "None"
-    BASIC = "basic", "Basic (username and password)"
-    BEARER = "bearer", "Bearer token"
-    API_KEY = "api_key", "API key header"
-    OAUTH2 = "oauth2", "OAuth2 client credentials"
 
 
 class Connection(models.Model):
