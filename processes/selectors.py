@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
+from .choices import HistoryKind
 from .models import HistoryEvent, ProcessDefinition, ProcessInstance
 
 OBJECT_PERMS = ["processes.view_processdefinition", "processes.start_instance", "processes.own_process"]
@@ -129,7 +130,9 @@ def definition_diff(old: ProcessDefinition, new: ProcessDefinition) -> dict:
 
 def instance_diagram_marks(instance: ProcessInstance) -> dict:
     """Element ids to mark on the diagram: finished steps and current tokens."""
-    finished = list(instance.history.filter(kind="step_completed").values_list("element_id", flat=True).distinct())
+    finished = list(
+        instance.history.filter(kind=HistoryKind.STEP_COMPLETED).values_list("element_id", flat=True).distinct()
+    )
     current = list(instance.waiting_steps.values_list("element_id", flat=True))
     if instance.status == "error" and instance.error_element_id:
         current.append(instance.error_element_id)

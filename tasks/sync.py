@@ -9,11 +9,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from processes.choices import WaitKind
+
 from . import assignment
 from .choices import TaskStatus
 from .models import HumanTask, TaskCandidate
 
-HUMAN_KINDS = ("user", "manual")
+HUMAN_KINDS = (WaitKind.USER, WaitKind.MANUAL)
 
 # Other apps (approvals) adjust newly opened tasks; each hook gets (tasks, element metadata).
 _OPEN_HOOKS: list = []

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from .. import variables as variable_rules
-from ..choices import HistoryKind, InstanceStatus
+from ..choices import HistoryKind, InstanceStatus, WaitKind
 from ..exceptions import (
     AmbiguousCorrelation,
     MessageAlreadyCorrelated,
@@ -41,7 +41,7 @@ def _deliver_thrown_events(sender: ProcessInstance, events: list[dict], *, user=
         for event in events:
             if event["kind"] == "message" and event["name"]:
                 waiting = WaitingStep.objects.filter(
-                    kind="message", event_name=event["name"], instance__status=InstanceStatus.RUNNING
+                    kind=WaitKind.MESSAGE, event_name=event["name"], instance__status=InstanceStatus.RUNNING
                 ).exclude(instance=sender)
                 if sender.business_key:
                     waiting = waiting.filter(instance__business_key=sender.business_key)
@@ -108,7 +108,7 @@ def _claim_message_id(message_id: str, message_name: str) -> None:
 
 def _correlate(message_name, business_key, correlation_keys, payload, all_matches, user) -> list[ProcessInstance]:
     waiting = WaitingStep.objects.filter(
-        kind="message", event_name=message_name, instance__status=InstanceStatus.RUNNING
+        kind=WaitKind.MESSAGE, event_name=message_name, instance__status=InstanceStatus.RUNNING
     )
     if business_key:
         waiting = waiting.filter(instance__business_key=business_key)
@@ -156,7 +156,9 @@ def signal_broadcast(*, signal_name: str, payload: dict[str, Any] | None = None,
 
 
 def _broadcast(signal_name: str, payload, user, exclude: int | None = None) -> list[ProcessInstance]:
-    waiting = WaitingStep.objects.filter(kind="signal", event_name=signal_name, instance__status=InstanceStatus.RUNNING)
+    waiting = WaitingStep.objects.filter(
+        kind=WaitKind.SIGNAL, event_name=signal_name, instance__status=InstanceStatus.RUNNING
+    )
     if exclude is not None:
         waiting = waiting.exclude(instance_id=exclude)
     reached = []
