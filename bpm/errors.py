@@ -12,6 +12,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
+from .api.exception_handler import problem_body
+
 TITLES = {
     400: ("bad_request", "Bad request"),
     403: ("forbidden", "You may not do this"),
@@ -41,15 +43,7 @@ def problem_response(request: HttpRequest, status: int, detail: str = "", header
     detail = detail or DETAILS.get(status, "")
     if is_api(request):
         response = JsonResponse(
-            {
-                "type": f"about:blank#{code}",
-                "title": code.replace("_", " "),
-                "status": status,
-                "detail": detail,
-                "code": code,
-            },
-            status=status,
-            content_type="application/problem+json",
+            problem_body(status, code, detail, {"code": code}), status=status, content_type="application/problem+json"
         )
     else:
         context = {"status": status, "title": title, "detail": detail, "path": request.path}

@@ -16,11 +16,16 @@ from bpm.exceptions import ApplicationError
 logger = logging.getLogger(__name__)
 
 
-def _problem(status: int, code: str, detail, extra: dict | None = None) -> Response:
+def problem_body(status: int, code: str, detail, extra: dict | None = None) -> dict:
+    """An RFC 9457 problem (the REST framework's errors here, Django's in bpm/errors.py)."""
     body = {"type": f"about:blank#{code}", "title": code.replace("_", " "), "status": status, "detail": detail}
     if extra:
         body.update(extra)
-    return Response(body, status=status, content_type="application/problem+json")
+    return body
+
+
+def _problem(status: int, code: str, detail, extra: dict | None = None) -> Response:
+    return Response(problem_body(status, code, detail, extra), status=status, content_type="application/problem+json")
 
 
 def problem_exception_handler(exc, context):

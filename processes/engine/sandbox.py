@@ -6,8 +6,8 @@ sort of a huge list) runs to its end without returning to Python, holding the we
 or the instance's row lock for as long as it takes, or allocating gigabytes. So:
 
 * scripts, and expressions that are not provably cheap (``scripting.is_simple``), run in
-  a helper process (``sandbox_host``) that this process starts once per thread that needs
-  one and reuses: its address space is capped (RLIMIT_AS) at its size at start plus the
+  a helper process (``sandbox_host``) taken from this process's pool, started when none is
+  idle and reused: its address space is capped (RLIMIT_AS) at its size at start plus the
   memory budget, and when it overruns its time budget it is killed and replaced;
 * the budget of one evaluation is shared by everything nested in it, and a decision table
   is one evaluation however many cells it has (``budget()``);
@@ -74,7 +74,7 @@ def _remaining() -> float:
         return LIMITS.timeout_seconds
     left = deadline - time.monotonic()
     if left <= 0:
-        raise ScriptTimeout(f"Script ran longer than {LIMITS.timeout_seconds:g} s and was stopped")
+        raise _timed_out()
     return left
 
 
@@ -132,8 +132,7 @@ class _Helper:
         self.pid_of_owner = os.getpid()
         self.ready = False
 
-    def _send(self, message: Any) -> None:
-        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    def _send(self, payload: bytes) -> None:
         self.proc.stdin.write(_HEADER.pack(len(payload)) + payload)
         self.proc.stdin.flush()
 
@@ -154,14 +153,14 @@ class _Helper:
             size -= len(chunk)
         return b"".join(chunks)
 
-    def call(self, message: Any, timeout: float) -> Any:
+    def call(self, payload: bytes, timeout: float) -> bytes:
         if not self.ready:
             deadline = time.monotonic() + _START_SECONDS
             (size,) = _HEADER.unpack(self._read_exactly(_HEADER.size, deadline))
             if self._read_exactly(size, deadline) != b"ready":
                 raise SandboxUnavailable("The script helper process did not start")
             self.ready = True
-        self._send(message)
+        self._send(payload)
         deadline = time.monotonic() + timeout
         (size,) = _HEADER.unpack(self._read_exactly(_HEADER.size, deadline))
         return self._read_exactly(size, deadline + 5.0)  # the answer is written at once
@@ -202,33 +201,28 @@ class _Pool:
                 return
         helper.kill()
 
-    def close(self) -> None:
-        with self.lock:
-            helpers, self.idle = self.idle, []
-        for helper in helpers:
-            helper.kill()
-
 
 POOL = _Pool()
 
 
-def _limits() -> tuple[float, int, int]:
-    return LIMITS.timeout_seconds, LIMITS.max_size, LIMITS.max_memory_bytes
+def _timed_out() -> ScriptTimeout:
+    # named by the configured budget, also when the helper was given what was left of a shared one
+    return ScriptTimeout(f"Script ran longer than {LIMITS.timeout_seconds:g} s and was stopped")
 
 
 def _run(kind: str, source: str, context: dict, extra: dict | None) -> Any:
     timeout = _remaining()
+    limits = (timeout, LIMITS.max_size, LIMITS.max_memory_bytes)
     try:
-        message = (kind, source, context, extra or {}, (timeout, *_limits()[1:]))
-        pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)  # fail here, before a helper is taken
+        payload = pickle.dumps((kind, source, context, extra or {}, limits), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         raise ScriptError(f"The variables cannot be passed to a script: {exc}") from None
     helper = POOL.take()
     try:
-        raw = helper.call(message, timeout + _GRACE_SECONDS)
+        raw = helper.call(payload, timeout + _GRACE_SECONDS)
     except TimeoutError:
         helper.kill()
-        raise ScriptTimeout(f"Script ran longer than {LIMITS.timeout_seconds:g} s and was stopped") from None
+        raise _timed_out() from None
     except (EOFError, OSError, struct.error) as exc:
         helper.kill()
         # The kernel ended it: the memory cap (an allocation failed where Python could not say so).
@@ -258,16 +252,17 @@ def _run(kind: str, source: str, context: dict, extra: dict | None) -> Any:
 
 
 def _as_exception(kind: str, type_name: str, message: str) -> Exception:
-    if kind == "timeout":  # the helper was given what was left of a shared budget: name the budget
-        return ScriptTimeout(f"Script ran longer than {LIMITS.timeout_seconds:g} s and was stopped")
+    """The helper's answer as the exception the script would have raised here (sandbox_host._failure)."""
+    if kind == "timeout":
+        return _timed_out()
     if kind == "memory":
         return ScriptMemoryExceeded(message)
-    builtin = getattr(builtins, type_name, None)
-    if kind == "builtin" and isinstance(builtin, type) and issubclass(builtin, Exception):
-        return builtin(message)  # NameError, TypeError... as when the script ran here
-    if type_name not in ("ScriptError",):
-        return ScriptError(f"{type_name}: {message}" if not message.startswith(type_name) else message)
-    return ScriptError(message)
+    if kind == "builtin":
+        builtin = getattr(builtins, type_name, None)
+        if isinstance(builtin, type) and issubclass(builtin, Exception):
+            return builtin(message)  # NameError, TypeError... as when the script ran here
+        return ScriptError(f"{type_name}: {message}")  # a class the script defined
+    return ScriptError(message)  # our own refusals; SystemExit and friends come named already
 
 
 def evaluate(expression: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:

@@ -13,8 +13,6 @@ The rooms: ``deploy`` (definitions), ``instances`` (commands on one instance),
 ``grants`` (who may see, start, own). Callers import this package: ``services.instance_start``.
 """
 
-# Read by callers through the package (models re-exported for tests and views that used them here).
-from ..models import ProcessDefinition, ProcessInstance  # noqa: E402
 from .correlation import message_correlate, signal_broadcast
 from .deploy import DeployResult, definition_activate, definition_deploy, specs_for
 from .grants import definition_grant, definition_revoke
@@ -43,8 +41,6 @@ from .state import history_append, lock_instance, waiting_element_ids
 __all__ = [
     "HUMAN_STEP_KINDS",
     "DeployResult",
-    "ProcessDefinition",
-    "ProcessInstance",
     "definition_activate",
     "definition_deploy",
     "definition_grant",

@@ -172,9 +172,10 @@ def instance_force_complete_step(
         step = WaitingStep.objects.filter(instance_id=instance_id, spiff_task_id=spiff_task_id).first()
         if step is None:
             raise StepNotWaiting(f"Instance {instance_id} does not wait at step {spiff_task_id}")
+        instance = _lock_instance(instance_id)
         # Recorded before the step's own events, as the cause; a refusal below rolls it back.
         _history(
-            _lock_instance(instance_id),
+            instance,
             HistoryKind.STEP_FORCE_COMPLETED,
             actor=user,
             element_id=step.element_id,
@@ -182,7 +183,9 @@ def instance_force_complete_step(
             name=step.name,
             data={"reason": reason.strip(), "variables": sorted((data or {}).keys())},
         ).save()
-        return instance_complete_step(instance_id=instance_id, spiff_task_id=spiff_task_id, data=data, user=user)
+        return instance_complete_step(
+            instance_id=instance_id, spiff_task_id=spiff_task_id, data=data, user=user, locked=instance
+        )
 
 
 def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> ProcessInstance:

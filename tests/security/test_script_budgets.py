@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from processes import jobs, services
 from processes.engine import sandbox, scripting
+from processes.models import ProcessInstance
 from tests.processes.factories import bpmn, chain, deploy_one
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_a_script_attack_stops_within_its_budget_and_names_the_element(api, scri
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["status"] == "error"
-    detail = services.ProcessInstance.objects.get(pk=body["id"])
+    detail = ProcessInstance.objects.get(pk=body["id"])
     assert detail.error_element_id == "evil"
     assert any(
         word in detail.error_message
@@ -76,7 +77,7 @@ def test_the_server_runs_the_next_script_after_a_helper_was_killed(api):
 def test_base_exceptions_from_a_script_are_script_errors_recorded_on_the_instance(api, raised):
     response = start_over_http(api, f"raise {raised}")
     assert response.status_code == 201
-    instance = services.ProcessInstance.objects.get(pk=response.json()["id"])
+    instance = ProcessInstance.objects.get(pk=response.json()["id"])
     assert instance.status == "error" and instance.error_element_id == "evil"
     assert raised.split("(")[0] in instance.error_message
 

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bpm import netguard
-from processes import connections, connectors
+from processes import connections
 from processes.connectors import ConnectorError, http_connector
 
 pytestmark = pytest.mark.django_db
@@ -131,4 +131,13 @@ def test_a_service_task_reading_an_internal_address_raises_an_incident_not_varia
     assert calls == [] and "price" not in instance.variables
     assert instance.incidents.filter(resolved_at__isnull=True).exists()
     assert "private or internal" in instance.incidents.get().message
-    assert connectors.BREAKER is not None
+
+
+def test_the_compatibility_report_says_how_http_connector_calls_differ_from_camunda():
+    from tests.jobs.test_service_tasks import quote_process
+    from tests.processes.factories import deploy
+
+    result = deploy(quote_process("http://10.20.0.5:8080"))
+    notes = [n for n in result.compatibility if n["feature"] == "http-connector"]
+    assert [n["element_id"] for n in notes] == ["get_quote"]
+    assert "BPM_SERVICE_ALLOWED_NETWORKS" in notes[0]["effect"] and "not followed" in notes[0]["effect"]

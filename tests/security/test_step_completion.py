@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from approvals.models import Approval
 from processes import services as process_services
-from processes.models import HistoryEvent
+from processes.models import HistoryEvent, ProcessDefinition
 from tasks.models import HumanTask
 from tests.jobs.test_service_tasks import quote_process
 from tests.processes.factories import deploy_one
@@ -28,7 +28,7 @@ def purchase_by_requester(db):
         files=[(n, (DEMO / n).read_bytes()) for n in ("purchase_request.bpmn", "approval_levels.dmn")]
     )
     requester = user("rita")
-    for d in process_services.ProcessDefinition.objects.filter(key="purchase_request"):
+    for d in ProcessDefinition.objects.filter(key="purchase_request"):
         assign_perm("processes.start_instance", requester, d)
     api = APIClient()
     api.force_authenticate(requester)
@@ -62,7 +62,7 @@ def test_the_initiator_cannot_complete_their_own_approval_through_the_instance_a
 def test_an_owner_and_candidate_cannot_complete_an_approval_through_the_instance_api(purchase_by_requester):
     _, _, instance = purchase_by_requester
     lead = user("lena", "Team Lead")
-    for d in process_services.ProcessDefinition.objects.filter(key="purchase_request"):
+    for d in ProcessDefinition.objects.filter(key="purchase_request"):
         assign_perm("processes.own_process", lead, d)
     api = APIClient()
     api.force_authenticate(lead)

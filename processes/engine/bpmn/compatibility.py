@@ -160,6 +160,22 @@ def compatibility_report(tree: etree._ElementTree, file: str) -> list[Compatibil
                     _IGNORED_CAMUNDA_ELEMENTS[qname.localname],
                 )
             )
+        elif (
+            qname.namespace == CAMUNDA_NS
+            and qname.localname == "connectorId"
+            and (el.text or "").strip() == "http-connector"
+        ):
+            notes.append(
+                CompatibilityNote(
+                    owner_id,
+                    el.sourceline,
+                    file,
+                    "http-connector",
+                    "Calls pass the address guard: loopback, private, link-local and cloud-metadata addresses "
+                    "are refused (an incident) unless BPM_SERVICE_ALLOWED_NETWORKS allows them; a redirect is "
+                    "returned as the answer (statusCode 3xx), not followed as Camunda Connect follows it",
+                )
+            )
         elif qname.namespace == CAMUNDA_NS and qname.localname == "inputOutput":
             notes.append(
                 CompatibilityNote(
