@@ -1,5 +1,5 @@
 # Everyday targets. The README's two commands are scripts/demo.sh and scripts/test.sh.
-.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards bench-scripts
+.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards bench-scripts bench-loops
 
 setup:            ## create .venv, install requirements and front-end packages
 	bash scripts/setup.sh --dev
@@ -44,3 +44,6 @@ bench-dashboards: ## dashboard pages over 100,000 instances (DATABASE_URL, defau
 
 bench-scripts:    ## what the script sandbox costs per call (no database)
 	.venv/bin/python bench/scripts.py
+
+bench-loops:      ## a step's cost at loop iteration 10 vs 5,000 (no database)
+	.venv/bin/python bench/loops.py

@@ -59,3 +59,20 @@ class StepNotCompletable(Conflict):
 class ForceCompleteRefused(ApplicationError):
     code = "force_complete_refused"
     status = 403
+
+
+class CommandFailed(ApplicationError):
+    """An expression, script or decision failed in the steps a command runs: the whole command
+    rolled back (the task stays open, nothing started), as in Camunda."""
+
+    code = "command_failed"
+    status = 422
+
+    def __init__(self, message: str, *, element_id: str = ""):
+        where = f" at '{element_id}'" if element_id else ""
+        super().__init__(
+            f"The command was rolled back: a step failed{where}: {message}",
+            details={"element_id": element_id, "cause": message},
+        )
+        self.element_id = element_id
+        self.cause = message

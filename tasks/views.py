@@ -180,4 +180,7 @@ def task_resolve(request, pk):
         response = task_detail(request, pk, form=form)
         response.status_code = 400
         return response
-    return _act(request, pk, services.task_resolve, "Task handed back to its owner.", data=data)
+    with page_action(request, "Task handed back to its owner.") as done:
+        services.task_resolve(task_id=pk, user=request.user, data=data)
+    # the delegate may not see the task any more (not a candidate): back to the inbox
+    return redirect("tasks:inbox") if done.ok else redirect("tasks:task-detail", pk=pk)

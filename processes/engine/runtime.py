@@ -32,7 +32,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBased
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import expressions, scripting, serializer
+from . import compaction, expressions, scripting, serializer, spiff_patches  # noqa: F401 (patches on import)
 from .approval_rules import decision_variable
 from .parser import ConnectorServiceTask, SourceFile, build_specs
 
@@ -177,6 +177,9 @@ SPEC_CACHE = SpecCache()
 # ---------------------------------------------------------------------------
 # What a run reports back
 
+# Completed steps of one run between two compactions of the task tree (see compaction.py).
+COMPACT_EVERY = 64
+
 clock = time.time  # SpiffWorkflow stamps state changes with time.time() too
 
 
@@ -243,6 +246,7 @@ class Run:
         # when each task pending at load time entered its state (SpiffWorkflow keeps it)
         self.entered: dict[UUID, float] = {}
         self.last_completion = clock()
+        self._since_compaction = 0
 
     # -- creation -----------------------------------------------------------------
     @classmethod
@@ -275,6 +279,11 @@ class Run:
             self.steps.append(
                 Step(spec.bpmn_id, _element_type(spec), getattr(spec, "bpmn_name", "") or "", max(0.0, now - began))
             )
+        self._since_compaction += 1
+        if self._since_compaction >= COMPACT_EVERY:
+            # a long run (a loop of engine steps, a long sequence) keeps its tree shallow as it goes
+            compaction.compact(self.workflow, subprocesses=False)
+            self._since_compaction = 0
 
     def advance(self) -> None:
         """Run engine steps until the workflow waits; an error stops the run and is kept."""
@@ -455,7 +464,12 @@ class Run:
         tasks = self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
         if not tasks and self.workflow.last_task is not None:
             tasks = [self.workflow.last_task]
+        # A waiting event takes its parent's data when it fires, over its own: change both.
+        targets = {task.id: task for task in tasks}
         for task in tasks:
+            if task.state == TaskState.WAITING and task.parent is not None:
+                targets.setdefault(task.parent.id, task.parent)
+        for task in targets.values():
             task.data.update(changes)
             for name in remove:
                 task.data.pop(name, None)
@@ -491,6 +505,8 @@ class Run:
         else:
             status = "running"
         events = [_thrown_event(e) for e in self.workflow.get_events()]
+        if status == "running":
+            compaction.compact(self.workflow)
         return RunOutcome(
             state=serializer.dump(self.workflow, self.specs.dialect),
             status=status,

@@ -257,7 +257,9 @@ def instance_set_variables(
         run.set_variables(runtime.serializer.to_json_value(dict(variables)), list(remove))
         status = instance.status
         instance = _apply_outcome(instance, run, actor=user)
-        if status == InstanceStatus.SUSPENDED and instance.status == InstanceStatus.RUNNING:
-            instance.status = status  # the outcome knows nothing of suspension
+        if status != InstanceStatus.RUNNING and instance.status == InstanceStatus.RUNNING:
+            # changing variables never changes the status: the outcome knows nothing of a
+            # suspension, and an instance in error stays so until its step is retried
+            instance.status = status
             instance.save(update_fields=["status"])
         return instance

@@ -13,6 +13,7 @@ from .. import waiting
 from ..choices import HistoryKind, InstanceStatus, JobKind, WaitKind
 from ..engine import runtime
 from ..exceptions import (
+    CommandFailed,
     InstanceNotFound,
     InstanceSuspended,
 )
@@ -102,8 +103,14 @@ def _apply_outcome(
     new: bool = False,
     completed_step: str | None = None,
 ) -> ProcessInstance:
-    """Steps 3-5 of the one rule, after the caller locked the row and ran the engine."""
+    """Steps 3-5 of the one rule, after the caller locked the row and ran the engine.
+
+    A step that failed in the run (an expression, a script, a decision) fails the whole
+    command: the caller's transaction rolls back, so the task stays open or the instance
+    never started, as in Camunda. A job's failure thus retries and then becomes an incident."""
     outcome = run.outcome()
+    if outcome.status == InstanceStatus.ERROR:
+        raise CommandFailed(outcome.error_message, element_id=outcome.error_element_id)
     history = list(events or [])
     previous_status = instance.status
     history += _save_state(instance, outcome, actor=actor, new=new)

@@ -92,7 +92,9 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """Hand a delegated task back to its owner with the data filled in."""
         data = s.TaskDataSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return self._done(services.task_resolve(task_id=pk, user=request.user, data=data.validated_data["data"]))
+        task = services.task_resolve(task_id=pk, user=request.user, data=data.validated_data["data"])
+        # the delegate may not see the task any more (not a candidate): answer with it as resolved
+        return Response(s.TaskDetailSerializer(task).data)
 
     @extend_schema(request=s.TaskUserSerializer, responses=s.TaskDetailSerializer)
     @action(detail=True, methods=["post"])

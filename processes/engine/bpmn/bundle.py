@@ -14,6 +14,7 @@ from .constants import DEFAULT_MAX_BYTES, NS
 from .dialects import _new_parser
 from .metadata import element_metadata
 from .preprocess import _check_links, _preprocess, _q
+from ..deep import call_deep
 from .results import BundleReport, CompatibilityNote, DefinitionInvalid, Problem, ProcessInfo, SourceFile
 from .scan import called_decisions, decision_ids, process_ids
 from .xml import _check_xsd, dialect_of, kind_of, read_xml
@@ -231,8 +232,9 @@ def _loaded_parser(dialect: str, bpmn_files: list[SourceFile], dmn_files: list[S
 
 
 def _specs_from(parser, process_key: str):
-    spec = parser.get_spec(process_key)
-    subprocess_specs = parser.get_subprocess_specs(process_key)
+    # the parser walks sequence flows recursively: a long process needs a deep stack
+    spec = call_deep(parser.get_spec, process_key)
+    subprocess_specs = call_deep(parser.get_subprocess_specs, process_key)
     _prepare_business_rule_tasks(spec, subprocess_specs)
     return spec, subprocess_specs
 

@@ -18,6 +18,7 @@ def _q(tag: str) -> str:
 def _preprocess(tree: etree._ElementTree) -> etree._ElementTree:
     """Return a copy with link events and signal end events rewritten into what SpiffWorkflow runs."""
     tree = copy.deepcopy(tree)
+    _name_anonymous_flows(tree)
     for process in tree.getroot().iter(_q("process"), _q("subProcess")):
         _rewrite_links(process)
     for end in list(tree.getroot().iter(_q("endEvent"))):
@@ -26,6 +27,22 @@ def _preprocess(tree: etree._ElementTree) -> etree._ElementTree:
     for task in tree.getroot().iter(_q("userTask")):
         _stop_approval_chain_on_rejection(task)
     return tree
+
+
+def _name_anonymous_flows(tree: etree._ElementTree) -> None:
+    """A sequence flow needs no id in BPMN and Camunda follows it; SpiffWorkflow drops it
+    silently. Give each one a generated id (never shown: flows are not steps)."""
+    taken = {el.get("id") for el in tree.getroot().iter() if el.get("id")}
+    for flow in tree.getroot().iter(_q("sequenceFlow")):
+        if flow.get("id"):
+            continue
+        base = f"flow__{flow.get('sourceRef', '')}__{flow.get('targetRef', '')}"
+        flow_id, n = base, 1
+        while flow_id in taken:
+            n += 1
+            flow_id = f"{base}__{n}"
+        taken.add(flow_id)
+        flow.set("id", flow_id)
 
 
 def approval_properties(task: etree._Element) -> dict[str, str]:

@@ -1,0 +1,93 @@
+"""Where SpiffWorkflow 3.2.0 fails on long processes, replaced parts (applied once, on import).
+
+- Its task iterators stop descending at depth 1000 by default, so an instance whose tree
+  is deeper (a loop taken ~333 times) looks finished: the open tasks are never seen.
+  The default becomes unbounded; compaction keeps the trees shallow anyway.
+- ``Task.is_descendant_of`` and ``find_ancestor`` recurse once per ancestor.
+- Prediction of definite (FUTURE) tasks runs to the end of the process, recursively,
+  on every step: a 2,000-element sequence builds 2,000 predicted tasks and exceeds
+  the recursion limit. It stops after ``PREDICTION_DEPTH`` elements; a task beyond that
+  is predicted when its turn comes (``_update``).
+
+tests/semantics/test_loops.py pins each behaviour.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from SpiffWorkflow import version
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.specs.base import TaskSpec
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskIterator, TaskState
+
+PREDICTION_DEPTH = 50
+
+if version.__version__ != "3.2.0":  # pragma: no cover - the pin in requirements.txt guards this
+    raise ImportError(f"processes.engine.spiff_patches is written for SpiffWorkflow 3.2.0, not {version.__version__}")
+
+
+def _unbounded_depth(init) -> None:
+    defaults = list(init.__defaults__)
+    defaults[defaults.index(1000)] = sys.maxsize
+    init.__defaults__ = tuple(defaults)
+
+
+def _is_descendant_of(self: Task, task: Task) -> bool:
+    current = self.parent
+    while current is not None:
+        if current == task:
+            return True
+        current = current.parent
+    return False
+
+
+def _find_ancestor(self: Task, spec_name: str):
+    current = self.parent
+    while current is not None:
+        if current.task_spec.name == spec_name:
+            return current
+        current = current.parent
+    return None
+
+
+def _predict(self, my_task, seen=None, looked_ahead=0, mask=TaskState.PREDICTED_MASK):
+    # TaskSpec._predict with a bound on how far definite tasks are predicted.
+    if seen is None:
+        seen = []
+    if my_task.has_state(mask):
+        self._predict_hook(my_task)
+    if my_task.has_state(TaskState.PREDICTED_MASK):
+        seen.append(self)
+    definite = my_task.has_state(TaskState.DEFINITE_MASK) and looked_ahead < PREDICTION_DEPTH
+    look_ahead = definite or looked_ahead + 1 < self.lookahead
+    for child in my_task.children:
+        if child.has_state(mask) and child not in seen and look_ahead:
+            child.task_spec._predict(child, seen[:], looked_ahead + 1, mask)
+
+
+def _update(self, my_task):
+    # TaskSpec._update, predicting also a definite task beyond the prediction bound when it
+    # is reached (it has no children yet): what the unbounded prediction did up front.
+    if my_task.has_state(TaskState.PREDICTED_MASK):
+        self._predict(my_task)
+    elif my_task.state == TaskState.FUTURE and not my_task._children and self.outputs:
+        self._predict(my_task, mask=TaskState.NOT_FINISHED_MASK)
+    if self._update_hook(my_task):
+        my_task._ready()
+
+
+def apply() -> None:
+    if getattr(Task, "_bpm_patched", False):
+        return
+    _unbounded_depth(TaskIterator.__init__)
+    _unbounded_depth(BpmnTaskIterator.__init__)
+    Task.is_descendant_of = _is_descendant_of
+    Task.find_ancestor = _find_ancestor
+    TaskSpec._predict = _predict
+    TaskSpec._update = _update
+    Task._bpm_patched = True
+
+
+apply()
