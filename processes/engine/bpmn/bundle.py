@@ -8,13 +8,13 @@ from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .. import sandbox
+from ..deep import call_deep
 from .checks import _check_code
 from .compatibility import compatibility_report
 from .constants import DEFAULT_MAX_BYTES, NS
 from .dialects import _new_parser
 from .metadata import element_metadata
 from .preprocess import _check_links, _preprocess, _q
-from ..deep import call_deep
 from .results import BundleReport, CompatibilityNote, DefinitionInvalid, Problem, ProcessInfo, SourceFile
 from .scan import called_decisions, decision_ids, process_ids
 from .xml import _check_xsd, dialect_of, kind_of, read_xml
