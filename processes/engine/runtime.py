@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
@@ -331,14 +332,16 @@ class Run:
         self._record(task)
         self.advance()
 
-    def _waiting_event_definition(self, cls, name: str):
+    def _catchers(self, cls, name: str) -> list[tuple[Any, Any]]:
+        """(waiting task, event definition) pairs that wait for this message or signal."""
+        found = []
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
             if not isinstance(task.task_spec, CatchingEvent):
                 continue
             for _, definition in _event_definitions(task.task_spec):
                 if isinstance(definition, cls) and definition.name == name:
-                    return definition
-        return None
+                    found.append((task, definition))
+        return found
 
     def send_message(self, name: str, payload: dict | None = None) -> bool:
         """Deliver a message to the task waiting for it; False when nothing waits for it."""
@@ -349,10 +352,22 @@ class Run:
         return self._send_event(SignalEventDefinition, name, payload)
 
     def _send_event(self, definition_class, name: str, payload: dict | None) -> bool:
-        definition = self._waiting_event_definition(definition_class, name)
-        if definition is None:
+        """As in Camunda, the payload becomes process variables of the instance before it moves
+        on (both dialects; SpiffWorkflow would put it in one variable, or drop it)."""
+        catchers = self._catchers(definition_class, name)
+        if not catchers:
             return False
-        caught = self.workflow.event_manager.catch(BpmnEvent(definition, payload or {}), internal=False)
+        if payload:
+            for task, _ in catchers:
+                # the event takes its parent's data again when it fires: both carry the payload
+                for target in (task, task.parent):
+                    if target is not None:
+                        target.data.update(payload)
+        definition = catchers[0][1]
+        event_payload = payload or {}
+        if isinstance(definition, CamundaMessageEventDefinition):
+            event_payload = {"payload": event_payload, "result_var": None, "as_variables": True}
+        caught = self.workflow.event_manager.catch(BpmnEvent(definition, event_payload), internal=False)
         self.advance()
         return caught > 0
 

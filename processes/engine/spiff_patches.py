@@ -9,7 +9,11 @@
   the recursion limit. It stops after ``PREDICTION_DEPTH`` elements; a task beyond that
   is predicted when its turn comes (``_update``).
 
-tests/semantics/test_loops.py pins each behaviour.
+- A message delivered from outside to a Camunda-dialect catch event fails with
+  ``KeyError: 'payload'`` (see ``_camunda_message_data``), and one thrown without a
+  payload expression fails its sender.
+
+tests/semantics/test_loops.py and test_messages.py pin each behaviour.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 import sys
 
 from SpiffWorkflow import version
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
@@ -78,6 +84,31 @@ def _update(self, my_task):
         my_task._ready()
 
 
+_camunda_update_task_data = CamundaMessageEventDefinition.update_task_data
+
+
+def _camunda_message_data(self, my_task):
+    # A message delivered from outside (runtime.Run.send_message) already made its payload
+    # process variables; SpiffWorkflow's Camunda dialect expects a shape only its own
+    # throw events produce (KeyError 'payload') and would add a '<id>_Response' variable.
+    event_data = my_task.internal_data.get(self.name) or {}
+    if event_data.get("as_variables") or "payload" not in event_data:
+        return
+    _camunda_update_task_data(self, my_task)
+
+
+_camunda_throw = CamundaMessageEventDefinition.throw
+
+
+def _camunda_message_throw(self, my_task):
+    # A message throw or end event with no payload expression sends the message without a
+    # payload, as Camunda does; SpiffWorkflow evaluates the missing expression and fails.
+    if self.expression is None:
+        my_task.workflow.top_workflow.catch(BpmnEvent(self, payload={}))
+        return
+    _camunda_throw(self, my_task)
+
+
 def apply() -> None:
     if getattr(Task, "_bpm_patched", False):
         return
@@ -87,6 +118,8 @@ def apply() -> None:
     Task.find_ancestor = _find_ancestor
     TaskSpec._predict = _predict
     TaskSpec._update = _update
+    CamundaMessageEventDefinition.update_task_data = _camunda_message_data
+    CamundaMessageEventDefinition.throw = _camunda_message_throw
     Task._bpm_patched = True
 
 
