@@ -241,6 +241,9 @@ BPM = {
     "BREAKER_FAILURES": env.int("BPM_BREAKER_FAILURES", default=5),
     "BREAKER_SECONDS": env.float("BPM_BREAKER_SECONDS", default=30.0),
     "CONNECTORS": env.dict("BPM_CONNECTORS", default={}),
+    # Java implementations of Camunda service tasks (camunda:class, delegateExpression,
+    # expression) -> the connector that does their work here (docs/MODELING.md)
+    "JAVA_CLASS_BINDINGS": env.dict("BPM_JAVA_CLASS_BINDINGS", default={}),
     # Internal networks service tasks may call despite the address guard (e.g. 10.20.0.0/16 for
     # an ERP on the private network); set by administrators only, empty by default.
     "SERVICE_ALLOWED_NETWORKS": env.list("BPM_SERVICE_ALLOWED_NETWORKS", default=[]),

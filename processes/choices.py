@@ -24,6 +24,7 @@ class WaitKind(models.TextChoices):
     USER = "user", "User task"
     MANUAL = "manual", "Manual task"
     SERVICE = "service", "Service task (its connector job)"
+    EXTERNAL = "external", "External task (for a worker)"
     TIMER = "timer", "Timer"
     MESSAGE = "message", "Message"
     SIGNAL = "signal", "Signal"

@@ -142,10 +142,32 @@ def _throw_mapped_error(job: Job, token: str, error: connectors.ConnectorError) 
     return True
 
 
+JAVA_ATTRIBUTES = ("class", "delegateExpression", "expression")
+
+
 def _call_connector(job: Job) -> dict:
     instance = ProcessInstance.objects.select_related("definition").get(pk=job.instance_id)
-    connector = instance.definition.element(job.element_id).connector
+    element = instance.definition.element(job.element_id)
+    connector = element.connector or _java_binding(job.element_id, element.camunda)
     return connectors.call(connector, instance.variables or {})
+
+
+def _java_binding(element_id: str, camunda: dict) -> dict:
+    """The connector an administrator bound a Java implementation to, with the task's
+    camunda:inputOutput as its inputs and outputs; else the failure that names the class."""
+    attribute = next((name for name in JAVA_ATTRIBUTES if camunda.get(name)), None)
+    if attribute is None:
+        raise connectors.ConnectorError(f"Service task '{element_id}' has no connector")
+    implementation = camunda[attribute]
+    bound = settings.BPM.get("JAVA_CLASS_BINDINGS", {}).get(implementation)
+    if not bound:
+        raise connectors.ConnectorError(
+            f"Service task '{element_id}' is implemented in Java (camunda:{attribute}=\"{implementation}\"), "
+            "which this engine does not run: bind it to a connector in settings BPM['JAVA_CLASS_BINDINGS'] "
+            "(BPM_JAVA_CLASS_BINDINGS) and retry the incident"
+        )
+    io = camunda.get("inputOutput") or {}
+    return {"id": bound, "inputs": io.get("inputs") or {}, "outputs": io.get("outputs") or {}}
 
 
 def _apply_service_result(job: Job, result: dict) -> None:

@@ -25,17 +25,17 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import compaction, expressions, scripting, serializer, spiff_patches  # noqa: F401 (patches on import)
 from .approval_rules import decision_variable
-from .parser import ConnectorServiceTask, SourceFile, build_specs
+from .parser import ConnectorServiceTask, ExternalServiceTask, SourceFile, build_specs
 
 # ---------------------------------------------------------------------------
 # The restricted script engine
@@ -204,7 +204,7 @@ class WaitPoint:
     element_id: str
     element_type: str
     name: str
-    kind: str  # user, manual, timer, message, signal, other
+    kind: str  # user, manual, service, external, timer, message, signal, other
     event_name: str = ""
     due_at: datetime | None = None
     # The waiting task's own data (user/manual tasks): a multi-instance child's element variable lives here.
@@ -432,8 +432,11 @@ class Run:
                 continue
             name = getattr(spec, "bpmn_name", "") or ""
             if task.state == TaskState.READY and spec.manual:
+                event_name = ""
                 if isinstance(spec, ConnectorServiceTask):
                     kind = "service"
+                elif isinstance(spec, ExternalServiceTask):
+                    kind, event_name = "external", spec.topic
                 else:
                     kind = "user" if "user" in _element_type(spec).lower() else "manual"
                 points.append(
@@ -443,6 +446,7 @@ class Run:
                         _element_type(spec),
                         name,
                         kind,
+                        event_name=event_name,
                         data=serializer.to_json_value(task.data) if with_data else None,
                     )
                 )

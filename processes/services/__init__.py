@@ -18,6 +18,7 @@ from .deploy import DeployResult, definition_activate, definition_deploy, specs_
 from .grants import definition_grant, definition_revoke
 from .instances import (
     HUMAN_STEP_KINDS,
+    external_task_complete,
     instance_cancel,
     instance_complete_step,
     instance_force_complete_step,
@@ -48,6 +49,7 @@ __all__ = [
     "history_append",
     "incident_retry",
     "instance_cancel",
+    "external_task_complete",
     "instance_complete_step",
     "instance_fire_timer",
     "instance_force_complete_step",

@@ -116,6 +116,21 @@ def instance_complete_step(
         return _apply_outcome(instance, run, actor=user, completed_step=str(spiff_task_id))
 
 
+def external_task_complete(
+    *, instance_id: int, spiff_task_id: str, variables: dict[str, Any] | None = None, user=None
+) -> ProcessInstance:
+    """A worker finished an external task (camunda:type="external"): its variables become
+    process variables and the instance runs on until it waits."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        step = instance.waiting_steps.filter(spiff_task_id=spiff_task_id).first()
+        if step is None or step.kind != WaitKind.EXTERNAL:
+            raise StepNotWaiting(f"No external task {spiff_task_id} waits in instance {instance_id}")
+        return instance_complete_step(
+            instance_id=instance_id, spiff_task_id=spiff_task_id, data=variables, user=user, locked=instance
+        )
+
+
 # Who completes a waiting step by hand. A human step follows the task rules (candidates, claim,
 # four-eyes, an approval's decision with its record), which live in the tasks app above this
 # layer: it registers them here in its AppConfig.ready().

@@ -146,9 +146,10 @@ def test_a_service_that_always_fails_raises_an_incident_and_retry_completes_afte
     assert not incident.is_open
 
 
-def test_a_service_task_without_a_connector_still_completes_at_once():
+def test_a_service_task_without_any_implementation_completes_at_once():
+    # a Java implementation waits instead (tests/semantics/test_service_tasks.py)
     body = (
-        '<bpmn:startEvent id="start"/><bpmn:serviceTask id="java" camunda:class="com.example.Thing"/><bpmn:endEvent id="end"/>'
+        '<bpmn:startEvent id="start" camunda:asyncBefore="false"/><bpmn:serviceTask id="java"/><bpmn:endEvent id="end"/>'
         '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="java"/><bpmn:sequenceFlow id="f2" sourceRef="java" targetRef="end"/>'
     )
     instance = services.instance_start(definition=deploy_one(bpmn("java_delegate", body)))

@@ -30,6 +30,7 @@ from .dialects import (  # noqa: F401
     EngineSpiffEndEventParser,
     EngineSpiffParser,
     EngineSpiffServiceTaskParser,
+    ExternalServiceTask,
     PassThroughServiceTask,
     has_connector,
 )

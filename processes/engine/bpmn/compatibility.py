@@ -10,9 +10,12 @@ from .preprocess import _q
 from .results import CompatibilityNote
 
 _IGNORED_CAMUNDA_ATTRS = {
-    "class": "Java delegate classes are not run; the service task completes without calling anything",
-    "delegateExpression": "Java delegate expressions are not run; the service task completes without calling anything",
-    "expression": "Camunda method expressions are not run",
+    "class": "Java is not run here: the task waits as a job that fails into an incident until an administrator "
+    "binds the class to a connector (settings BPM['JAVA_CLASS_BINDINGS']) and retries it",
+    "delegateExpression": "Java is not run here: the task waits as a job that fails into an incident until an "
+    "administrator binds the expression to a connector (settings BPM['JAVA_CLASS_BINDINGS']) and retries it",
+    "expression": "Method expressions are not run here: the task waits as a job that fails into an incident until "
+    "an administrator binds the expression to a connector (settings BPM['JAVA_CLASS_BINDINGS']) and retries it",
     "asyncBefore": "Asynchronous continuations are not used; the step runs in the caller's transaction",
     "asyncAfter": "Asynchronous continuations are not used; the step runs in the caller's transaction",
     "exclusive": "Job exclusivity is ignored (every instance is locked while it changes)",
@@ -38,8 +41,8 @@ _IGNORED_CAMUNDA_ATTRS = {
     "candidateStarterGroups": "Who may start is set by object permissions on the definition, not by the diagram",
     "candidateStarterUsers": "Who may start is set by object permissions on the definition, not by the diagram",
     "initiator": "The initiator is available as the variable 'initiator' regardless of this attribute",
-    "type": "External tasks are not supported; the service task completes without calling anything",
-    "topic": "External tasks are not supported",
+    "type": "Kept: an external task waits for a worker (listed as waiting, kind 'external', with its topic)",
+    "topic": "Kept: the external task's topic",
     "collection": "Multi-instance collections are evaluated as Python or translated JUEL",
     "elementVariable": "Kept: the element variable is set per instance",
 }

@@ -74,6 +74,28 @@ class ConnectorServiceTask(ServiceTask):
         return True  # the result was set as task data when the job completed the task
 
 
+class JavaServiceTask(ConnectorServiceTask):
+    """A service task implemented in Java (camunda:class, delegateExpression, expression):
+    it waits for a job like a connector task. The job runs the connector an administrator
+    bound the class to (settings BPM['JAVA_CLASS_BINDINGS']) or fails into an incident
+    naming the class; it never completes without doing its work."""
+
+
+class ExternalServiceTask(ServiceTask):
+    """camunda:type="external": waits until a worker completes it (fetch-and-lock by topic)."""
+
+    def __init__(self, wf_spec, bpmn_id, topic: str = "", **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = True
+        self.topic = topic
+
+    def _run_hook(self, my_task):
+        return True  # the worker's variables were set as task data when it completed the task
+
+
+JAVA_ATTRIBUTES = ("class", "delegateExpression", "expression")
+
+
 class PassThroughServiceTask(ServiceTask):
     """A service task nothing can run here (a Java delegate): it completes, as the
     compatibility report says, instead of failing the instance."""
@@ -88,6 +110,11 @@ class EngineServiceTaskParser(CamundaTaskParser):
     def create_task(self):
         if has_connector(self.node):
             return ConnectorServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        if self.node.get(f"{{{CAMUNDA_NS}}}type") == "external":
+            topic = self.node.get(f"{{{CAMUNDA_NS}}}topic") or ""
+            return ExternalServiceTask(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
+        if any(self.node.get(f"{{{CAMUNDA_NS}}}{name}") for name in JAVA_ATTRIBUTES):
+            return JavaServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
         return PassThroughServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
 
 

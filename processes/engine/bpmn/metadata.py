@@ -16,6 +16,12 @@ _CAMUNDA_TASK_ATTRS = (
     "followUpDate",
     "priority",
     "formKey",
+    # how a service task is implemented: Java (class, delegateExpression, expression) or external
+    "class",
+    "delegateExpression",
+    "expression",
+    "type",
+    "topic",
 )
 
 
