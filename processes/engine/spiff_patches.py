@@ -12,6 +12,8 @@
 - A message delivered from outside to a Camunda-dialect catch event fails with
   ``KeyError: 'payload'`` (see ``_camunda_message_data``), and one thrown without a
   payload expression fails its sender.
+- The Camunda multi-instance rewrites its shared spec on first use (see
+  ``_camunda_multi_instance_update``).
 
 tests/semantics/test_loops.py and test_messages.py pin each behaviour.
 """
@@ -22,7 +24,9 @@ import sys
 
 from SpiffWorkflow import version
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.mixins import BpmnSpecMixin
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.camunda.specs import multiinstance_task as camunda_multi_instance
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
@@ -109,6 +113,15 @@ def _camunda_message_throw(self, my_task):
     _camunda_throw(self, my_task)
 
 
+def _camunda_multi_instance_update(my_task):
+    # SpiffWorkflow's Camunda multi-instance rewrites its own spec here on first use (data
+    # input, input item, even the cardinality), shared by every instance and lost in a
+    # fresh spec; bundle._settle_loop_specs sets them once when the spec is built.
+    if my_task.state != TaskState.WAITING:
+        BpmnSpecMixin._update_hook(my_task.task_spec, my_task)
+        my_task._set_state(TaskState.WAITING)
+
+
 def apply() -> None:
     if getattr(Task, "_bpm_patched", False):
         return
@@ -120,6 +133,7 @@ def apply() -> None:
     TaskSpec._update = _update
     CamundaMessageEventDefinition.update_task_data = _camunda_message_data
     CamundaMessageEventDefinition.throw = _camunda_message_throw
+    camunda_multi_instance.update_task_spec = _camunda_multi_instance_update
     Task._bpm_patched = True
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask as CamundaBusinessRuleTask
+from SpiffWorkflow.camunda.specs.multiinstance_task import ParallelMultiInstanceTask as CamundaParallelMI
+from SpiffWorkflow.camunda.specs.multiinstance_task import SequentialMultiInstanceTask as CamundaSequentialMI
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
@@ -235,8 +238,40 @@ def _specs_from(parser, process_key: str):
     # the parser walks sequence flows recursively: a long process needs a deep stack
     spec = call_deep(parser.get_spec, process_key)
     subprocess_specs = call_deep(parser.get_subprocess_specs, process_key)
+    for each in [spec, *subprocess_specs.values()]:
+        _settle_loop_specs(each)
     _prepare_business_rule_tasks(spec, subprocess_specs)
     return spec, subprocess_specs
+
+
+CAMUNDA_MULTI_INSTANCE = (CamundaSequentialMI, CamundaParallelMI)
+
+
+def _settle_loop_specs(spec) -> None:
+    """Make multi-instance specs complete and fixed when they are built.
+
+    - SpiffWorkflow's Camunda multi-instance sets its data input and input item on the
+      *spec* the first time an instance reaches it, so a spec built fresh (another process,
+      a cleared cache) for an instance already inside the loop has none, and the loop
+      ends after its first child. The same is done here, once, at build time
+      (``spiff_patches`` stops the run-time version): ``camunda:collection`` is the input
+      and ``camunda:elementVariable`` the item, as in Camunda; ``loopCardinality`` a count.
+    - A multi-instance task hears that a child completed through an event on the child's
+      spec, which SpiffWorkflow connects only when it creates a child: connect it now.
+    """
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, CAMUNDA_MULTI_INSTANCE):
+            item = task_spec.output_item
+            task_spec.input_item = TaskDataReference(item.bpmn_id) if item is not None else None
+            if task_spec.cardinality is None and task_spec.data_output is not None:
+                task_spec.data_input = TaskDataReference(task_spec.data_output.bpmn_id)
+        inner_name = getattr(task_spec, "task_spec", None)
+        merge_child = getattr(task_spec, "merge_child", None)
+        if not isinstance(inner_name, str) or merge_child is None or inner_name not in spec.task_specs:
+            continue
+        inner = spec.task_specs[inner_name]
+        if not inner.completed_event.is_connected(merge_child):
+            inner.completed_event.connect(merge_child)
 
 
 class BudgetedDMNEngine(DMNEngine):
