@@ -28,6 +28,7 @@ class WaitKind(models.TextChoices):
     TIMER = "timer", "Timer"
     MESSAGE = "message", "Message"
     SIGNAL = "signal", "Signal"
+    CONDITIONAL = "conditional", "Condition"
     OTHER = "other", "Other event"
 
 

@@ -76,3 +76,10 @@ class CommandFailed(ApplicationError):
         )
         self.element_id = element_id
         self.cause = message
+
+
+class InstanceWouldStall(CommandFailed):
+    """The command would leave a running instance waiting at nothing (no task, event, job or
+    incident): it rolled back instead, and the engine logged the diagram and the state."""
+
+    code = "instance_would_stall"

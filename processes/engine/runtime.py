@@ -19,6 +19,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
@@ -178,6 +179,10 @@ SPEC_CACHE = SpecCache()
 # ---------------------------------------------------------------------------
 # What a run reports back
 
+# How often one command lets conditional events fire in a row (a condition that flips its
+# own variables back and forth would otherwise never end).
+MAX_CONDITION_ROUNDS = 100
+
 # Completed steps of one run between two compactions of the task tree (see compaction.py).
 COMPACT_EVERY = 64
 
@@ -204,7 +209,7 @@ class WaitPoint:
     element_id: str
     element_type: str
     name: str
-    kind: str  # user, manual, service, external, timer, message, signal, other
+    kind: str  # user, manual, service, external, timer, message, signal, conditional, other
     event_name: str = ""
     due_at: datetime | None = None
     # The waiting task's own data (user/manual tasks): a multi-instance child's element variable lives here.
@@ -293,10 +298,28 @@ class Run:
         try:
             self.workflow.refresh_timers()
             self.workflow.do_engine_steps(did_complete_task=self._record)
+            # Conditional events look at the variables again after every change; a condition
+            # that now holds moves its token on, which may change variables again.
+            for _ in range(MAX_CONDITION_ROUNDS):
+                if not self._refresh_conditions():
+                    break
+                self.workflow.do_engine_steps(did_complete_task=self._record)
         except SpiffWorkflowException as exc:
             self._fail(exc)
         except scripting.ScriptError as exc:
             self._fail(exc)
+
+    def _refresh_conditions(self) -> bool:
+        """Evaluate every waiting conditional event again; True when one fired."""
+        fired = False
+        for task in list(self.workflow.event_manager.tasks.values()):
+            if task.state != TaskState.WAITING:
+                continue
+            if not any(isinstance(d, ConditionalEventDefinition) for _, d in _event_definitions(task.task_spec)):
+                continue
+            task.task_spec._update(task)
+            fired = fired or task.state != TaskState.WAITING
+        return fired
 
     def _fail(self, exc: Exception) -> None:
         self.error = exc
@@ -351,12 +374,38 @@ class Run:
         """Deliver a signal to every task of this workflow waiting for it; False when none waits."""
         return self._send_event(SignalEventDefinition, name, payload)
 
+    def _trigger_starts(self, cls=None, name: str | None = None) -> list[tuple[Any, Any]]:
+        """(start event spec, definition) of the process's event subprocesses that a message or
+        signal would start now: an interrupting one until it started, a non-interrupting one
+        whenever the instance runs. SpiffWorkflow starts them when it catches the event."""
+        if self.workflow.is_completed():
+            return []
+        found = []
+        started = {sub.spec.name for sub in self.workflow.subprocesses.values()}
+        for spec_name in getattr(self.workflow.spec.start, "trigger_specs", []):
+            sub_spec = self.workflow.subprocess_specs.get(spec_name)
+            if sub_spec is None:
+                continue
+            for start in sub_spec.bpmn_start_events:
+                definition = start.event_definition
+                if not isinstance(definition, MessageEventDefinition | SignalEventDefinition):
+                    continue
+                if cls is not None and (not isinstance(definition, cls) or definition.name != name):
+                    continue
+                if getattr(start, "interrupting", True) and spec_name in started:
+                    continue
+                found.append((start, definition))
+        return found
+
     def _send_event(self, definition_class, name: str, payload: dict | None) -> bool:
         """As in Camunda, the payload becomes process variables of the instance before it moves
         on (both dialects; SpiffWorkflow would put it in one variable, or drop it)."""
         catchers = self._catchers(definition_class, name)
-        if not catchers:
+        triggers = self._trigger_starts(definition_class, name)
+        if not catchers and not triggers:
             return False
+        if triggers:
+            return self._start_event_subprocess(triggers[0], payload)
         if payload:
             for task, _ in catchers:
                 # the event takes its parent's data again when it fires: both carry the payload
@@ -370,6 +419,31 @@ class Run:
         caught = self.workflow.event_manager.catch(BpmnEvent(definition, event_payload), internal=False)
         self.advance()
         return caught > 0
+
+    def _start_event_subprocess(self, trigger, payload: dict | None) -> bool:
+        """Start an event subprocess on its message or signal: it sees the process variables
+        and the payload; an interrupting one cancels the rest of the process first."""
+        start, definition = trigger
+        variables = {**self.variables(), **(payload or {})}
+        if payload:
+            self.set_variables(payload, [])  # process variables: the main flow sees them too
+        before = set(self.workflow.subprocesses)
+        event_payload = payload or {}
+        if isinstance(definition, CamundaMessageEventDefinition):
+            event_payload = {"payload": event_payload, "result_var": None, "as_variables": True}
+        caught = self.workflow.event_manager.catch(BpmnEvent(definition, event_payload), internal=False)
+        new = [task_id for task_id in self.workflow.subprocesses if task_id not in before]
+        for task_id in new:
+            self.workflow.get_task_from_id(task_id).data.update(variables)
+            for task in self.workflow.subprocesses[task_id].get_tasks(state=TaskState.NOT_FINISHED_MASK):
+                task.data.update(variables)
+        if getattr(start, "interrupting", True):
+            root = self.workflow.task_tree
+            for child in list(root.children):
+                if child.id not in new:
+                    child.cancel()
+        self.advance()
+        return caught > 0 or bool(new)
 
     def fire_timer(self, spiff_task_id: str) -> None:
         """Fire a due timer and advance (used by the job runner).
@@ -419,6 +493,25 @@ class Run:
             else:
                 task._set_internal_data(event_fired=True)
 
+    def merge_orphaned_children(self) -> int:
+        """Hand completed multi-instance children their parent never heard of back to it (an
+        instance stalled by the SpiffWorkflow defect that ``bundle._settle_loop_specs`` fixes);
+        returns how many, and advances when there were any."""
+        merged_now = 0
+        for task in self.workflow.get_tasks(state=TaskState.STARTED):
+            spec = task.task_spec
+            inner = getattr(spec, "task_spec", None)
+            if not isinstance(inner, str) or not hasattr(spec, "merge_child"):
+                continue
+            merged = set(task.internal_data.get("merged", []))
+            for child in task.children:
+                if child.task_spec.name == inner and child.state == TaskState.COMPLETED and str(child.id) not in merged:
+                    spec.merge_child(self.workflow, child)
+                    merged_now += 1
+        if merged_now:
+            self.advance()
+        return merged_now
+
     def cancel(self) -> None:
         self.workflow.cancel()
 
@@ -464,9 +557,30 @@ class Run:
                     point.kind, point.event_name = "message", definition.name or ""
                 elif isinstance(definition, SignalEventDefinition):
                     point.kind, point.event_name = "signal", definition.name or ""
+                elif isinstance(definition, ConditionalEventDefinition):
+                    point.kind, point.event_name = "conditional", (definition.expression or "")[:255]
                 else:
                     continue  # error/escalation boundary events wait on their activity, not on the outside
                 points.append(point)
+        if points:  # event subprocesses wait beside the main flow, never alone
+            points.extend(self._trigger_points())
+        return points
+
+    def _trigger_points(self) -> list[WaitPoint]:
+        root_id = str(self.workflow.task_tree.id)
+        points = []
+        for start, definition in self._trigger_starts():
+            kind = "message" if isinstance(definition, MessageEventDefinition) else "signal"
+            points.append(
+                WaitPoint(
+                    root_id,
+                    start.bpmn_id,
+                    _element_type(start),
+                    getattr(start, "bpmn_name", "") or "",
+                    kind,
+                    event_name=definition.name or "",
+                )
+            )
         return points
 
     def waiting_element_ids(self) -> list[str]:

@@ -10,9 +10,10 @@ signals) they are locked in ascending id order.
 
 The rooms: ``deploy`` (definitions), ``instances`` (commands on one instance),
 ``correlation`` (messages and signals), ``jobs`` (what timers and service jobs do),
-``grants`` (who may see, start, own). Callers import this package: ``services.instance_start``.
+``grants`` (who may see, start, own), ``checks`` (the invariant over open instances). Callers import this package: ``services.instance_start``.
 """
 
+from .checks import InstanceCheck, instances_check
 from .correlation import message_correlate, signal_broadcast
 from .deploy import DeployResult, definition_activate, definition_deploy, specs_for
 from .grants import definition_grant, definition_revoke
@@ -40,6 +41,8 @@ from .jobs import (
 from .state import history_append, lock_instance, waiting_element_ids
 
 __all__ = [
+    "InstanceCheck",
+    "instances_check",
     "HUMAN_STEP_KINDS",
     "DeployResult",
     "definition_activate",

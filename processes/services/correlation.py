@@ -66,6 +66,18 @@ def _message_start_definitions(message_name: str) -> list[ProcessDefinition]:
     ]
 
 
+def _signal_start_definitions(signal_name: str) -> list[ProcessDefinition]:
+    """Active versions whose process (not an event subprocess) starts on this signal."""
+    return [
+        d
+        for d in ProcessDefinition.objects.filter(is_active=True)
+        if any(
+            e.get("type") == "startEvent" and e.get("signal") == signal_name and e.get("scope") == d.key
+            for e in d.elements.values()
+        )
+    ]
+
+
 def message_correlate(
     *,
     message_name: str,
@@ -162,7 +174,18 @@ def _broadcast(signal_name: str, payload, user, exclude: int | None = None) -> l
     if exclude is not None:
         waiting = waiting.exclude(instance_id=exclude)
     reached = []
-    for pk in sorted(set(waiting.values_list("instance_id", flat=True))):
+    for definition in _signal_start_definitions(signal_name):
+        # a signal start event starts one instance of each process that has one
+        started = instance_start(definition=definition, user=user)
+        instance = _lock_instance(started.pk)
+        run = _load_run(instance)
+        if run.send_signal(signal_name, payload):
+            event = _history(
+                instance, HistoryKind.SIGNAL_RECEIVED, actor=user, name=signal_name, data={"payload": payload or {}}
+            )
+            reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
+    started_ids = {i.pk for i in reached}
+    for pk in sorted(set(waiting.values_list("instance_id", flat=True)) - started_ids):
         instance = _lock_instance(pk)
         run = _load_run(instance)
         if run.send_signal(signal_name, payload):

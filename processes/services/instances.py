@@ -270,6 +270,8 @@ def instance_set_variables(
             raise InstanceNotActive(f"Instance {instance_id} is {instance.status}; its variables are final")
         run = _load_run(instance)
         run.set_variables(runtime.serializer.to_json_value(dict(variables)), list(remove))
+        if instance.status == InstanceStatus.RUNNING:
+            run.advance()  # conditional events see the new values (a suspended instance waits)
         status = instance.status
         instance = _apply_outcome(instance, run, actor=user)
         if status != InstanceStatus.RUNNING and instance.status == InstanceStatus.RUNNING:

@@ -3,6 +3,9 @@ record history, emit events, save. Every command on an instance ends in ``apply_
 
 from __future__ import annotations
 
+import json
+import logging
+
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -16,6 +19,7 @@ from ..exceptions import (
     CommandFailed,
     InstanceNotFound,
     InstanceSuspended,
+    InstanceWouldStall,
 )
 from ..models import (
     HistoryEvent,
@@ -26,6 +30,8 @@ from ..models import (
     WaitingStep,
 )
 from .deploy import specs_for
+
+logger = logging.getLogger(__name__)
 
 
 def _history(instance: ProcessInstance, kind: str, *, actor=None, element_id="", element_type="", name="", data=None):
@@ -111,6 +117,8 @@ def _apply_outcome(
     outcome = run.outcome()
     if outcome.status == InstanceStatus.ERROR:
         raise CommandFailed(outcome.error_message, element_id=outcome.error_element_id)
+    if outcome.status == InstanceStatus.RUNNING and not outcome.waiting:
+        _refuse_stall(instance, outcome)
     history = list(events or [])
     previous_status = instance.status
     history += _save_state(instance, outcome, actor=actor, new=new)
@@ -126,6 +134,28 @@ def _apply_outcome(
 
         _deliver_thrown_events(instance, outcome.unhandled_events, user=actor)
     return instance
+
+
+def _refuse_stall(instance: ProcessInstance, outcome) -> None:
+    """The invariant checked at the end of every command: a running instance waits at a human
+    task, an event, a job or an incident. An engine defect that breaks it fails the command
+    (rolled back) rather than leaving an instance that runs and waits at nothing."""
+    last = outcome.steps[-1].element_id if outcome.steps else ""
+    definition = instance.definition
+    logger.error(
+        "Instance %s of %s v%s would wait at nothing after %s; command rolled back. Diagram files: %s. State: %s",
+        instance.pk or "(new)",
+        definition.key,
+        definition.version,
+        last or "its start",
+        list(definition.deployment.resources.values_list("name", flat=True)) if definition.deployment_id else [],
+        json.dumps(outcome.state)[:20000],
+    )
+    raise InstanceWouldStall(
+        "The engine would leave the instance running but waiting at nothing (an engine defect, logged with the "
+        "diagram and state); nothing was changed",
+        element_id=last,
+    )
 
 
 def _save_state(instance: ProcessInstance, outcome, *, actor, new: bool) -> list[HistoryEvent]:

@@ -57,7 +57,9 @@ _IGNORED_CAMUNDA_ELEMENTS = {
 }
 _UNSUPPORTED_BPMN = {
     "compensateEventDefinition": "Compensation is not supported and is ignored",
-    "conditionalEventDefinition": "Conditional events are evaluated only when SpiffWorkflow refreshes waiting events",
+    "conditionalEventDefinition": "Conditional events are evaluated on arrival and again after every command "
+    "(variables set, a task completed, a message), against the variables of their own branch; conditional starts "
+    "of event subprocesses are not triggered yet",
     "complexGateway": "Complex gateways are not supported",
     "dataStoreReference": "Data stores are not supported",
     "standardLoopCharacteristics": "Standard loops run as SpiffWorkflow implements them (test after each pass)",

@@ -137,11 +137,29 @@ def has_connector(node: etree._Element) -> bool:
     return False
 
 
+def _interrupting_aware(parser_class):
+    """A start event parser that records isInterrupting on the spec (SpiffWorkflow drops it):
+    an interrupting event subprocess cancels the rest of its scope when it starts."""
+
+    class StartEventParser(parser_class):
+        def create_task(self):
+            task = super().create_task()
+            task.interrupting = (self.node.get("isInterrupting") or "true").lower() != "false"
+            return task
+
+    StartEventParser.__name__ = f"Interrupting{parser_class.__name__}"
+    return StartEventParser
+
+
 class EngineCamundaParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (EngineServiceTaskParser, ServiceTask),
         full_tag("endEvent"): (EngineCamundaEndEventParser, EndEvent),
+        full_tag("startEvent"): (
+            _interrupting_aware(CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][0]),
+            CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][1],
+        ),
         full_tag("subProcess"): (
             EngineCamundaSubWorkflowParser,
             CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("subProcess")][1],
@@ -157,6 +175,10 @@ class EngineSpiffParser(SpiffBpmnParser):
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1],
         ),
         full_tag("endEvent"): (EngineSpiffEndEventParser, EndEvent),
+        full_tag("startEvent"): (
+            _interrupting_aware(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][0]),
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][1],
+        ),
     }
 
 

@@ -84,6 +84,9 @@ def element_metadata(process: etree._Element) -> dict[str, dict]:
                 value = timer.find(_q(timer_kind))
                 if value is not None and (value.text or "").strip():
                     entry["timer"] = {"kind": timer_kind, "expression": value.text.strip()}
+        if kind == "startEvent":
+            # the process's own start, or an event subprocess's (its scope is the subprocess)
+            entry["scope"] = el.getparent().get("id") or ""
         if kind in ("sequenceFlow",):
             entry["source"] = el.get("sourceRef")
             entry["target"] = el.get("targetRef")

@@ -1,0 +1,62 @@
+"""Conditional events are waiting points, re-evaluated whenever variables change."""
+
+import pytest
+
+from processes import services
+
+from ..processes.factories import bpmn, deploy_one
+
+pytestmark = pytest.mark.django_db
+
+CONDITIONAL_CATCH = bpmn(
+    "conditional_catch",
+    '<bpmn:startEvent id="start"/>'
+    '<bpmn:intermediateCatchEvent id="until_ready"><bpmn:conditionalEventDefinition>'
+    "<bpmn:condition>${ready}</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>"
+    '<bpmn:userTask id="go"/><bpmn:endEvent id="end"/>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="until_ready"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="until_ready" targetRef="go"/>'
+    '<bpmn:sequenceFlow id="f3" sourceRef="go" targetRef="end"/>',
+)
+
+
+def _waiting(instance):
+    return sorted(instance.waiting_steps.values_list("element_id", "kind"))
+
+
+def test_a_conditional_catch_event_is_listed_as_a_waiting_point():
+    instance = services.instance_start(definition=deploy_one(CONDITIONAL_CATCH), variables={"ready": False})
+    assert _waiting(instance) == [("until_ready", "conditional")]
+
+
+def test_a_conditional_catch_event_fires_when_set_variables_makes_its_condition_true():
+    instance = services.instance_start(definition=deploy_one(CONDITIONAL_CATCH), variables={"ready": False})
+    instance = services.instance_set_variables(instance_id=instance.pk, variables={"ready": True})
+    assert _waiting(instance) == [("go", "user")]
+
+
+def test_a_conditional_catch_event_whose_condition_holds_on_arrival_passes_at_once():
+    instance = services.instance_start(definition=deploy_one(CONDITIONAL_CATCH), variables={"ready": True})
+    assert _waiting(instance) == [("go", "user")]
+
+
+CONDITIONAL_BOUNDARY = bpmn(
+    "conditional_boundary",
+    '<bpmn:startEvent id="start"/><bpmn:userTask id="work"/>'
+    '<bpmn:boundaryEvent id="cancelled" attachedToRef="work"><bpmn:conditionalEventDefinition>'
+    "<bpmn:condition>${cancel_requested}</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:boundaryEvent>"
+    '<bpmn:userTask id="clean_up"/><bpmn:endEvent id="end"/><bpmn:endEvent id="end2"/>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>'
+    '<bpmn:sequenceFlow id="f3" sourceRef="cancelled" targetRef="clean_up"/>'
+    '<bpmn:sequenceFlow id="f4" sourceRef="clean_up" targetRef="end2"/>',
+)
+
+
+def test_an_interrupting_conditional_boundary_event_fires_on_a_variable_change():
+    instance = services.instance_start(
+        definition=deploy_one(CONDITIONAL_BOUNDARY), variables={"cancel_requested": False}
+    )
+    assert ("work", "user") in _waiting(instance)
+    instance = services.instance_set_variables(instance_id=instance.pk, variables={"cancel_requested": True})
+    assert _waiting(instance) == [("clean_up", "user")]
