@@ -244,6 +244,8 @@ BPM = {
     # Java implementations of Camunda service tasks (camunda:class, delegateExpression,
     # expression) -> the connector that does their work here (docs/MODELING.md)
     "JAVA_CLASS_BINDINGS": env.dict("BPM_JAVA_CLASS_BINDINGS", default={}),
+    # attempts of an asynchronous continuation's job before it becomes an incident (Camunda: 3)
+    "ASYNC_RETRIES": env.int("BPM_ASYNC_RETRIES", default=3),
     # Internal networks service tasks may call despite the address guard (e.g. 10.20.0.0/16 for
     # an ERP on the private network); set by administrators only, empty by default.
     "SERVICE_ALLOWED_NETWORKS": env.list("BPM_SERVICE_ALLOWED_NETWORKS", default=[]),

@@ -25,6 +25,7 @@ class WaitKind(models.TextChoices):
     MANUAL = "manual", "Manual task"
     SERVICE = "service", "Service task (its connector job)"
     EXTERNAL = "external", "External task (for a worker)"
+    ASYNC = "async", "Asynchronous continuation (its job)"
     TIMER = "timer", "Timer"
     MESSAGE = "message", "Message"
     SIGNAL = "signal", "Signal"
@@ -74,6 +75,7 @@ class JobKind(models.TextChoices):
     SERVICE = "service", "Service task call"
     START_TIMER = "start_timer", "Timer start event"
     ESCALATION = "escalation", "SLA escalation step"
+    ASYNC = "async", "Asynchronous continuation"
 
 
 class ConnectionAuth(models.TextChoices):

@@ -105,6 +105,8 @@ def _run_job(job: Job, token: str) -> str:
                 services.instance_fire_timer(instance_id=job.instance_id, spiff_task_id=str(job.spiff_task_id))
             elif job.kind == JobKind.SERVICE:
                 _apply_service_result(job, result)
+            elif job.kind == JobKind.ASYNC:
+                services.instance_continue_async(instance_id=job.instance_id, spiff_task_id=str(job.spiff_task_id))
             elif job.kind == JobKind.START_TIMER:
                 services.instance_start_by_timer(job_id=job.pk)
             elif job.kind in JOB_KINDS:

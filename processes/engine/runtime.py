@@ -209,7 +209,7 @@ class WaitPoint:
     element_id: str
     element_type: str
     name: str
-    kind: str  # user, manual, service, external, timer, message, signal, conditional, other
+    kind: str  # user, manual, service, external, async, timer, message, signal, conditional, other
     event_name: str = ""
     due_at: datetime | None = None
     # The waiting task's own data (user/manual tasks): a multi-instance child's element variable lives here.
@@ -230,6 +230,18 @@ class RunOutcome:
     unhandled_events: list[dict] = field(default_factory=list)
 
 
+ASYNC_HOLD = "bpm_async_hold"  # set on the tasks after an asyncAfter task
+ASYNC_PASSED = "bpm_async_passed"  # set when an asyncBefore task's job released it
+
+
+def held(task) -> bool:
+    """A ready task waits at an asynchronous continuation (camunda:asyncBefore on it, or
+    asyncAfter on the task before it) until its job releases it."""
+    if task.internal_data.get(ASYNC_HOLD):
+        return True
+    return bool(getattr(task.task_spec, "bpm_async_before", False)) and not task.internal_data.get(ASYNC_PASSED)
+
+
 class EngineActionError(Exception):
     """An action that does not apply to the workflow as it stands (e.g. the task is not ready)."""
 
@@ -248,7 +260,8 @@ class Run:
         self.error: SpiffWorkflowException | Exception | None = None
         self.error_element_id = ""
         # (spiff task id, element id) of what the workflow waited on when it was loaded
-        self.waiting_before: set[tuple[str, str]] = set()
+        # (spiff task id, element id, kind): a step changes kind when its async boundary passes
+        self.waiting_before: set[tuple[str, str, str]] = set()
         # when each task pending at load time entered its state (SpiffWorkflow keeps it)
         self.entered: dict[UUID, float] = {}
         self.last_completion = clock()
@@ -270,7 +283,7 @@ class Run:
         workflow = serializer.load(state, specs.dialect, specs.spec, specs.subprocess_specs)
         workflow.script_engine = SCRIPT_ENGINE
         run = cls(workflow, specs)
-        run.waiting_before = {(w.spiff_task_id, w.element_id) for w in run.waiting()}
+        run.waiting_before = {(w.spiff_task_id, w.element_id, w.kind) for w in run.waiting()}
         pending = TaskState.READY | TaskState.WAITING | TaskState.STARTED
         run.entered = {task.id: task.last_state_change for task in workflow.get_tasks(state=pending)}
         return run
@@ -285,6 +298,11 @@ class Run:
             self.steps.append(
                 Step(spec.bpmn_id, _element_type(spec), getattr(spec, "bpmn_name", "") or "", max(0.0, now - began))
             )
+        if getattr(spec, "bpm_async_after", False):
+            # asyncAfter: what follows this task waits for a job
+            for child in task.children:
+                if not child.has_state(TaskState.FINISHED_MASK):
+                    child.internal_data[ASYNC_HOLD] = True
         self._since_compaction += 1
         if self._since_compaction >= COMPACT_EVERY:
             # a long run (a loop of engine steps, a long sequence) keeps its tree shallow as it goes
@@ -297,17 +315,65 @@ class Run:
             return
         try:
             self.workflow.refresh_timers()
-            self.workflow.do_engine_steps(did_complete_task=self._record)
+            self._engine_steps()
             # Conditional events look at the variables again after every change; a condition
             # that now holds moves its token on, which may change variables again.
             for _ in range(MAX_CONDITION_ROUNDS):
                 if not self._refresh_conditions():
                     break
-                self.workflow.do_engine_steps(did_complete_task=self._record)
+                self._engine_steps()
         except SpiffWorkflowException as exc:
             self._fail(exc)
         except scripting.ScriptError as exc:
             self._fail(exc)
+
+    # -- engine steps, with transaction boundaries ------------------------------------
+    def _engine_steps(self) -> None:
+        """SpiffWorkflow's ``do_engine_steps``, except that a task held at an asynchronous
+        continuation (``held``) is left for its job, as Camunda commits there."""
+        workflow = self.workflow
+        while True:
+            active = workflow.get_active_subprocesses()
+            for subprocess in sorted(active, key=lambda v: v.depth, reverse=True):
+                while self._run_ready(subprocess):
+                    pass
+                if subprocess.parent_task_id is not None:
+                    task = workflow.get_task_from_id(subprocess.parent_task_id)
+                    task.task_spec._update(task)
+            ran = self._run_ready(workflow)
+            if not ran and len(workflow.get_active_subprocesses()) <= len(active):
+                break
+        workflow.refresh_timers()
+
+    def _run_ready(self, workflow) -> int:
+        count = 0
+        for task in workflow.get_tasks(state=TaskState.READY):
+            if task.task_spec.manual or held(task) or task.state != TaskState.READY:
+                continue
+            task.run()
+            count += 1
+            self._record(task)
+        return count
+
+    def continue_async(self, spiff_task_id: str) -> None:
+        """The job of an asynchronous continuation: release the held task, run it (unless a
+        person or worker does it), and go on until the workflow waits."""
+        task = self.find_task(spiff_task_id)
+        if task is None or task.state != TaskState.READY or not held(task):
+            raise EngineActionError("The asynchronous continuation no longer waits")
+        task.internal_data.pop(ASYNC_HOLD, None)
+        task.internal_data[ASYNC_PASSED] = True
+        if not task.task_spec.manual:
+            try:
+                task.run()
+            except SpiffWorkflowException as exc:
+                self._fail(exc)
+                return
+            except scripting.ScriptError as exc:
+                self._fail(exc)
+                return
+            self._record(task)
+        self.advance()
 
     def _refresh_conditions(self) -> bool:
         """Evaluate every waiting conditional event again; True when one fired."""
@@ -338,7 +404,7 @@ class Run:
         task = self.find_task(spiff_task_id)
         if task is None:
             raise EngineActionError("No such task in this instance")
-        if task.state != TaskState.READY or not task.task_spec.manual:
+        if task.state != TaskState.READY or not task.task_spec.manual or held(task):
             raise EngineActionError(f"Task '{task.task_spec.bpmn_id}' is not waiting for a person")
         if data:
             task.set_data(**data)
@@ -524,6 +590,9 @@ class Run:
             if not element_id:
                 continue
             name = getattr(spec, "bpmn_name", "") or ""
+            if task.state == TaskState.READY and held(task):
+                points.append(WaitPoint(str(task.id), element_id, _element_type(spec), name, "async"))
+                continue
             if task.state == TaskState.READY and spec.manual:
                 event_name = ""
                 if isinstance(spec, ConnectorServiceTask):

@@ -33,6 +33,7 @@ from .instances import (
 )
 from .jobs import (
     incident_retry,
+    instance_continue_async,
     instance_fire_timer,
     instance_start_by_timer,
     instance_throw_error,
@@ -51,6 +52,7 @@ __all__ = [
     "definition_revoke",
     "history_append",
     "incident_retry",
+    "instance_continue_async",
     "instance_cancel",
     "external_task_complete",
     "instance_complete_step",

@@ -49,15 +49,15 @@ def _check_one(instance_id: int, repair: bool) -> InstanceCheck:
             )
             return check
         run = _load_run(instance)
-        engine_points = {(w.spiff_task_id, w.element_id) for w in run.waiting()}
-        rows = set(WaitingStep.objects.filter(instance=instance).values_list("spiff_task_id", "element_id"))
-        rows = {(str(spiff_task_id), element_id) for spiff_task_id, element_id in rows}
+        engine_points = {(w.spiff_task_id, w.element_id, w.kind) for w in run.waiting()}
+        rows = set(WaitingStep.objects.filter(instance=instance).values_list("spiff_task_id", "element_id", "kind"))
+        rows = {(str(spiff_task_id), element_id, kind) for spiff_task_id, element_id, kind in rows}
         if not engine_points:
             check.problems.append("running but waiting at nothing")
         elif rows != engine_points:
             check.problems.append(
-                f"waiting-step rows {sorted(e for _, e in rows)} differ from where the engine waits "
-                f"{sorted(e for _, e in engine_points)}"
+                f"waiting-step rows {sorted(e for _, e, _ in rows)} differ from where the engine waits "
+                f"{sorted(e for _, e, _ in engine_points)}"
             )
         if not repair or not check.problems:
             return check
@@ -85,7 +85,7 @@ def _check_one(instance_id: int, repair: bool) -> InstanceCheck:
 def _resync_rows(instance: ProcessInstance, run, rows: set, engine_points: set) -> None:
     """Only the rows: the human tasks and jobs of those points are kept as they are."""
     stale = rows - engine_points
-    for spiff_task_id, element_id in stale:
+    for spiff_task_id, element_id, _ in stale:
         WaitingStep.objects.filter(instance=instance, spiff_task_id=spiff_task_id, element_id=element_id).delete()
     WaitingStep.objects.bulk_create(
         [
@@ -100,6 +100,6 @@ def _resync_rows(instance: ProcessInstance, run, rows: set, engine_points: set) 
                 due_at=w.due_at,
             )
             for w in run.waiting()
-            if (w.spiff_task_id, w.element_id) not in rows
+            if (w.spiff_task_id, w.element_id, w.kind) not in rows
         ]
     )

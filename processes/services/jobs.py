@@ -21,6 +21,22 @@ from .deploy import specs_for
 from .state import _apply_outcome, _history, _load_run, _lock_instance, _refuse_suspended, history_append
 
 
+def instance_continue_async(*, instance_id: int, spiff_task_id: str) -> bool:
+    """Go on from an asynchronous continuation (the job runner, inside its transaction).
+    False, changing nothing, when it no longer waits (the instance ended, or it ran before)."""
+    instance = _lock_instance(instance_id)
+    _refuse_suspended(instance)
+    if instance.status != InstanceStatus.RUNNING:
+        return False
+    run = _load_run(instance)
+    try:
+        run.continue_async(spiff_task_id)
+    except runtime.EngineActionError:
+        return False
+    _apply_outcome(instance, run)
+    return True
+
+
 def instance_fire_timer(*, instance_id: int, spiff_task_id: str) -> bool:
     """Fire a due timer of an instance (called by the job runner inside its transaction).
 

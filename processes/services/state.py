@@ -83,6 +83,17 @@ def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened)
         if w.kind == WaitKind.TIMER and w.due_at is not None
     ]
     for w in opened:
+        if w.kind == WaitKind.ASYNC:  # Camunda commits here; the job goes on from this point
+            new_jobs.append(
+                Job(
+                    instance=instance,
+                    kind=JobKind.ASYNC,
+                    spiff_task_id=w.spiff_task_id,
+                    element_id=w.element_id,
+                    due_at=timezone.now(),
+                    max_attempts=settings.BPM["ASYNC_RETRIES"],
+                )
+            )
         if w.kind == WaitKind.SERVICE:  # the connector call runs as a job, outside this transaction
             retries = instance.definition.element(w.element_id).connector.get("retries")
             new_jobs.append(
@@ -221,8 +232,8 @@ def _sync_waiting_points(
     The rows mirror what the engine waited on before the action (``run.waiting_before``),
     so the diff needs no query: delete what closed, insert what opened."""
     existing = set() if new else run.waiting_before
-    current = {(w.spiff_task_id, w.element_id): w for w in outcome.waiting}
-    closed = [key for key in existing if key not in current]
+    current = {(w.spiff_task_id, w.element_id, w.kind): w for w in outcome.waiting}
+    closed = [key[:2] for key in existing if key not in current]
     if closed:
         WaitingStep.objects.filter(_steps(closed), instance=instance).delete()
     opened = [w for key, w in current.items() if key not in existing]

@@ -67,6 +67,7 @@ class Scenario:
             assert self.last_error is not None, "the start was expected to be refused"
             assert not ProcessInstance.objects.filter(definition__key=self.expected["process"]).exists()
             return
+        self._run_async_jobs()
         if "steps" in self.expected:
             steps = self.expected["steps"]
             for index, step in enumerate(steps):
@@ -144,6 +145,7 @@ class Scenario:
     def _complete_as_ready(self) -> None:
         completions = self.expected.get("complete") or {}
         for _ in range(MAX_STEPS):
+            self._run_async_jobs()
             instance = self._fresh()
             if instance.status != "running":
                 return

@@ -238,13 +238,44 @@ def _specs_from(parser, process_key: str):
     # the parser walks sequence flows recursively: a long process needs a deep stack
     spec = call_deep(parser.get_spec, process_key)
     subprocess_specs = call_deep(parser.get_subprocess_specs, process_key)
+    continuations = _async_continuations(parser)
     for each in [spec, *subprocess_specs.values()]:
         _settle_loop_specs(each)
+        _mark_async_continuations(each, continuations)
     _prepare_business_rule_tasks(spec, subprocess_specs)
     return spec, subprocess_specs
 
 
 CAMUNDA_MULTI_INSTANCE = (CamundaSequentialMI, CamundaParallelMI)
+
+
+def _async_continuations(parser) -> dict[str, tuple[bool, bool]]:
+    """Element id -> (asyncBefore, asyncAfter) from camunda:asyncBefore / asyncAfter (and the
+    legacy camunda:async, which means before), over every file the parser holds."""
+    found: dict[str, tuple[bool, bool]] = {}
+    roots = {
+        id(p.node.getroottree().getroot()): p.node.getroottree().getroot() for p in parser.process_parsers.values()
+    }
+    for root in roots.values():
+        for el in root.iter():
+            if not isinstance(el.tag, str) or not el.get("id"):
+                continue
+            before = any(el.get(f"{{{NS['camunda']}}}{name}") == "true" for name in ("asyncBefore", "async"))
+            after = el.get(f"{{{NS['camunda']}}}asyncAfter") == "true"
+            if before or after:
+                found[el.get("id")] = (before, after)
+    return found
+
+
+def _mark_async_continuations(spec, continuations: dict[str, tuple[bool, bool]]) -> None:
+    """Transaction boundaries as Camunda draws them: the runtime holds a task marked
+    ``bpm_async_before`` (or the tasks after one marked ``bpm_async_after``) for a job."""
+    for task_spec in spec.task_specs.values():
+        bpmn_id = getattr(task_spec, "bpmn_id", None) or ""
+        # a multi-instance's children share its id: the boundary is the whole loop's
+        before, after = continuations.get(bpmn_id, (False, False)) if task_spec.name == bpmn_id else (False, False)
+        task_spec.bpm_async_before = before
+        task_spec.bpm_async_after = after
 
 
 def _settle_loop_specs(spec) -> None:

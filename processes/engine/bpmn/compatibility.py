@@ -16,8 +16,10 @@ _IGNORED_CAMUNDA_ATTRS = {
     "administrator binds the expression to a connector (settings BPM['JAVA_CLASS_BINDINGS']) and retries it",
     "expression": "Method expressions are not run here: the task waits as a job that fails into an incident until "
     "an administrator binds the expression to a connector (settings BPM['JAVA_CLASS_BINDINGS']) and retries it",
-    "asyncBefore": "Asynchronous continuations are not used; the step runs in the caller's transaction",
-    "asyncAfter": "Asynchronous continuations are not used; the step runs in the caller's transaction",
+    "asyncBefore": "Kept: a transaction boundary; the command commits before this step and a job runs it "
+    "(retried, then an incident; BPM_ASYNC_RETRIES)",
+    "asyncAfter": "Kept: a transaction boundary; the command commits after this step and a job goes on "
+    "(retried, then an incident; BPM_ASYNC_RETRIES)",
     "exclusive": "Job exclusivity is ignored (every instance is locked while it changes)",
     "jobPriority": "Job priorities are ignored",
     "taskPriority": "External task priorities are ignored",
