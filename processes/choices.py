@@ -26,6 +26,7 @@ class WaitKind(models.TextChoices):
     SERVICE = "service", "Service task (its connector job)"
     EXTERNAL = "external", "External task (for a worker)"
     ASYNC = "async", "Asynchronous continuation (its job)"
+    RECEIVE = "receive", "Receive task without a message (triggered by its step)"
     TIMER = "timer", "Timer"
     MESSAGE = "message", "Message"
     SIGNAL = "signal", "Signal"

@@ -36,7 +36,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import compaction, expressions, scripting, serializer, spiff_patches  # noqa: F401 (patches on import)
 from .approval_rules import decision_variable
-from .parser import ConnectorServiceTask, ExternalServiceTask, SourceFile, build_specs
+from .parser import ConnectorServiceTask, ExternalServiceTask, SourceFile, TriggeredReceiveTask, build_specs
 
 # ---------------------------------------------------------------------------
 # The restricted script engine
@@ -209,7 +209,7 @@ class WaitPoint:
     element_id: str
     element_type: str
     name: str
-    kind: str  # user, manual, service, external, async, timer, message, signal, conditional, other
+    kind: str  # user, manual, service, external, receive, async, timer, message, signal, conditional, other
     event_name: str = ""
     due_at: datetime | None = None
     # The waiting task's own data (user/manual tasks): a multi-instance child's element variable lives here.
@@ -230,6 +230,8 @@ class RunOutcome:
     unhandled_events: list[dict] = field(default_factory=list)
 
 
+COMPENSATION_KEY = "bpm_compensation"  # on a workflow's root task: what may be compensated
+COMPENSATING = "bpm_compensating"  # on a compensation throw: the handler tasks it started
 ASYNC_HOLD = "bpm_async_hold"  # set on the tasks after an asyncAfter task
 ASYNC_PASSED = "bpm_async_passed"  # set when an asyncBefore task's job released it
 
@@ -298,6 +300,19 @@ class Run:
             self.steps.append(
                 Step(spec.bpmn_id, _element_type(spec), getattr(spec, "bpmn_name", "") or "", max(0.0, now - began))
             )
+        if getattr(spec, "bpm_compensation_handler", None) and task.state == TaskState.COMPLETED:
+            # a completed activity with a compensation handler can be compensated later
+            root = task.workflow.task_tree
+            root.internal_data.setdefault(COMPENSATION_KEY, []).append(
+                {"activity": spec.bpmn_id, "handler": spec.bpm_compensation_handler}
+            )
+        parent = task.parent
+        if parent is not None and str(task.id) in parent.internal_data.get(COMPENSATING, []):
+            # what a handler changed is a process variable: the throw and the other handlers see it
+            for other in [parent, *parent.children]:
+                if other is parent or str(other.id) in parent.internal_data[COMPENSATING]:
+                    if not other.has_state(TaskState.FINISHED_MASK) or other is parent:
+                        other.data.update(task.data)
         if getattr(spec, "bpm_async_after", False):
             # asyncAfter: what follows this task waits for a job
             for child in task.children:
@@ -350,10 +365,43 @@ class Run:
         for task in workflow.get_tasks(state=TaskState.READY):
             if task.task_spec.manual or held(task) or task.state != TaskState.READY:
                 continue
+            if getattr(task.task_spec, "bpm_compensate", None):
+                if COMPENSATING not in task.internal_data:
+                    self._start_compensation(task)
+                    count += 1
+                if self._compensation_pending(task):
+                    continue  # a compensation throw waits for its handlers (waitForCompletion)
             task.run()
             count += 1
             self._record(task)
         return count
+
+    # -- compensation ------------------------------------------------------------------
+    def _start_compensation(self, task) -> None:
+        """Start the handlers of the completed activities a compensation throw names (all of
+        its scope for '*'), in reverse order of their completion; each is compensated once."""
+        ref = task.task_spec.bpm_compensate
+        root = task.workflow.task_tree
+        subscriptions = root.internal_data.get(COMPENSATION_KEY, [])
+        chosen = [s for s in subscriptions if ref == "*" or s["activity"] == ref]
+        root.internal_data[COMPENSATION_KEY] = [s for s in subscriptions if s not in chosen]
+        started = []
+        for subscription in reversed(chosen):
+            handler_spec = task.workflow.spec.task_specs.get(subscription["handler"])
+            if handler_spec is None:
+                continue
+            handler = task._add_child(handler_spec, TaskState.FUTURE)
+            handler.triggered = True  # kept when the throw completes and syncs its children
+            handler.task_spec._update(handler)
+            started.append(str(handler.id))
+        task.internal_data[COMPENSATING] = started
+
+    def _compensation_pending(self, task) -> bool:
+        for handler_id in task.internal_data.get(COMPENSATING, []):
+            handler = task.workflow.tasks.get(UUID(handler_id))
+            if handler is not None and not handler.has_state(TaskState.FINISHED_MASK):
+                return True
+        return False
 
     def continue_async(self, spiff_task_id: str) -> None:
         """The job of an asynchronous continuation: release the held task, run it (unless a
@@ -448,10 +496,14 @@ class Run:
             return []
         found = []
         started = {sub.spec.name for sub in self.workflow.subprocesses.values()}
-        for spec_name in getattr(self.workflow.spec.start, "trigger_specs", []):
-            sub_spec = self.workflow.subprocess_specs.get(spec_name)
-            if sub_spec is None:
-                continue
+        specs = [
+            self.workflow.subprocess_specs.get(name) for name in getattr(self.workflow.spec.start, "trigger_specs", [])
+        ]
+        specs = [s for s in specs if s is not None]
+        if any(s.name in started and any(getattr(e, "interrupting", True) for e in s.bpmn_start_events) for s in specs):
+            return []  # an interrupting event subprocess took over the process: nothing else starts
+        for sub_spec in specs:
+            spec_name = sub_spec.name
             for start in sub_spec.bpmn_start_events:
                 definition = start.event_definition
                 if not isinstance(definition, MessageEventDefinition | SignalEventDefinition):
@@ -599,6 +651,8 @@ class Run:
                     kind = "service"
                 elif isinstance(spec, ExternalServiceTask):
                     kind, event_name = "external", spec.topic
+                elif isinstance(spec, TriggeredReceiveTask):
+                    kind = "receive"
                 else:
                     kind = "user" if "user" in _element_type(spec).lower() else "manual"
                 points.append(

@@ -14,6 +14,9 @@
   payload expression fails its sender.
 - The Camunda multi-instance rewrites its shared spec on first use (see
   ``_camunda_multi_instance_update``).
+- A date or duration timer fires by the clock whenever its task is looked at, so a
+  `PT0S` or past-due timer fired inside the command that reached it. As in Camunda, a
+  timer fires only through its job (``Run.fire_timer``).
 
 tests/semantics/test_loops.py and test_messages.py pin each behaviour.
 """
@@ -21,9 +24,15 @@ tests/semantics/test_loops.py and test_messages.py pin each behaviour.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 from SpiffWorkflow import version
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins import BpmnSpecMixin
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.camunda.specs import multiinstance_task as camunda_multi_instance
@@ -122,6 +131,23 @@ def _camunda_multi_instance_update(my_task):
         my_task._set_state(TaskState.WAITING)
 
 
+def _time_date_has_fired(self, my_task):
+    # The due time is computed as before (the job's due_at comes from it); only the job
+    # that fires the timer (runtime.Run.fire_timer sets event_fired) makes it fire.
+    if my_task._get_internal_data("event_value") is None:
+        my_task._set_internal_data(event_value=my_task.workflow.script_engine.evaluate(my_task, self.expression))
+    return my_task._get_internal_data("event_fired", False)
+
+
+def _duration_has_fired(self, my_task):
+    if my_task._get_internal_data("event_value") is None:
+        expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        parsed = TimerEventDefinition.parse_iso_duration(expression)
+        due = datetime.now(UTC) + TimerEventDefinition.get_timedelta_from_start(parsed)
+        my_task._set_internal_data(event_value=due.isoformat())
+    return my_task._get_internal_data("event_fired", False)
+
+
 def apply() -> None:
     if getattr(Task, "_bpm_patched", False):
         return
@@ -134,6 +160,8 @@ def apply() -> None:
     CamundaMessageEventDefinition.update_task_data = _camunda_message_data
     CamundaMessageEventDefinition.throw = _camunda_message_throw
     camunda_multi_instance.update_task_spec = _camunda_multi_instance_update
+    TimeDateEventDefinition.has_fired = _time_date_has_fired
+    DurationTimerEventDefinition.has_fired = _duration_has_fired
     Task._bpm_patched = True
 
 

@@ -146,15 +146,21 @@ def register_human_step_completer(completer) -> None:
 def step_complete(*, instance_id: int, spiff_task_id: str, data: dict[str, Any] | None = None, user) -> ProcessInstance:
     """Complete a waiting step on behalf of a person or system, under the rules of its kind.
 
-    A user or manual task goes through the task rules; a service task waits for its connector
-    job and events for their message, signal or timer, so neither is completed here."""
+    A user or manual task goes through the task rules; a receive task without a message is
+    triggered here; a service task waits for its connector job and events for their message,
+    signal or timer, so neither is completed here."""
     step = WaitingStep.objects.filter(instance_id=instance_id, spiff_task_id=spiff_task_id).first()
     if step is None:
         raise StepNotWaiting(f"Instance {instance_id} does not wait at step {spiff_task_id}")
     if step.kind in HUMAN_STEP_KINDS and _HUMAN_STEP_COMPLETER:
         _HUMAN_STEP_COMPLETER[0](instance_id=instance_id, spiff_task_id=str(spiff_task_id), data=data, user=user)
         return ProcessInstance.objects.get(pk=instance_id)
+    if step.kind == WaitKind.RECEIVE:  # Camunda's "signal the execution": triggered from outside
+        return instance_complete_step(instance_id=instance_id, spiff_task_id=str(spiff_task_id), data=data, user=user)
     how = {
+        WaitKind.ASYNC: "its asynchronous continuation runs as a job",
+        WaitKind.EXTERNAL: f"an external worker of topic '{step.event_name}' completes it",
+        WaitKind.CONDITIONAL: "it goes on when its condition holds (set the variables)",
         WaitKind.SERVICE: "its result comes from its connector job",
         WaitKind.TIMER: "it fires when its timer is due",
         WaitKind.MESSAGE: f"it waits for the message '{step.event_name}' (correlate it)",

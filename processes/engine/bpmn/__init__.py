@@ -32,6 +32,7 @@ from .dialects import (  # noqa: F401
     EngineSpiffServiceTaskParser,
     ExternalServiceTask,
     PassThroughServiceTask,
+    TriggeredReceiveTask,
     has_connector,
 )
 from .metadata import (  # noqa: F401

@@ -17,7 +17,7 @@ from .compatibility import compatibility_report
 from .constants import DEFAULT_MAX_BYTES, NS
 from .dialects import _new_parser
 from .metadata import element_metadata
-from .preprocess import _check_links, _preprocess, _q
+from .preprocess import COMPENSATE, COMPENSATION_HANDLER, _check_compensation, _check_links, _preprocess, _q
 from .results import BundleReport, CompatibilityNote, DefinitionInvalid, Problem, ProcessInfo, SourceFile
 from .scan import called_decisions, decision_ids, process_ids
 from .xml import _check_xsd, dialect_of, kind_of, read_xml
@@ -90,6 +90,7 @@ def validate_bundle(
     for source in bpmn_files:
         tree = trees[source.name]
         problems.extend(_check_links(tree, source.name))
+        problems.extend(_check_compensation(tree, source.name))
         problems.extend(_check_code(tree, source.name, scripts_enabled))
         for key, executable, el in process_ids(tree):
             if key in processes:
@@ -238,10 +239,15 @@ def _specs_from(parser, process_key: str):
     # the parser walks sequence flows recursively: a long process needs a deep stack
     spec = call_deep(parser.get_spec, process_key)
     subprocess_specs = call_deep(parser.get_subprocess_specs, process_key)
-    continuations = _async_continuations(parser)
+    continuations, compensation = _engine_markers(parser)
     for each in [spec, *subprocess_specs.values()]:
+        _parse_compensation_handlers(parser, each)
         _settle_loop_specs(each)
         _mark_async_continuations(each, continuations)
+        for task_spec in each.task_specs.values():
+            marks = compensation.get(getattr(task_spec, "bpmn_id", None) or "", {})
+            task_spec.bpm_compensation_handler = marks.get("handler") if task_spec.name == task_spec.bpmn_id else None
+            task_spec.bpm_compensate = marks.get("compensate")
     _prepare_business_rule_tasks(spec, subprocess_specs)
     return spec, subprocess_specs
 
@@ -249,10 +255,28 @@ def _specs_from(parser, process_key: str):
 CAMUNDA_MULTI_INSTANCE = (CamundaSequentialMI, CamundaParallelMI)
 
 
-def _async_continuations(parser) -> dict[str, tuple[bool, bool]]:
-    """Element id -> (asyncBefore, asyncAfter) from camunda:asyncBefore / asyncAfter (and the
-    legacy camunda:async, which means before), over every file the parser holds."""
+def _parse_compensation_handlers(parser, spec) -> None:
+    """Compensation handlers have no incoming flow, so SpiffWorkflow, which parses what the
+    flows reach, never builds them: parse them into their process's spec too."""
+    process_parser = parser.process_parsers.get(spec.name)
+    if process_parser is None:
+        return
+    for node in process_parser.node:
+        if isinstance(node.tag, str) and node.get("isForCompensation") == "true" and node.get("id"):
+            if node.get("id") not in spec.task_specs:
+                call_deep(process_parser.parse_node, node)
+            handler = spec.task_specs[node.get("id")]
+            if not handler.inputs:
+                # SpiffWorkflow refuses to ready a task without an input; the throw starts it
+                handler.inputs = [spec.start]
+
+
+def _engine_markers(parser) -> tuple[dict[str, tuple[bool, bool]], dict[str, dict]]:
+    """Over every file the parser holds: element id -> (asyncBefore, asyncAfter) from
+    camunda:asyncBefore / asyncAfter (the legacy camunda:async means before), and element
+    id -> the compensation markers the preprocessing left (handler, what a throw compensates)."""
     found: dict[str, tuple[bool, bool]] = {}
+    compensation: dict[str, dict] = {}
     roots = {
         id(p.node.getroottree().getroot()): p.node.getroottree().getroot() for p in parser.process_parsers.values()
     }
@@ -264,7 +288,9 @@ def _async_continuations(parser) -> dict[str, tuple[bool, bool]]:
             after = el.get(f"{{{NS['camunda']}}}asyncAfter") == "true"
             if before or after:
                 found[el.get("id")] = (before, after)
-    return found
+            if el.get(COMPENSATION_HANDLER) or el.get(COMPENSATE):
+                compensation[el.get("id")] = {"handler": el.get(COMPENSATION_HANDLER), "compensate": el.get(COMPENSATE)}
+    return found, compensation
 
 
 def _mark_async_continuations(spec, continuations: dict[str, tuple[bool, bool]]) -> None:

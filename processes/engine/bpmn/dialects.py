@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     TERMINATION_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, EventSubprocess, ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, EventSubprocess, ManualTask, ServiceTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
@@ -151,11 +151,32 @@ def _interrupting_aware(parser_class):
     return StartEventParser
 
 
+class TriggeredReceiveTask(ManualTask):
+    """A receive task without a message: a wait state, as in Camunda, until it is triggered
+    (its step completed through the service layer or the API), instead of passing at once."""
+
+
+def _triggered_receive_aware(parser_class):
+    class ReceiveTaskParser(parser_class):
+        def create_task(self):
+            has_message = self.node.get("messageRef") or self.node.find(_q("messageEventDefinition")) is not None
+            if has_message:
+                return super().create_task()
+            return TriggeredReceiveTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+
+    ReceiveTaskParser.__name__ = f"Triggered{parser_class.__name__}"
+    return ReceiveTaskParser
+
+
 class EngineCamundaParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (EngineServiceTaskParser, ServiceTask),
         full_tag("endEvent"): (EngineCamundaEndEventParser, EndEvent),
+        full_tag("receiveTask"): (
+            _triggered_receive_aware(CamundaParser.PARSER_CLASSES[full_tag("receiveTask")][0]),
+            CamundaParser.PARSER_CLASSES[full_tag("receiveTask")][1],
+        ),
         full_tag("startEvent"): (
             _interrupting_aware(CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][0]),
             CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][1],
@@ -175,6 +196,10 @@ class EngineSpiffParser(SpiffBpmnParser):
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1],
         ),
         full_tag("endEvent"): (EngineSpiffEndEventParser, EndEvent),
+        full_tag("receiveTask"): (
+            _triggered_receive_aware(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("receiveTask")][0]),
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("receiveTask")][1],
+        ),
         full_tag("startEvent"): (
             _interrupting_aware(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][0]),
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][1],

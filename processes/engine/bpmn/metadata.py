@@ -96,12 +96,13 @@ def element_metadata(process: etree._Element) -> dict[str, dict]:
         ):
             found = el.find(_q(definition_tag))
             if found is not None and found.get(f"{ref_tag}Ref"):
-                ref = found.get(f"{ref_tag}Ref")
+                ref = found.get(f"{ref_tag}Ref").split(":")[-1]  # a QName ('tns:id') names the id
                 named = el.getroottree().getroot().xpath(f"//bpmn:{ref_tag}[@id=$r]", namespaces=NS, r=ref)
                 entry[key] = (named[0].get("name") or ref) if named else ref
         if kind == "receiveTask" and el.get("messageRef"):
-            named = el.getroottree().getroot().xpath("//bpmn:message[@id=$r]", namespaces=NS, r=el.get("messageRef"))
-            entry["message"] = (named[0].get("name") or el.get("messageRef")) if named else el.get("messageRef")
+            ref = el.get("messageRef").split(":")[-1]
+            named = el.getroottree().getroot().xpath("//bpmn:message[@id=$r]", namespaces=NS, r=ref)
+            entry["message"] = (named[0].get("name") or ref) if named else ref
         metadata[el.get("id")] = entry
     return metadata
 

@@ -7,7 +7,7 @@ import copy
 from lxml import etree
 
 from ..approval_rules import decision_variable
-from .constants import BPMN_NS, CAMUNDA_NS, SPIFF_NS
+from .constants import BPMN_NS, CAMUNDA_NS, ENGINE_NS, SPIFF_NS
 from .results import Problem
 
 
@@ -19,6 +19,8 @@ def _preprocess(tree: etree._ElementTree) -> etree._ElementTree:
     """Return a copy with link events and signal end events rewritten into what SpiffWorkflow runs."""
     tree = copy.deepcopy(tree)
     _name_anonymous_flows(tree)
+    _local_references(tree)
+    _rewrite_compensation(tree)
     for process in tree.getroot().iter(_q("process"), _q("subProcess")):
         _rewrite_links(process)
     for end in list(tree.getroot().iter(_q("endEvent"))):
@@ -27,6 +29,21 @@ def _preprocess(tree: etree._ElementTree) -> etree._ElementTree:
     for task in tree.getroot().iter(_q("userTask")):
         _stop_approval_chain_on_rejection(task)
     return tree
+
+
+_REFERENCE_ATTRIBUTES = ("messageRef", "signalRef", "errorRef", "escalationRef")
+
+
+def _local_references(tree: etree._ElementTree) -> None:
+    """A reference may be a QName ('tns:newInvoice', the prefix naming the target namespace),
+    as Camunda accepts; SpiffWorkflow looks the whole text up as an id and fails."""
+    for el in tree.getroot().iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attribute in _REFERENCE_ATTRIBUTES:
+            value = el.get(attribute)
+            if value and ":" in value:
+                el.set(attribute, value.split(":", 1)[1])
 
 
 def _name_anonymous_flows(tree: etree._ElementTree) -> None:
@@ -43,6 +60,80 @@ def _name_anonymous_flows(tree: etree._ElementTree) -> None:
             flow_id = f"{base}__{n}"
         taken.add(flow_id)
         flow.set("id", flow_id)
+
+
+COMPENSATION_HANDLER = f"{{{ENGINE_NS}}}compensationHandler"
+COMPENSATE = f"{{{ENGINE_NS}}}compensate"
+
+
+def _rewrite_compensation(tree: etree._ElementTree) -> None:
+    """SpiffWorkflow cannot parse compensation; the engine runs it (runtime.Run). Here the
+    compensation boundary events and their associations become a marker on the activity
+    naming its handler, and a compensation throw becomes a none throw marked with what it
+    compensates ('*' for every completed activity of its scope)."""
+    root = tree.getroot()
+    handlers = {a.get("sourceRef"): a.get("targetRef") for a in root.iter(_q("association"))}
+    by_id = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for boundary in list(root.iter(_q("boundaryEvent"))):
+        if boundary.find(_q("compensateEventDefinition")) is None:
+            continue
+        activity = by_id.get(boundary.get("attachedToRef"))
+        handler = handlers.get(boundary.get("id"))
+        if activity is not None and handler:
+            activity.set(COMPENSATION_HANDLER, handler)
+        boundary.getparent().remove(boundary)
+    for association in list(root.iter(_q("association"))):
+        if association.get("targetRef") in {el.get(COMPENSATION_HANDLER) for el in by_id.values()}:
+            association.getparent().remove(association)
+    for tag in ("intermediateThrowEvent", "endEvent"):
+        for event in root.iter(_q(tag)):
+            definition = event.find(_q("compensateEventDefinition"))
+            if definition is None:
+                continue
+            event.set(COMPENSATE, definition.get("activityRef") or "*")
+            event.remove(definition)
+
+
+def _check_compensation(tree: etree._ElementTree, name: str) -> list[Problem]:
+    """What the engine would not run as Camunda does is refused, naming the element: compensation
+    event subprocesses, compensation boundary events without a handler, external tasks
+    without a topic."""
+    problems = []
+    root = tree.getroot()
+    handlers = {a.get("sourceRef") for a in root.iter(_q("association"))}
+    for start in root.iter(_q("startEvent")):
+        if start.find(_q("compensateEventDefinition")) is not None:
+            problems.append(
+                Problem(
+                    "Compensation event subprocesses are not supported: compensate with a compensation boundary "
+                    "event and a handler task (isForCompensation) on the activity instead",
+                    file=name,
+                    element_id=start.get("id", ""),
+                    line=start.sourceline,
+                )
+            )
+    for task in root.iter(_q("serviceTask"), _q("sendTask"), _q("businessRuleTask")):
+        if task.get(f"{{{CAMUNDA_NS}}}type") == "external" and not (task.get(f"{{{CAMUNDA_NS}}}topic") or "").strip():
+            problems.append(
+                Problem(
+                    "An external task needs a topic (camunda:topic) for its workers to fetch it by",
+                    file=name,
+                    element_id=task.get("id", ""),
+                    line=task.sourceline,
+                )
+            )
+    for boundary in root.iter(_q("boundaryEvent")):
+        if boundary.find(_q("compensateEventDefinition")) is not None and boundary.get("id") not in handlers:
+            problems.append(
+                Problem(
+                    "This compensation boundary event has no handler: connect it to a task marked "
+                    "isForCompensation with an association",
+                    file=name,
+                    element_id=boundary.get("id", ""),
+                    line=boundary.sourceline,
+                )
+            )
+    return problems
 
 
 def approval_properties(task: etree._Element) -> dict[str, str]:
