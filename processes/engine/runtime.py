@@ -236,6 +236,27 @@ ASYNC_HOLD = "bpm_async_hold"  # set on the tasks after an asyncAfter task
 ASYNC_PASSED = "bpm_async_passed"  # set when an asyncBefore task's job released it
 
 
+def condition_holds(expression: str, variables: dict) -> bool:
+    """A conditional event's condition over the variables; a variable that does not exist yet
+    makes it false (Camunda's tryEvaluate), any other failure is the command's."""
+    try:
+        return bool(SCRIPT_ENGINE.environment.evaluate(expression, dict(variables)))
+    except Exception as exc:
+        if _undefined_name(exc):
+            return False
+        raise
+
+
+def _undefined_name(exc: BaseException) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, NameError) or "is not defined" in str(exc):
+            return True
+        exc = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
 def held(task) -> bool:
     """A ready task waits at an asynchronous continuation (camunda:asyncBefore on it, or
     asyncAfter on the task before it) until its job releases it."""
@@ -268,6 +289,7 @@ class Run:
         self.entered: dict[UUID, float] = {}
         self.last_completion = clock()
         self._since_compaction = 0
+        self._conditions_started: set[str] = set()
 
     # -- creation -----------------------------------------------------------------
     @classmethod
@@ -423,9 +445,55 @@ class Run:
             self._record(task)
         self.advance()
 
-    def _refresh_conditions(self) -> bool:
-        """Evaluate every waiting conditional event again; True when one fired."""
+    def _conditional_starts(self) -> list[tuple[Any, str]]:
+        """(start event spec, event-subprocess spec name) of conditional event-subprocess starts
+        that could start now (the same rules as for messages and signals)."""
+        if self.workflow.is_completed():
+            return []
+        started = {sub.spec.name for sub in self.workflow.subprocesses.values()}
+        names = getattr(self.workflow.spec.start, "trigger_specs", [])
+        specs = [s for s in (self.workflow.subprocess_specs.get(n) for n in names) if s is not None]
+        if any(s.name in started and any(getattr(e, "interrupting", True) for e in s.bpmn_start_events) for s in specs):
+            return []
+        found = []
+        for sub_spec in specs:
+            for start in sub_spec.bpmn_start_events:
+                if not isinstance(start.event_definition, ConditionalEventDefinition):
+                    continue
+                if getattr(start, "interrupting", True) and sub_spec.name in started:
+                    continue
+                if sub_spec.name in self._conditions_started:
+                    continue  # a non-interrupting one starts at most once per command
+                found.append((start, sub_spec.name))
+        return found
+
+    def _start_conditional_event_subprocesses(self) -> bool:
+        candidates = self._conditional_starts()
+        if not candidates:
+            return False
+        variables = self.variables()
         fired = False
+        for start, spec_name in candidates:
+            if not condition_holds(start.event_definition.expression, variables):
+                continue
+            self._conditions_started.add(spec_name)
+            child_id = self.workflow.spec.start.trigger_wf(self.workflow.task_tree, spec_name)
+            self.workflow.get_task_from_id(child_id).data.update(variables)
+            for task in self.workflow.subprocesses[child_id].get_tasks(state=TaskState.NOT_FINISHED_MASK):
+                task.data.update(variables)
+                if task.task_spec is start or getattr(task.task_spec, "bpmn_id", None) == start.bpmn_id:
+                    task._set_internal_data(has_fired=True)
+            if getattr(start, "interrupting", True):
+                for child in list(self.workflow.task_tree.children):
+                    if child.id != child_id:
+                        child.cancel()
+            fired = True
+        return fired
+
+    def _refresh_conditions(self) -> bool:
+        """Evaluate every waiting conditional event again, and the conditional starts of event
+        subprocesses; True when one fired."""
+        fired = self._start_conditional_event_subprocesses()
         for task in list(self.workflow.event_manager.tasks.values()):
             if task.state != TaskState.WAITING:
                 continue

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 from SpiffWorkflow import version
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
@@ -148,6 +149,25 @@ def _duration_has_fired(self, my_task):
     return my_task._get_internal_data("event_fired", False)
 
 
+def _conditional_has_fired(self, my_task):
+    # Camunda evaluates a condition naming a variable that does not exist yet as false
+    # (tryEvaluate); SpiffWorkflow failed the command on it.
+    if my_task._get_internal_data("has_fired"):
+        return True
+    try:
+        fired = my_task.workflow.script_engine.evaluate(
+            my_task, self.expression, external_context=my_task.workflow.data_objects
+        )
+    except Exception as exc:
+        from .runtime import _undefined_name
+
+        if not _undefined_name(exc):
+            raise
+        fired = False
+    my_task._set_internal_data(has_fired=bool(fired))
+    return bool(fired)
+
+
 def apply() -> None:
     if getattr(Task, "_bpm_patched", False):
         return
@@ -160,6 +180,7 @@ def apply() -> None:
     CamundaMessageEventDefinition.update_task_data = _camunda_message_data
     CamundaMessageEventDefinition.throw = _camunda_message_throw
     camunda_multi_instance.update_task_spec = _camunda_multi_instance_update
+    ConditionalEventDefinition.has_fired = _conditional_has_fired
     TimeDateEventDefinition.has_fired = _time_date_has_fired
     DurationTimerEventDefinition.has_fired = _duration_has_fired
     Task._bpm_patched = True

@@ -60,3 +60,29 @@ def test_an_interrupting_conditional_boundary_event_fires_on_a_variable_change()
     assert ("work", "user") in _waiting(instance)
     instance = services.instance_set_variables(instance_id=instance.pk, variables={"cancel_requested": True})
     assert _waiting(instance) == [("clean_up", "user")]
+
+
+def _with_conditional_event_subprocess(interrupting: bool) -> bytes:
+    flag = "true" if interrupting else "false"
+    return bpmn(
+        f"conditional_esp_{flag}",
+        '<bpmn:startEvent id="start"/><bpmn:userTask id="work"/><bpmn:endEvent id="end"/>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>'
+        '<bpmn:subProcess id="on_flag" triggeredByEvent="true">'
+        f'<bpmn:startEvent id="flag_start" isInterrupting="{flag}"><bpmn:conditionalEventDefinition>'
+        "<bpmn:condition>${variable == 1}</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:startEvent>"
+        '<bpmn:userTask id="handle"/><bpmn:endEvent id="handled"/>'
+        '<bpmn:sequenceFlow id="e1" sourceRef="flag_start" targetRef="handle"/>'
+        '<bpmn:sequenceFlow id="e2" sourceRef="handle" targetRef="handled"/></bpmn:subProcess>',
+    )
+
+
+@pytest.mark.parametrize("interrupting", [True, False], ids=["interrupting", "non-interrupting"])
+def test_a_conditional_event_subprocess_starts_when_a_variable_change_makes_its_condition_true(interrupting):
+    # the variable does not exist at the start: the condition is false, not an error (Camunda)
+    instance = services.instance_start(definition=deploy_one(_with_conditional_event_subprocess(interrupting)))
+    assert [e for e, _ in _waiting(instance)] == ["work"]
+    instance = services.instance_set_variables(instance_id=instance.pk, variables={"variable": 1})
+    expected = ["handle"] if interrupting else ["handle", "work"]
+    assert [e for e, _ in _waiting(instance)] == expected

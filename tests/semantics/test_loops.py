@@ -179,3 +179,27 @@ def test_a_subprocess_in_a_loop_leaves_no_finished_subprocess_state_behind():
     assert sizes[-1] <= sizes[5] * 1.1
     instance = _complete(instance, "inner", done=True)
     assert instance.status == "completed"
+
+
+@pytest.mark.slow
+def test_a_loop_taken_ten_thousand_times_stays_correct_through_stored_state():
+    """The engine alone, each step through its stored JSON state as a command would."""
+    from processes.engine import runtime
+    from processes.engine.parser import SourceFile, build_specs
+
+    spec, subprocess_specs = build_specs("review_loop", "camunda", [SourceFile("loop.bpmn", REVIEW_LOOP)], [])
+    specs = runtime.Specs("review_loop", "camunda", spec, subprocess_specs)
+    run = runtime.Run.start(specs, {"done": False})
+    run.advance()
+    stored = json.dumps(run.outcome().state)
+    for _ in range(10_000):
+        run = runtime.Run.load(json.loads(stored), specs)
+        [waiting] = run.waiting()
+        run.complete_task(waiting.spiff_task_id, {"done": False})
+        stored = json.dumps(run.outcome().state)
+    assert len(stored) < 10_000
+    run = runtime.Run.load(json.loads(stored), specs)
+    [waiting] = run.waiting()
+    assert waiting.element_id == "review"
+    run.complete_task(waiting.spiff_task_id, {"done": True})
+    assert run.outcome().status == "completed"
