@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from bpm.exceptions import ApplicationError
 from bpm.pages import page_action
 from processes import selectors as process_selectors
+from processes.exceptions import CommandFailed
 
 from . import selectors, services
 from .forms import TaskForm
@@ -70,7 +71,7 @@ def task_for_step(request, instance_id, spiff_task_id):
 
 
 @login_required
-def task_detail(request, pk, form=None):
+def task_detail(request, pk, form=None, command_error=None):
     task = _get_task(request, pk)
     instance = task.instance
     if form is None and task.form:
@@ -82,6 +83,7 @@ def task_detail(request, pk, form=None):
             "task": task,
             "instance": instance,
             "form": form,
+            "command_error": command_error,
             "actions": services.can_act(request.user, task),
             "approval_outcomes": _approval_outcomes(task),
             "badge": selectors.task_badge(task),
@@ -166,9 +168,21 @@ def task_complete(request, pk):
         response = task_detail(request, pk, form=form)
         response.status_code = 400
         return response
-    with page_action(request, f"Completed “{task.name}”.") as done:
-        services.task_complete(task_id=pk, user=request.user, data=data)
-    return redirect("tasks:inbox") if done.ok else redirect("tasks:task-detail", pk=pk)
+    failed = None
+    with page_action(request) as done:
+        try:
+            services.task_complete(task_id=pk, user=request.user, data=data)
+        except CommandFailed as exc:
+            failed = exc
+    if failed is not None:
+        # the task stays open: say why next to the form, keeping what was typed
+        response = task_detail(request, pk, form=form, command_error=failed)
+        response.status_code = 422
+        return response
+    if done.ok:
+        messages.success(request, f"Completed “{task.name}”.")
+        return redirect("tasks:inbox")
+    return redirect("tasks:task-detail", pk=pk)
 
 
 @login_required

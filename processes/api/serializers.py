@@ -183,6 +183,11 @@ class SignalSerializer(serializers.Serializer):
     payload = serializers.DictField(required=False, default=dict)
 
 
+class ConditionEvaluateSerializer(serializers.Serializer):
+    variables = serializers.DictField(required=False, default=dict)
+    business_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     attempts = serializers.IntegerField(source="job.attempts", read_only=True)

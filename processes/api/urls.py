@@ -11,5 +11,6 @@ router.register("incidents", views.IncidentViewSet, basename="incident")
 urlpatterns = [
     path("messages/", views.MessageView.as_view(), name="message-correlate"),
     path("signals/", views.SignalView.as_view(), name="signal-broadcast"),
+    path("conditions/", views.ConditionView.as_view(), name="condition-evaluate"),
     *router.urls,
 ]

@@ -404,6 +404,25 @@ class SignalView(APIView):
         return Response(s.InstanceSerializer(instances, many=True).data)
 
 
+class ConditionView(APIView):
+    """Start every process whose conditional start event holds over the variables (Camunda's
+    condition evaluation); only processes the caller may start are considered."""
+
+    action_scopes = {"post": "instances:start"}
+
+    @extend_schema(request=s.ConditionEvaluateSerializer, responses=s.InstanceSerializer(many=True))
+    def post(self, request):
+        data = s.ConditionEvaluateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        instances = services.conditions_evaluate(
+            variables=data.validated_data["variables"],
+            business_key=data.validated_data["business_key"],
+            user=request.user,
+            may_start=lambda definition: selectors.user_can_start(request.user, definition),
+        )
+        return Response(s.InstanceSerializer(instances, many=True).data)
+
+
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Jobs that ran out of retries, on instances the caller may see; open ones first."""
 

@@ -14,7 +14,7 @@ The rooms: ``deploy`` (definitions), ``instances`` (commands on one instance),
 """
 
 from .checks import InstanceCheck, instances_check
-from .correlation import message_correlate, signal_broadcast
+from .correlation import conditions_evaluate, message_correlate, signal_broadcast
 from .deploy import DeployResult, definition_activate, definition_deploy, specs_for
 from .grants import definition_grant, definition_revoke
 from .instances import (
@@ -43,6 +43,7 @@ from .state import history_append, lock_instance, waiting_element_ids
 
 __all__ = [
     "InstanceCheck",
+    "conditions_evaluate",
     "instances_check",
     "HUMAN_STEP_KINDS",
     "DeployResult",

@@ -194,3 +194,29 @@ def _broadcast(signal_name: str, payload, user, exclude: int | None = None) -> l
             )
             reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
     return reached
+
+
+def conditions_evaluate(
+    *, variables: dict[str, Any] | None = None, business_key: str = "", user=None, may_start=None
+) -> list[ProcessInstance]:
+    """Camunda's condition evaluation: start an instance of every active process whose
+    conditional start event holds over these variables (in key order); the instances started.
+    ``may_start(definition)`` decides for the caller (the API checks start permissions)."""
+    from ..engine import runtime
+
+    variable_rules.check(variables)
+    data = dict(variables or {})
+    started = []
+    with transaction.atomic():
+        for definition in ProcessDefinition.objects.filter(is_active=True).order_by("key"):
+            conditions = [
+                e["condition"]
+                for e in definition.elements.values()
+                if e.get("type") == "startEvent" and e.get("scope") == definition.key and e.get("condition")
+            ]
+            if not conditions or not any(runtime.condition_holds(c, data) for c in conditions):
+                continue
+            if may_start is not None and not may_start(definition):
+                continue
+            started.append(instance_start(definition=definition, variables=data, business_key=business_key, user=user))
+    return started

@@ -126,3 +126,28 @@ def test_changing_variables_does_not_resume_a_suspended_instance():
     services.instance_suspend(instance_id=instance.pk)
     instance = services.instance_set_variables(instance_id=instance.pk, variables={"approved": True})
     assert instance.status == "suspended"
+
+
+def test_the_task_page_shows_a_failed_completion_next_to_the_form_and_keeps_what_was_typed(client, admin_user):
+    content = bpmn(
+        "typed_gate",
+        '<bpmn:startEvent id="start"/><bpmn:userTask id="review"><bpmn:extensionElements><camunda:formData>'
+        '<camunda:formField id="note" type="string"/></camunda:formData></bpmn:extensionElements></bpmn:userTask>'
+        '<bpmn:exclusiveGateway id="decide"/><bpmn:endEvent id="yes"/>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="decide"/>'
+        '<bpmn:sequenceFlow id="to_yes" sourceRef="decide" targetRef="yes">'
+        "<bpmn:conditionExpression>${approved}</bpmn:conditionExpression></bpmn:sequenceFlow>",
+    )
+    instance = services.instance_start(definition=deploy_one(content))
+    from tasks.models import HumanTask
+
+    task = HumanTask.objects.get(instance=instance)
+    client.force_login(admin_user)
+    response = client.post(f"/tasks/{task.pk}/complete/", {"note": "looks fine"})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert 'id="command-error"' in page and "decide" in page and "approved" in page
+    assert 'value="looks fine"' in page
+    task.refresh_from_db()
+    assert task.status == "open"

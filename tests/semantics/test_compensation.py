@@ -97,3 +97,21 @@ def test_a_compensation_event_subprocess_is_refused_at_deploy_naming_the_element
         deploy_one(content)
     problems = refused.value.details
     assert any(p.get("element_id") == "comp_start" and "ompensation" in p["message"] for p in problems), problems
+
+
+def test_compensation_inside_a_transaction_is_refused_at_deploy_naming_the_boundary_event():
+    content = bpmn(
+        "comp_tx",
+        '<bpmn:startEvent id="start"/><bpmn:transaction id="tx"><bpmn:startEvent id="tx_start"/>'
+        '<bpmn:scriptTask id="book"><bpmn:script>booked = True</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:boundaryEvent id="undo_book" attachedToRef="book"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>'
+        '<bpmn:userTask id="unbook" isForCompensation="true"/><bpmn:endEvent id="tx_end"/>'
+        '<bpmn:sequenceFlow id="t1" sourceRef="tx_start" targetRef="book"/>'
+        '<bpmn:sequenceFlow id="t2" sourceRef="book" targetRef="tx_end"/>'
+        '<bpmn:association id="a1" sourceRef="undo_book" targetRef="unbook"/></bpmn:transaction>'
+        '<bpmn:endEvent id="end"/><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="tx"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="tx" targetRef="end"/>',
+    )
+    with pytest.raises(DefinitionInvalidError) as refused:
+        deploy_one(content)
+    assert any(p.get("element_id") == "undo_book" for p in refused.value.details), refused.value.details

@@ -86,3 +86,28 @@ def test_a_conditional_event_subprocess_starts_when_a_variable_change_makes_its_
     instance = services.instance_set_variables(instance_id=instance.pk, variables={"variable": 1})
     expected = ["handle"] if interrupting else ["handle", "work"]
     assert [e for e, _ in _waiting(instance)] == expected
+
+
+CONDITIONAL_START = bpmn(
+    "conditional_start",
+    '<bpmn:startEvent id="start"><bpmn:conditionalEventDefinition><bpmn:condition>${foo == 1}</bpmn:condition>'
+    '</bpmn:conditionalEventDefinition></bpmn:startEvent><bpmn:userTask id="work"/><bpmn:endEvent id="end"/>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>',
+)
+
+
+def test_evaluating_conditions_starts_the_processes_whose_conditional_start_holds(admin_user):
+    from rest_framework.test import APIClient
+
+    deploy_one(CONDITIONAL_START)
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    assert client.post("/api/v1/conditions/", {"variables": {"foo": 2}}, format="json").json() == []
+    response = client.post("/api/v1/conditions/", {"variables": {"foo": 1}, "business_key": "C-1"}, format="json")
+    assert response.status_code == 200, response.content
+    [started] = response.json()
+    assert started["business_key"] == "C-1"
+    from processes.models import ProcessInstance
+
+    assert _waiting(ProcessInstance.objects.get(pk=started["id"])) == [("work", "user")]

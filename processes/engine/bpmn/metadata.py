@@ -87,6 +87,9 @@ def element_metadata(process: etree._Element) -> dict[str, dict]:
         if kind == "startEvent":
             # the process's own start, or an event subprocess's (its scope is the subprocess)
             entry["scope"] = el.getparent().get("id") or ""
+            condition = el.find(f"{_q('conditionalEventDefinition')}/{_q('condition')}")
+            if condition is not None and (condition.text or "").strip():
+                entry["condition"] = condition.text.strip()
         if kind in ("sequenceFlow",):
             entry["source"] = el.get("sourceRef")
             entry["target"] = el.get("targetRef")

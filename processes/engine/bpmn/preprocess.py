@@ -112,6 +112,18 @@ def _check_compensation(tree: etree._ElementTree, name: str) -> list[Problem]:
                     line=start.sourceline,
                 )
             )
+    for transaction in root.iter(_q("transaction")):
+        for boundary in transaction.iter(_q("boundaryEvent")):
+            if boundary.find(_q("compensateEventDefinition")) is not None:
+                problems.append(
+                    Problem(
+                        "Compensation inside a transaction (run when the transaction is cancelled) is not supported: "
+                        "throw the compensation explicitly after the cancel boundary event instead",
+                        file=name,
+                        element_id=boundary.get("id", ""),
+                        line=boundary.sourceline,
+                    )
+                )
     for task in root.iter(_q("serviceTask"), _q("sendTask"), _q("businessRuleTask")):
         if task.get(f"{{{CAMUNDA_NS}}}type") == "external" and not (task.get(f"{{{CAMUNDA_NS}}}topic") or "").strip():
             problems.append(
