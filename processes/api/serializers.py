@@ -167,6 +167,11 @@ class MessageCorrelateSerializer(serializers.Serializer):
     message_name = serializers.CharField(max_length=255)
     business_key = serializers.CharField(required=False, allow_blank=True, default="")
     correlation_keys = serializers.DictField(required=False, default=dict, help_text="Variables the instance must hold")
+    local_correlation_keys = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="Variables the waiting step itself must hold (e.g. a multi-instance item)",
+    )
     payload = serializers.DictField(required=False, default=dict)
     all = serializers.BooleanField(required=False, default=False, help_text="Correlate every matching instance")
     message_id = serializers.CharField(

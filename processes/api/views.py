@@ -383,6 +383,7 @@ class MessageView(APIView):
             payload=v["payload"],
             all_matches=v["all"],
             message_id=v["message_id"],
+            local_correlation_keys=v["local_correlation_keys"],
             user=request.user,
         )
         return Response(s.InstanceSerializer(instances, many=True).data)

@@ -232,6 +232,7 @@ class RunOutcome:
 
 COMPENSATION_KEY = "bpm_compensation"  # on a workflow's root task: what may be compensated
 COMPENSATING = "bpm_compensating"  # on a compensation throw: the handler tasks it started
+_ABSENT = object()
 ASYNC_HOLD = "bpm_async_hold"  # set on the tasks after an asyncAfter task
 ASYNC_PASSED = "bpm_async_passed"  # set when an asyncBefore task's job released it
 
@@ -548,9 +549,37 @@ class Run:
                     found.append((task, definition))
         return found
 
-    def send_message(self, name: str, payload: dict | None = None) -> bool:
-        """Deliver a message to the task waiting for it; False when nothing waits for it."""
+    def send_message(self, name: str, payload: dict | None = None, *, spiff_task_id: str | None = None) -> bool:
+        """Deliver a message to the task waiting for it (only ``spiff_task_id`` when given);
+        False when nothing waits for it."""
+        if spiff_task_id is not None:
+            return self._send_to_task(name, payload, spiff_task_id)
         return self._send_event(MessageEventDefinition, name, payload)
+
+    def message_catchers(self, name: str, local_keys: dict) -> list[str]:
+        """Ids of the tasks waiting for this message whose own data holds ``local_keys``."""
+        return [
+            str(task.id)
+            for task, _ in self._catchers(MessageEventDefinition, name)
+            if all(task.data.get(key, _ABSENT) == value for key, value in local_keys.items())
+        ]
+
+    def _send_to_task(self, name: str, payload: dict | None, spiff_task_id: str) -> bool:
+        matches = [(t, d) for t, d in self._catchers(MessageEventDefinition, name) if str(t.id) == spiff_task_id]
+        if not matches:
+            return False
+        task, definition = matches[0]
+        for target in (task, task.parent):
+            if target is not None and payload:
+                target.data.update(payload)
+        event_payload = payload or {}
+        if isinstance(definition, CamundaMessageEventDefinition):
+            event_payload = {"payload": event_payload, "result_var": None, "as_variables": True}
+        event = BpmnEvent(definition, event_payload)
+        task.task_spec.catch(task, event)
+        task.task_spec._update(task)
+        self.advance()
+        return True
 
     def send_signal(self, name: str, payload: dict | None = None) -> bool:
         """Deliver a signal to every task of this workflow waiting for it; False when none waits."""

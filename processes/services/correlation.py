@@ -86,12 +86,14 @@ def message_correlate(
     payload: dict[str, Any] | None = None,
     all_matches: bool = False,
     message_id: str = "",
+    local_correlation_keys: dict[str, Any] | None = None,
     user=None,
 ) -> list[ProcessInstance]:
     """Deliver a message to the instance waiting for it, or start one whose start event catches it.
 
     Instances are matched on the message name, the business key and variables equal to
-    ``correlation_keys``. Raises NothingWaitsForMessage (404) when none matches and
+    ``correlation_keys``; ``local_correlation_keys`` match the variables of the waiting step
+    itself (a multi-instance item, say), and only that step receives the message. Raises NothingWaitsForMessage (404) when none matches and
     AmbiguousCorrelation (409) when several do and ``all_matches`` is false. A ``message_id``
     is correlated at most once (MessageAlreadyCorrelated, 409, afterwards).
     """
@@ -99,7 +101,12 @@ def message_correlate(
     with transaction.atomic():
         if message_id:
             _claim_message_id(message_id, message_name)
-        instances = _correlate(message_name, business_key, correlation_keys, payload, all_matches, user)
+        if local_correlation_keys:
+            instances = _correlate_local(
+                message_name, business_key, correlation_keys, local_correlation_keys, payload, all_matches, user
+            )
+        else:
+            instances = _correlate(message_name, business_key, correlation_keys, payload, all_matches, user)
         if message_id:
             CorrelatedMessage.objects.filter(message_id=message_id).update(instance_ids=[i.pk for i in instances])
         return instances
@@ -147,6 +154,35 @@ def _correlate(message_name, business_key, correlation_keys, payload, all_matche
             f"{len(instance_ids)} instances wait for message '{message_name}'; narrow the keys or correlate all"
         )
     return [_deliver_message(pk, message_name, payload, user) for pk in instance_ids]
+
+
+def _correlate_local(message_name, business_key, correlation_keys, local_keys, payload, all_matches, user):
+    """Match the waiting steps themselves: a single correlation must find exactly one step."""
+    waiting = WaitingStep.objects.filter(
+        kind=WaitKind.MESSAGE, event_name=message_name, instance__status=InstanceStatus.RUNNING
+    )
+    if business_key:
+        waiting = waiting.filter(instance__business_key=business_key)
+    for var, value in (correlation_keys or {}).items():
+        waiting = waiting.filter(**{f"instance__variables__{var}": value})
+    matches: list[tuple[int, str]] = []
+    for instance_id in sorted(set(waiting.values_list("instance_id", flat=True))):
+        run = _load_run(_lock_instance(instance_id))
+        matches += [(instance_id, task_id) for task_id in run.message_catchers(message_name, local_keys)]
+    if not matches:
+        raise NothingWaitsForMessage(f"No step waits for message '{message_name}' with these local keys")
+    if len(matches) > 1 and not all_matches:
+        raise AmbiguousCorrelation(f"{len(matches)} steps wait for message '{message_name}' with these local keys")
+    reached = []
+    for instance_id, task_id in matches:
+        instance = _lock_instance(instance_id)
+        run = _load_run(instance)
+        run.send_message(message_name, payload, spiff_task_id=task_id)
+        event = _history(
+            instance, HistoryKind.MESSAGE_CORRELATED, actor=user, name=message_name, data={"payload": payload or {}}
+        )
+        reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
+    return reached
 
 
 def _deliver_message(instance_id: int, message_name: str, payload, user) -> ProcessInstance:

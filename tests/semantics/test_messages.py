@@ -63,3 +63,32 @@ def test_a_message_end_event_in_a_camunda_diagram_completes_the_sender_and_reach
     assert sender.status == "completed"
     receiver.refresh_from_db()
     assert list(receiver.waiting_steps.values_list("element_id", flat=True)) == ["ship"]
+
+
+PER_ITEM = bpmn(
+    "per_item",
+    '<bpmn:startEvent id="start" camunda:asyncBefore="false"/>'
+    '<bpmn:receiveTask id="await_delivery" messageRef="m_delivered">'
+    '<bpmn:multiInstanceLoopCharacteristics camunda:collection="items" camunda:elementVariable="item"/>'
+    '</bpmn:receiveTask><bpmn:userTask id="all_delivered"/><bpmn:endEvent id="end"/>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="await_delivery"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="await_delivery" targetRef="all_delivered"/>'
+    '<bpmn:sequenceFlow id="f3" sourceRef="all_delivered" targetRef="end"/>',
+    extra='<bpmn:message id="m_delivered" name="delivered"/>\n',
+)
+
+
+def test_local_correlation_keys_reach_only_the_step_whose_own_variables_match():
+    instance = services.instance_start(
+        definition=deploy_one(PER_ITEM), business_key="O-9", variables={"items": ["chair", "desk"]}
+    )
+    from processes.exceptions import NothingWaitsForMessage
+
+    with pytest.raises(NothingWaitsForMessage):
+        services.message_correlate(message_name="delivered", business_key="O-9", local_correlation_keys={"item": "bed"})
+    services.message_correlate(message_name="delivered", business_key="O-9", local_correlation_keys={"item": "desk"})
+    instance.refresh_from_db()
+    assert instance.waiting_steps.filter(element_id="await_delivery").count() == 1
+    services.message_correlate(message_name="delivered", business_key="O-9", local_correlation_keys={"item": "chair"})
+    instance.refresh_from_db()
+    assert list(instance.waiting_steps.values_list("element_id", flat=True)) == ["all_delivered"]

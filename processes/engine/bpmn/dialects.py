@@ -168,13 +168,20 @@ def _triggered_receive_aware(parser_class):
     return ReceiveTaskParser
 
 
+class CamundaReceiveTaskParser(CamundaParser.PARSER_CLASSES[full_tag("receiveTask")][0]):
+    """Receive tasks read Camunda's multi-instance attributes (camunda:collection,
+    elementVariable) like every other Camunda task; SpiffWorkflow used the plain parser."""
+
+    _add_multiinstance_task = CamundaTaskParser._add_multiinstance_task
+
+
 class EngineCamundaParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (EngineServiceTaskParser, ServiceTask),
         full_tag("endEvent"): (EngineCamundaEndEventParser, EndEvent),
         full_tag("receiveTask"): (
-            _triggered_receive_aware(CamundaParser.PARSER_CLASSES[full_tag("receiveTask")][0]),
+            _triggered_receive_aware(CamundaReceiveTaskParser),
             CamundaParser.PARSER_CLASSES[full_tag("receiveTask")][1],
         ),
         full_tag("startEvent"): (
