@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     TERMINATION_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, EventSubprocess, ManualTask, ServiceTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
@@ -176,6 +177,33 @@ class CamundaReceiveTaskParser(CamundaParser.PARSER_CLASSES[full_tag("receiveTas
 
 
 class EngineCamundaParser(CamundaParser):
+    """Camunda's parser with our DMN engine: every decision of a file, DRDs, FEEL, all hit
+    policies, and the task's camunda:resultVariable / mapDecisionResult (engine/dmn.py)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bpm_decisions: dict = {}
+
+    def add_dmn_xml(self, node, filename=None):
+        from .. import dmn  # the DMN engine reads bpmn.results: imported when first used
+
+        self.bpm_decisions.update(dmn.parse_decisions(node, filename or ""))
+
+    def get_engine(self, decision_ref, node):
+        from .. import dmn
+
+        if decision_ref not in self.bpm_decisions:
+            available = ", ".join(sorted(self.bpm_decisions)) or "none"
+            raise ValidationException(
+                f'No decision "{decision_ref}" is deployed (decisions: {available})', node=node, file_name=""
+            )
+        return dmn.DecisionEngine(
+            self.bpm_decisions,
+            decision_ref,
+            result_variable=node.get(f"{{{CAMUNDA_NS}}}resultVariable") or "",
+            mapping=node.get(f"{{{CAMUNDA_NS}}}mapDecisionResult") or "",
+        )
+
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (EngineServiceTaskParser, ServiceTask),

@@ -20,6 +20,7 @@ def _preprocess(tree: etree._ElementTree) -> etree._ElementTree:
     tree = copy.deepcopy(tree)
     _name_anonymous_flows(tree)
     _local_references(tree)
+    _drop_data_stores(tree)
     _rewrite_compensation(tree)
     for process in tree.getroot().iter(_q("process"), _q("subProcess")):
         _rewrite_links(process)
@@ -44,6 +45,23 @@ def _local_references(tree: etree._ElementTree) -> None:
             value = el.get(attribute)
             if value and ":" in value:
                 el.set(attribute, value.split(":", 1)[1])
+
+
+def _drop_data_stores(tree: etree._ElementTree) -> None:
+    """Data stores are documentation in Camunda (the compatibility report says so); SpiffWorkflow
+    wants an implementation for each. Drop them and the associations that reach them."""
+    root = tree.getroot()
+    references = set()
+    for el in list(root.iter(_q("dataStore"), _q("dataStoreReference"))):
+        references.add(el.get("id"))
+        el.getparent().remove(el)
+    for association in list(root.iter(_q("dataInputAssociation"), _q("dataOutputAssociation"))):
+        ends = {
+            (association.findtext(_q("sourceRef")) or "").strip(),
+            (association.findtext(_q("targetRef")) or "").strip(),
+        }
+        if ends & references:
+            association.getparent().remove(association)
 
 
 def _name_anonymous_flows(tree: etree._ElementTree) -> None:
