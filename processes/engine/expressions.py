@@ -48,6 +48,7 @@ _JUEL_WORDS = {
     "true": "True",
     "false": "False",
     "null": "None",
+    "in": "in",
 }
 
 _FEEL_WORDS = {"and": "and", "or": "or", "true": "True", "false": "False", "null": "None"}
@@ -139,6 +140,113 @@ def _join(pieces: list[str]) -> str:
     return text
 
 
+# Java methods Camunda diagrams call in JUEL, as Python: a method with a Python twin is
+# renamed; the others are rewritten around their receiver (a variable or a property path).
+_RENAMED_METHODS = {
+    "startsWith": "startswith",
+    "endsWith": "endswith",
+    "toUpperCase": "upper",
+    "toLowerCase": "lower",
+    "trim": "strip",
+    "plusYears": "plusYears", "plusMonths": "plusMonths", "plusWeeks": "plusWeeks", "plusDays": "plusDays",
+    "plusHours": "plusHours", "plusMinutes": "plusMinutes", "plusSeconds": "plusSeconds",
+    "minusYears": "minusYears", "minusMonths": "minusMonths", "minusWeeks": "minusWeeks",
+    "minusDays": "minusDays", "minusHours": "minusHours", "minusMinutes": "minusMinutes",
+    "minusSeconds": "minusSeconds", "toDate": "toDate", "isoformat": "isoformat",
+}  # fmt: skip
+_RECEIVER_METHODS = {"equals", "equalsIgnoreCase", "contains", "isEmpty", "size", "length"}
+_JUEL_FUNCTIONS = {"dateTime": "date_time", "now": "now"}
+
+
+def _matching(tokens: list[tuple[str, str]], open_at: int) -> int:
+    depth = 0
+    for index in range(open_at, len(tokens)):
+        if tokens[index][1] in ("(", "["):
+            depth += 1
+        elif tokens[index][1] in (")", "]"):
+            depth -= 1
+            if depth == 0:
+                return index
+    raise ExpressionSyntaxError("Unbalanced parentheses")
+
+
+def _receiver_start(tokens: list[tuple[str, str]], dot_at: int) -> int:
+    """Where the receiver of the method whose dot is at ``dot_at`` begins: a name, a path of
+    names, a call's closing parenthesis back to its name, or a string literal."""
+    index = dot_at - 1
+    while index >= 0:
+        kind, value = tokens[index]
+        if value == ")":
+            depth = 0
+            while index >= 0:
+                if tokens[index][1] == ")":
+                    depth += 1
+                elif tokens[index][1] == "(":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                index -= 1
+            index -= 1  # the name before the call
+            continue
+        if kind in ("name", "string", "number") and value not in _JUEL_WORDS:
+            if index > 0 and tokens[index - 1][1] == ".":
+                index -= 2
+                continue
+            return index
+        raise ExpressionSyntaxError("A method call needs a variable, a property or a call before it")
+    raise ExpressionSyntaxError("A method call needs a receiver")
+
+
+def _java_methods(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Rewrite the Java calls Camunda diagrams use into Python; refuse any other method call."""
+    tokens = list(tokens)
+    index = 0
+    while index < len(tokens):
+        kind, value = tokens[index]
+        is_method = (
+            kind == "name" and index > 0 and tokens[index - 1][1] == "." and index + 1 < len(tokens)
+            and tokens[index + 1][1] == "("
+        )  # fmt: skip
+        if (
+            kind == "name"
+            and value in _JUEL_FUNCTIONS
+            and not is_method
+            and index + 1 < len(tokens)
+            and tokens[index + 1][1] == "("
+        ):
+            tokens[index] = ("name", _JUEL_FUNCTIONS[value])
+        if not is_method:
+            index += 1
+            continue
+        if value in _RENAMED_METHODS:
+            tokens[index] = ("name", _RENAMED_METHODS[value])
+            index += 1
+            continue
+        if value not in _RECEIVER_METHODS:
+            raise ExpressionSyntaxError(
+                f"The method '{value}' is not supported (supported: equals, contains, isEmpty, size, startsWith, "
+                "endsWith, toUpperCase, toLowerCase, trim, and dateTime()'s plus/minus and toDate)"
+            )
+        start = _receiver_start(tokens, index - 1)
+        close = _matching(tokens, index + 1)
+        receiver = tokens[start : index - 1]
+        argument = tokens[index + 2 : close]
+        if value in ("equals", "equalsIgnoreCase"):
+            if value == "equalsIgnoreCase":
+                receiver = [*receiver, ("op", "."), ("name", "lower"), ("op", "("), ("op", ")")]
+                argument = [*argument, ("op", "."), ("name", "lower"), ("op", "("), ("op", ")")]
+            replacement = [("op", "("), *receiver, ("op", "=="), ("op", "("), *argument, ("op", ")"), ("op", ")")]
+        elif value == "contains":
+            replacement = [("op", "("), ("op", "("), *argument, ("op", ")"), ("name", "in"), *receiver, ("op", ")")]
+        elif value == "isEmpty":
+            replacement = [("name", "is_empty"), ("op", "("), *receiver, ("op", ")")]
+        else:  # size(), length()
+            replacement = [("name", "len"), ("op", "("), *receiver, ("op", ")")]
+        tokens[start : close + 1] = replacement
+        index = start + len(replacement)
+    return tokens
+
+
 @lru_cache(maxsize=8192)
 def to_python(expression: str | None) -> str | None:
     """Return the Python text for a JUEL, FEEL, ISO 8601 or Python expression."""
@@ -149,7 +257,7 @@ def to_python(expression: str | None) -> str | None:
         return text
     juel = _JUEL.match(text)
     if juel:
-        return _translate_tokens(_tokens(juel.group("body")), _JUEL_WORDS, feel=False)
+        return _translate_tokens(_java_methods(_tokens(juel.group("body"))), _JUEL_WORDS, feel=False)
     if text.startswith("=") and not text.startswith("=="):
         return _translate_tokens(_tokens(text[1:]), _FEEL_WORDS, feel=True)
     if ISO_8601.match(text):

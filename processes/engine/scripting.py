@@ -316,7 +316,73 @@ def is_empty(value: Any) -> bool:
     return value is None or (hasattr(value, "__len__") and len(value) == 0)
 
 
-HELPERS: dict[str, Any] = {"now": now, "today": today, "is_empty": is_empty}
+class JodaDateTime:
+    """What JUEL's ``dateTime()`` gives in Camunda diagrams (a Joda-Time DateTime): plus/minus
+    periods and ``toDate()``, e.g. ``${dateTime().plusWeeks(1).toDate()}`` for a due date."""
+
+    def __init__(self, moment: _datetime.datetime):
+        self.moment = moment
+
+    def _shift(self, **delta) -> JodaDateTime:
+        from dateutil.relativedelta import relativedelta
+
+        return JodaDateTime(self.moment + relativedelta(**delta))
+
+    def plusYears(self, n):  # noqa: N802 - Joda's names, as diagrams write them
+        return self._shift(years=int(n))
+
+    def plusMonths(self, n):  # noqa: N802
+        return self._shift(months=int(n))
+
+    def plusWeeks(self, n):  # noqa: N802
+        return self._shift(weeks=int(n))
+
+    def plusDays(self, n):  # noqa: N802
+        return self._shift(days=int(n))
+
+    def plusHours(self, n):  # noqa: N802
+        return self._shift(hours=int(n))
+
+    def plusMinutes(self, n):  # noqa: N802
+        return self._shift(minutes=int(n))
+
+    def plusSeconds(self, n):  # noqa: N802
+        return self._shift(seconds=int(n))
+
+    def minusYears(self, n):  # noqa: N802
+        return self._shift(years=-int(n))
+
+    def minusMonths(self, n):  # noqa: N802
+        return self._shift(months=-int(n))
+
+    def minusWeeks(self, n):  # noqa: N802
+        return self._shift(weeks=-int(n))
+
+    def minusDays(self, n):  # noqa: N802
+        return self._shift(days=-int(n))
+
+    def minusHours(self, n):  # noqa: N802
+        return self._shift(hours=-int(n))
+
+    def minusMinutes(self, n):  # noqa: N802
+        return self._shift(minutes=-int(n))
+
+    def minusSeconds(self, n):  # noqa: N802
+        return self._shift(seconds=-int(n))
+
+    def toDate(self) -> _datetime.datetime:  # noqa: N802
+        return self.moment
+
+    def isoformat(self) -> str:
+        return self.moment.isoformat()
+
+
+def date_time() -> JodaDateTime:
+    """JUEL's ``dateTime()``: now, as a Joda-style date-time."""
+    return JodaDateTime(now())
+
+
+HELPERS: dict[str, Any] = {"now": now, "today": today, "is_empty": is_empty, "date_time": date_time}
 
 _BUILTINS: dict[str, Any] = {k: v for k, v in safe_builtins.items() if k not in ("setattr", "delattr", "id")}
 _BUILTINS.update(
@@ -507,12 +573,14 @@ def execute_here(script: str, context: dict[str, Any], extra: dict[str, Any] | N
 
 _SIMPLE_FUNCTIONS = {
     "len", "str", "int", "float", "bool", "abs", "round", "min", "max", "sum", "any", "all",
-    "is_empty", "now", "today", "sorted", "list", "tuple", "dict", "set",
+    "is_empty", "now", "today", "sorted", "list", "tuple", "dict", "set", "date_time",
 }  # fmt: skip
 _SIMPLE_METHODS = {
     "lower", "upper", "strip", "lstrip", "rstrip", "startswith", "endswith", "get", "keys", "values",
     "items", "isdigit", "isalpha", "isalnum", "title", "capitalize", "casefold", "split", "count",
-    "find", "index", "isoformat", "date", "year", "month", "day",
+    "find", "index", "isoformat", "date", "year", "month", "day", "toDate",
+    "plusYears", "plusMonths", "plusWeeks", "plusDays", "plusHours", "plusMinutes", "plusSeconds",
+    "minusYears", "minusMonths", "minusWeeks", "minusDays", "minusHours", "minusMinutes", "minusSeconds",
 }  # fmt: skip
 _SIMPLE_NODES = (
     ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Attribute, ast.Subscript, ast.Slice, ast.Compare,
