@@ -87,11 +87,26 @@ class ProcessDefinition(models.Model):
     def __str__(self) -> str:
         return f"{self.key} v{self.version}"
 
-    def element(self, element_id: str):
-        """What this version records about one element, typed (processes.elements.Element)."""
+    def element(self, element_id: str, process_key: str = ""):
+        """What this version records about one element, typed (processes.elements.Element);
+        ``process_key`` names a process a call activity runs, whose element it is."""
         from .elements import element_of
 
+        if process_key and process_key != self.key:
+            return element_of(self.called_elements(process_key), element_id)
         return element_of(self.elements, element_id)
+
+    def called_elements(self, process_key: str) -> dict:
+        """The element metadata of a called process: the version deployed with this one, else
+        the active one (cached per version; versions never change)."""
+        cache = self.__dict__.setdefault("_called_elements", {})
+        if process_key not in cache:
+            called = (
+                ProcessDefinition.objects.filter(key=process_key, deployment_id=self.deployment_id).first()
+                or ProcessDefinition.objects.filter(key=process_key, is_active=True).first()
+            )
+            cache[process_key] = called.elements if called is not None else {}
+        return cache[process_key]
 
     @property
     def xml(self) -> str:

@@ -33,7 +33,13 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
         return []
     elements = instance.definition.elements or {}
     resolved = [
-        (p, assignment.resolve(instance.definition.element(p.element_id).raw, {**variables, **(p.data or {})}))
+        (
+            p,
+            assignment.resolve(
+                instance.definition.element(p.element_id, getattr(p, "process_key", "")).raw,
+                {**variables, **(p.data or {})},
+            ),
+        )
         for p in points
     ]
     usernames = {a.assignee for _, a in resolved if a.assignee} | {u for _, a in resolved for u in a.candidate_users}
@@ -53,7 +59,7 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
                 kind=point.kind,
                 name=(point.name or point.element_id)[:255],
                 instructions=a.instructions,
-                form=instance.definition.element(point.element_id).form_fields,
+                form=instance.definition.element(point.element_id, getattr(point, "process_key", "")).form_fields,
                 assignee=users.get(a.assignee) if a.assignee else None,
                 claimed_at=timezone.now() if a.assignee in users else None,
                 priority=a.priority,

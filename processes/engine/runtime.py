@@ -30,6 +30,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -214,6 +215,8 @@ class WaitPoint:
     due_at: datetime | None = None
     # The waiting task's own data (user/manual tasks): a multi-instance child's element variable lives here.
     data: dict | None = None
+    # The process the element belongs to: the instance's own, or a process a call activity runs.
+    process_key: str = ""
 
 
 @dataclass
@@ -761,6 +764,7 @@ class Run:
                         kind,
                         event_name=event_name,
                         data=serializer.to_json_value(task.data) if with_data else None,
+                        process_key=_process_key(task),
                     )
                 )
                 continue
@@ -870,6 +874,17 @@ class Run:
             error_element_id=self.error_element_id,
             unhandled_events=events,
         )
+
+
+def _process_key(task) -> str:
+    """The key of the process whose element the task is (a called process's, inside a call)."""
+    workflow = task.workflow
+    while getattr(workflow, "parent_task_id", None) is not None:
+        parent_task = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if isinstance(parent_task.task_spec, CallActivity):
+            return workflow.spec.name
+        workflow = parent_task.workflow
+    return ""
 
 
 def _thrown_event(event) -> dict:

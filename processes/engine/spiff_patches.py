@@ -14,6 +14,8 @@
   payload expression fails its sender.
 - The Camunda multi-instance rewrites its shared spec on first use (see
   ``_camunda_multi_instance_update``).
+- A call activity passes every variable both ways; with camunda:in / camunda:out it passes
+  only what they map, as Camunda does (``_mapped_copy_data``, ``_mapped_update_data``).
 - A date or duration timer fires by the clock whenever its task is looked at, so a
   `PT0S` or past-due timer fired inside the command that reached it. As in Camunda, a
   timer fires only through its job (``Run.fire_timer``).
@@ -24,6 +26,7 @@ tests/semantics/test_loops.py and test_messages.py pin each behaviour.
 from __future__ import annotations
 
 import sys
+from copy import deepcopy
 from datetime import UTC, datetime
 
 from SpiffWorkflow import version
@@ -35,6 +38,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins import BpmnSpecMixin
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.camunda.specs import multiinstance_task as camunda_multi_instance
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
@@ -168,6 +172,48 @@ def _conditional_has_fired(self, my_task):
     return bool(fired)
 
 
+_call_copy_data = CallActivity.copy_data
+_call_update_data = CallActivity.update_data
+
+
+def _mapped(mappings: list[dict], source_data: dict, evaluate) -> dict:
+    """Apply camunda:in or camunda:out mappings: variables="all", source -> target,
+    sourceExpression -> target."""
+    data: dict = {}
+    for mapping in mappings:
+        if mapping.get("variables") == "all":
+            data.update(deepcopy(source_data))
+        elif mapping.get("source"):
+            if mapping["source"] in source_data:
+                data[mapping.get("target") or mapping["source"]] = deepcopy(source_data[mapping["source"]])
+        elif mapping.get("sourceExpression") and mapping.get("target"):
+            data[mapping["target"]] = evaluate(mapping["sourceExpression"])
+    return data
+
+
+def _mapped_copy_data(self, my_task, subworkflow):
+    # With camunda:in mappings the called process sees only what they pass, as in Camunda.
+    mappings = (getattr(self, "bpm_call_mappings", None) or {}).get("in")
+    if not mappings:
+        return _call_copy_data(self, my_task, subworkflow)
+    start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
+    engine = my_task.workflow.script_engine
+    start.set_data(**_mapped(mappings, my_task.data, lambda expression: engine.evaluate(my_task, expression)))
+
+
+def _mapped_update_data(self, my_task, subworkflow):
+    # With camunda:out mappings only what they name comes back; the caller keeps its own data.
+    mappings = (getattr(self, "bpm_call_mappings", None) or {}).get("out")
+    if not mappings:
+        if (getattr(self, "bpm_call_mappings", None) or {}).get("in"):
+            return None  # in mappings without out mappings: nothing comes back (Camunda)
+        return _call_update_data(self, my_task, subworkflow)
+    last = subworkflow.last_task
+    engine = my_task.workflow.script_engine
+    my_task.data.update(_mapped(mappings, last.data, lambda expression: engine.evaluate(last, expression)))
+    return None
+
+
 def apply() -> None:
     if getattr(Task, "_bpm_patched", False):
         return
@@ -183,6 +229,8 @@ def apply() -> None:
     ConditionalEventDefinition.has_fired = _conditional_has_fired
     TimeDateEventDefinition.has_fired = _time_date_has_fired
     DurationTimerEventDefinition.has_fired = _duration_has_fired
+    CallActivity.copy_data = _mapped_copy_data
+    CallActivity.update_data = _mapped_update_data
     Task._bpm_patched = True
 
 

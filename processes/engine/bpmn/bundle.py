@@ -239,7 +239,7 @@ def _specs_from(parser, process_key: str):
     # the parser walks sequence flows recursively: a long process needs a deep stack
     spec = call_deep(parser.get_spec, process_key)
     subprocess_specs = call_deep(parser.get_subprocess_specs, process_key)
-    continuations, compensation = _engine_markers(parser)
+    continuations, compensation, calls = _engine_markers(parser)
     for each in [spec, *subprocess_specs.values()]:
         _parse_compensation_handlers(parser, each)
         _settle_loop_specs(each)
@@ -248,6 +248,8 @@ def _specs_from(parser, process_key: str):
             marks = compensation.get(getattr(task_spec, "bpmn_id", None) or "", {})
             task_spec.bpm_compensation_handler = marks.get("handler") if task_spec.name == task_spec.bpmn_id else None
             task_spec.bpm_compensate = marks.get("compensate")
+            if getattr(task_spec, "bpmn_id", None) in calls:
+                task_spec.bpm_call_mappings = calls[task_spec.bpmn_id]
     _prepare_business_rule_tasks(spec, subprocess_specs)
     return spec, subprocess_specs
 
@@ -271,12 +273,14 @@ def _parse_compensation_handlers(parser, spec) -> None:
                 handler.inputs = [spec.start]
 
 
-def _engine_markers(parser) -> tuple[dict[str, tuple[bool, bool]], dict[str, dict]]:
+def _engine_markers(parser) -> tuple[dict[str, tuple[bool, bool]], dict[str, dict], dict[str, dict]]:
     """Over every file the parser holds: element id -> (asyncBefore, asyncAfter) from
     camunda:asyncBefore / asyncAfter (the legacy camunda:async means before), and element
-    id -> the compensation markers the preprocessing left (handler, what a throw compensates)."""
+    id -> the compensation markers the preprocessing left (handler, what a throw compensates),
+    and call activity id -> its camunda:in / camunda:out mappings."""
     found: dict[str, tuple[bool, bool]] = {}
     compensation: dict[str, dict] = {}
+    calls: dict[str, dict] = {}
     roots = {
         id(p.node.getroottree().getroot()): p.node.getroottree().getroot() for p in parser.process_parsers.values()
     }
@@ -290,7 +294,14 @@ def _engine_markers(parser) -> tuple[dict[str, tuple[bool, bool]], dict[str, dic
                 found[el.get("id")] = (before, after)
             if el.get(COMPENSATION_HANDLER) or el.get(COMPENSATE):
                 compensation[el.get("id")] = {"handler": el.get(COMPENSATION_HANDLER), "compensate": el.get(COMPENSATE)}
-    return found, compensation
+            if etree.QName(el).localname == "callActivity":
+                mappings = {"in": [], "out": []}
+                for direction in ("in", "out"):
+                    for mapping in el.iterfind(f"{_q('extensionElements')}/{{{NS['camunda']}}}{direction}"):
+                        mappings[direction].append(dict(mapping.attrib))
+                if mappings["in"] or mappings["out"]:
+                    calls[el.get("id")] = mappings
+    return found, compensation, calls
 
 
 def _mark_async_continuations(spec, continuations: dict[str, tuple[bool, bool]]) -> None:

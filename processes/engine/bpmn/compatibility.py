@@ -24,14 +24,17 @@ _IGNORED_CAMUNDA_ATTRS = {
     "jobPriority": "Job priorities are ignored",
     "taskPriority": "External task priorities are ignored",
     "historyTimeToLive": "History clean-up is not configured per process",
-    "calledElementBinding": "Call activities always call the latest deployed version",
-    "calledElementVersion": "Call activities always call the latest deployed version",
+    "calledElementBinding": "Call activities call the version of the called process that was active when this "
+    "diagram was deployed (Camunda's default, latest, resolves when the call happens)",
+    "calledElementVersion": "Call activities call the version of the called process that was active when this "
+    "diagram was deployed; a fixed version is not honoured",
     "calledElementTenantId": "Tenants are not supported; the tenant id is ignored",
     "decisionRefBinding": "Business rule tasks always use the latest deployed decision",
     "decisionRefVersion": "Business rule tasks always use the latest deployed decision",
     "decisionRefTenantId": "Tenants are not supported; the tenant id is ignored",
-    "mapDecisionResult": "The decision result is always mapped as SpiffWorkflow does (the matched row's outputs)",
-    "resultVariable": "The result is merged into the task data instead of one result variable",
+    "mapDecisionResult": "Kept: singleEntry, singleResult, collectEntries or resultList (the default), as in Camunda",
+    "resultVariable": "Kept: the decision result, mapped by mapDecisionResult, is stored in this variable (without "
+    "it the matched outputs are merged into the variables; Camunda keeps nothing)",
     "formRef": "Camunda Forms (form-js) are not rendered; use camunda:formData fields",
     "formRefBinding": "Camunda Forms (form-js) are not rendered",
     "formRefVersion": "Camunda Forms (form-js) are not rendered",
@@ -51,19 +54,22 @@ _IGNORED_CAMUNDA_ATTRS = {
 _IGNORED_CAMUNDA_ELEMENTS = {
     "executionListener": "Execution listeners are not run",
     "taskListener": "Task listeners are not run",
-    "in": "Call activities pass all variables in both directions (SpiffWorkflow's behaviour), not only mapped ones",
-    "out": "Call activities pass all variables in both directions (SpiffWorkflow's behaviour), not only mapped ones",
+    "in": 'Kept: source, sourceExpression, target and variables="all" map variables into the called process '
+    "(local and businessKey are ignored); a call activity without any camunda:in/out passes every variable both "
+    "ways (Camunda passes none)",
+    "out": 'Kept: source, sourceExpression, target and variables="all" map variables back to the caller',
     "failedJobRetryTimeCycle": "Only the number of retries (R<n>/...) is used; the delay follows the engine's backoff",
     "field": "Java delegate field injection is ignored",
     "script": "Camunda script extensions (listeners, I/O scripts) are not run",
 }
 _UNSUPPORTED_BPMN = {
-    "compensateEventDefinition": "Compensation is not supported and is ignored",
+    "compensateEventDefinition": "Kept: compensation boundary events with a handler, compensation throw and end "
+    "events (docs/MODELING.md); compensation event subprocesses are refused at deploy",
     "conditionalEventDefinition": "Conditional events are evaluated on arrival and again after every command "
     "(variables set, a task completed, a message), against the variables of their own branch; conditional starts "
     "of event subprocesses are not triggered yet",
     "complexGateway": "Complex gateways are not supported",
-    "dataStoreReference": "Data stores are not supported",
+    "dataStoreReference": "Documentation only, as in Camunda: the data store and its associations are not executed",
     "standardLoopCharacteristics": "Standard loops run as SpiffWorkflow implements them (test after each pass)",
     "adHocSubProcess": "Ad-hoc subprocesses run as SpiffWorkflow implements them",
 }

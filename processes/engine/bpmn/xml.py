@@ -115,7 +115,28 @@ def _parse(source: SourceFile) -> etree._ElementTree:
                 )
             ]
         )
+    _camunda_from_activiti(tree)
     return tree
+
+
+ACTIVITI_NS = "http://activiti.org/bpmn"
+
+
+def _camunda_from_activiti(tree: etree._ElementTree) -> None:
+    """Camunda 7 reads the legacy Activiti namespace as its own: so do we (attributes and
+    extension elements in it become camunda: ones)."""
+    root = tree.getroot()
+    prefix = f"{{{ACTIVITI_NS}}}"
+    if not any(
+        (isinstance(el.tag, str) and el.tag.startswith(prefix)) or any(k.startswith(prefix) for k in el.attrib)
+        for el in root.iter()
+    ):
+        return
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith(prefix):
+            el.tag = f"{{{CAMUNDA_NS}}}{el.tag[len(prefix) :]}"
+        for name in [k for k in el.attrib if k.startswith(prefix)]:
+            el.set(f"{{{CAMUNDA_NS}}}{name[len(prefix) :]}", el.attrib.pop(name))
 
 
 def kind_of(tree: etree._ElementTree) -> str:

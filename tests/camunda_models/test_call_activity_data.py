@@ -1,0 +1,65 @@
+"""camunda:in / camunda:out: a called process sees only what the caller passes, and only what
+is mapped out comes back, as in Camunda."""
+
+import pytest
+
+from processes import services
+
+from ..processes.factories import bpmn, chain
+
+pytestmark = pytest.mark.django_db
+
+CHILD = bpmn(
+    "child",
+    chain(
+        '<bpmn:scriptTask id="work"><bpmn:script>seen = sorted(k for k in ["secret", "amount", "doubled"] '
+        "if k in globals())\nresult = amount * 2\nlocal_only = 1</bpmn:script></bpmn:scriptTask>"
+    ),
+)
+
+
+def _parent(mappings: str) -> bytes:
+    return bpmn(
+        "parent",
+        chain(
+            f'<bpmn:callActivity id="call" calledElement="child"><bpmn:extensionElements>{mappings}'
+            "</bpmn:extensionElements></bpmn:callActivity>",
+            '<bpmn:userTask id="after"/>',
+        ),
+    )
+
+
+def _run(mappings: str, **variables):
+    deployed = services.definition_deploy(files=[("child.bpmn", CHILD), ("parent.bpmn", _parent(mappings))])
+    parent = next(d for d in deployed.created if d.key == "parent")
+    return services.instance_start(definition=parent, variables=variables)
+
+
+def test_the_called_process_sees_only_the_variables_mapped_in():
+    instance = _run(
+        '<camunda:in source="amount" target="amount"/><camunda:out source="seen" target="seen"/>',
+        amount=21,
+        secret="s3cr3t",
+    )
+    assert instance.variables["seen"] == ["amount"]
+
+
+def test_only_the_variables_mapped_out_come_back_and_the_caller_keeps_its_own():
+    instance = _run(
+        '<camunda:in source="amount" target="amount"/><camunda:out source="result" target="doubled"/>',
+        amount=21,
+        secret="s3cr3t",
+    )
+    assert instance.variables["doubled"] == 42
+    assert instance.variables["secret"] == "s3cr3t"
+    assert "local_only" not in instance.variables and "result" not in instance.variables
+
+
+def test_a_source_expression_and_all_variables_are_mapped():
+    instance = _run(
+        '<camunda:in sourceExpression="${secret.toUpperCase()}" target="amount_text"/>'
+        '<camunda:in source="amount" target="amount"/><camunda:out variables="all"/>',
+        amount=5,
+        secret="abc",
+    )
+    assert instance.variables["amount_text"] == "ABC" and instance.variables["result"] == 10
