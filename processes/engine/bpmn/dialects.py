@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, EventSubprocess, ManualTask, ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, EventSubprocess, ManualTask, NoneTask, ServiceTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
@@ -169,11 +169,36 @@ def _triggered_receive_aware(parser_class):
     return ReceiveTaskParser
 
 
-class CamundaReceiveTaskParser(CamundaParser.PARSER_CLASSES[full_tag("receiveTask")][0]):
-    """Receive tasks read Camunda's multi-instance attributes (camunda:collection,
-    elementVariable) like every other Camunda task; SpiffWorkflow used the plain parser."""
+def _camunda_multi_instance(parser_class):
+    """A parser that reads Camunda's multi-instance attributes (camunda:collection,
+    elementVariable) like Camunda's task parser; SpiffWorkflow uses the plain one for
+    receive, script and send tasks, and refuses their multi-instance."""
 
-    _add_multiinstance_task = CamundaTaskParser._add_multiinstance_task
+    class CamundaMultiInstanceParser(parser_class):
+        _add_multiinstance_task = CamundaTaskParser._add_multiinstance_task
+
+    CamundaMultiInstanceParser.__name__ = f"CamundaMultiInstance{parser_class.__name__}"
+    return CamundaMultiInstanceParser
+
+
+CamundaReceiveTaskParser = _camunda_multi_instance(CamundaParser.PARSER_CLASSES[full_tag("receiveTask")][0])
+
+
+class PassThroughNoneTask(NoneTask):
+    """A plain bpmn:task in a Camunda diagram passes straight through, as in Camunda 7."""
+
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+
+
+class PassThroughManualTask(ManualTask):
+    """A manualTask in a Camunda diagram passes straight through, as in Camunda 7 (the work is
+    done outside any system); Spiff diagrams keep SpiffArena's waiting manual task."""
+
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
 
 
 class EngineCamundaParser(CamundaParser):
@@ -211,6 +236,16 @@ class EngineCamundaParser(CamundaParser):
         full_tag("receiveTask"): (
             _triggered_receive_aware(CamundaReceiveTaskParser),
             CamundaParser.PARSER_CLASSES[full_tag("receiveTask")][1],
+        ),
+        full_tag("task"): (CamundaTaskParser, PassThroughNoneTask),
+        full_tag("manualTask"): (CamundaTaskParser, PassThroughManualTask),
+        full_tag("scriptTask"): (
+            _camunda_multi_instance(CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("scriptTask")][0]),
+            CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("scriptTask")][1],
+        ),
+        full_tag("sendTask"): (
+            _camunda_multi_instance(CamundaParser.PARSER_CLASSES[full_tag("sendTask")][0]),
+            CamundaParser.PARSER_CLASSES[full_tag("sendTask")][1],
         ),
         full_tag("startEvent"): (
             _interrupting_aware(CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][0]),
