@@ -26,6 +26,14 @@ def definitions_visible_to(user) -> QuerySet[ProcessDefinition]:
     return qs.filter(key__in=_keys_with_object_perm(user, OBJECT_PERMS))
 
 
+def decision_visible(user, key: str) -> bool:
+    """A decision is visible with the processes deployed beside it."""
+    from .models import DecisionDefinition
+
+    deployments = definitions_visible_to(user).values("deployment_id")
+    return DecisionDefinition.objects.filter(key=key, deployment_id__in=deployments).exists()
+
+
 def process_owners(key: str) -> list:
     """People holding ``own_process`` on any version of the key, directly or through a group."""
     from guardian.shortcuts import get_users_with_perms

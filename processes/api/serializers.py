@@ -188,6 +188,16 @@ class SignalSerializer(serializers.Serializer):
     payload = serializers.DictField(required=False, default=dict)
 
 
+class DecisionEvaluateSerializer(serializers.Serializer):
+    variables = serializers.DictField(required=False, default=dict)
+    version = serializers.IntegerField(required=False, min_value=1, help_text="A version; the latest by default")
+
+
+class DecisionResultSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    results = serializers.ListField(child=serializers.DictField(), help_text="One entry per matched rule")
+
+
 class ConditionEvaluateSerializer(serializers.Serializer):
     variables = serializers.DictField(required=False, default=dict)
     business_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)

@@ -12,5 +12,6 @@ urlpatterns = [
     path("messages/", views.MessageView.as_view(), name="message-correlate"),
     path("signals/", views.SignalView.as_view(), name="signal-broadcast"),
     path("conditions/", views.ConditionView.as_view(), name="condition-evaluate"),
+    path("decisions/<str:key>/evaluate/", views.DecisionEvaluateView.as_view(), name="decision-evaluate"),
     *router.urls,
 ]

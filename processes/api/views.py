@@ -8,7 +8,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -403,6 +403,24 @@ class SignalView(APIView):
             signal_name=data.validated_data["signal_name"], payload=data.validated_data["payload"], user=request.user
         )
         return Response(s.InstanceSerializer(instances, many=True).data)
+
+
+class DecisionEvaluateView(APIView):
+    """Evaluate the latest version of a deployed decision over the variables given: its result
+    list, one entry per matched rule (after the hit policy and any aggregation)."""
+
+    action_scopes = {"post": "read"}
+
+    @extend_schema(request=s.DecisionEvaluateSerializer, responses=s.DecisionResultSerializer)
+    def post(self, request, key: str):
+        if not selectors.decision_visible(request.user, key):
+            raise NotFound(f"No deployed decision with key '{key}' that you may see")
+        data = s.DecisionEvaluateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        results = services.decision_evaluate(
+            key=key, variables=data.validated_data["variables"], version=data.validated_data.get("version")
+        )
+        return Response({"key": key, "results": results})
 
 
 class ConditionView(APIView):

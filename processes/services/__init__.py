@@ -15,6 +15,7 @@ The rooms: ``deploy`` (definitions), ``instances`` (commands on one instance),
 
 from .checks import InstanceCheck, instances_check
 from .correlation import conditions_evaluate, message_correlate, signal_broadcast
+from .decisions import decision_evaluate
 from .deploy import DeployResult, definition_activate, definition_deploy, specs_for
 from .grants import definition_grant, definition_revoke
 from .instances import (
@@ -44,6 +45,7 @@ from .state import history_append, lock_instance, waiting_element_ids
 __all__ = [
     "InstanceCheck",
     "conditions_evaluate",
+    "decision_evaluate",
     "instances_check",
     "HUMAN_STEP_KINDS",
     "DeployResult",

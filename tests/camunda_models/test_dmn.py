@@ -171,3 +171,21 @@ def test_a_missing_decision_is_refused_at_deploy():
     content = bpmn("no_table", chain('<bpmn:businessRuleTask id="rate" camunda:decisionRef="nowhere"/>'))
     with pytest.raises(DefinitionInvalidError):
         services.definition_deploy(files=[("p.bpmn", content)])
+
+
+def test_a_deployed_decision_is_evaluated_over_the_api(admin_user):
+    from rest_framework.test import APIClient
+
+    files = [(p.name, p.read_bytes()) for p in sorted(INVOICE.iterdir())]
+    services.definition_deploy(files=files)
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    response = client.post(
+        "/api/v1/decisions/invoice-assign-approver/evaluate/",
+        {"variables": {"amount": 30, "invoiceCategory": "Travel Expenses"}},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == [{"result": "accounting"}, {"result": "sales"}]
+    missing = client.post("/api/v1/decisions/nothing/evaluate/", {}, format="json")
+    assert missing.status_code == 404 and missing["Content-Type"] == "application/problem+json"
