@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from bpm.cron import looks_like_cron, next_fire
 from bpm.durations import parse_duration
 
 from .choices import JobKind
@@ -38,6 +39,8 @@ def first_occurrence(timer: dict, now: datetime) -> tuple[datetime, int] | None:
         if kind == "timeDuration":
             delta = parse_duration(expression)
             return (now + delta, 0) if delta is not None else None
+        if looks_like_cron(expression):
+            return next_fire(expression, now), -1
         match = _CYCLE.match(expression)
         if not match:
             return None
@@ -48,12 +51,15 @@ def first_occurrence(timer: dict, now: datetime) -> tuple[datetime, int] | None:
             else now + parse_duration(match.group("period"))
         )
         return start, (count - 1 if count > 0 else -1)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError):  # CronError is a ValueError
         return None
 
 
 def next_occurrence(timer: dict, previous: datetime) -> datetime | None:
-    match = _CYCLE.match((timer.get("expression") or "").strip())
+    expression = (timer.get("expression") or "").strip()
+    if looks_like_cron(expression):
+        return next_fire(expression, previous)
+    match = _CYCLE.match(expression)
     if not match:
         return None
     delta = parse_duration(match.group("period"))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from bpm.cron import looks_like_cron
+
 ISO_8601 = re.compile(
     r"""^(
         R\d*/.+                                   # repeating interval
@@ -260,7 +262,7 @@ def to_python(expression: str | None) -> str | None:
         return _translate_tokens(_java_methods(_tokens(juel.group("body"))), _JUEL_WORDS, feel=False)
     if text.startswith("=") and not text.startswith("=="):
         return _translate_tokens(_tokens(text[1:]), _FEEL_WORDS, feel=True)
-    if ISO_8601.match(text):
+    if ISO_8601.match(text) or looks_like_cron(text):
         return repr(text)
     return text
 

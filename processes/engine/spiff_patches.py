@@ -14,6 +14,8 @@
   payload expression fails its sender.
 - The Camunda multi-instance rewrites its shared spec on first use (see
   ``_camunda_multi_instance_update``).
+- Cycle timers read only ISO 8601 intervals; Quartz cron expressions fire at their next
+  time (``_cron_cycle_complete``).
 - A call activity passes every variable both ways; with camunda:in / camunda:out it passes
   only what they map, as Camunda does (``_mapped_copy_data``, ``_mapped_update_data``).
 - A date or duration timer fires by the clock whenever its task is looked at, so a
@@ -33,6 +35,7 @@ from SpiffWorkflow import version
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
     TimerEventDefinition,
@@ -45,6 +48,8 @@ from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
+
+from bpm.cron import looks_like_cron, next_fire
 
 PREDICTION_DEPTH = 50
 
@@ -214,6 +219,27 @@ def _mapped_update_data(self, my_task, subworkflow):
     return None
 
 
+_cycle_complete = CycleTimerEventDefinition.cycle_complete
+
+
+def _cron_cycle_complete(self, my_task):
+    # A Quartz cron expression (Camunda accepts them as cycles) fires at its next time, for ever;
+    # SpiffWorkflow reads only ISO 8601 repeating intervals.
+    expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+    if not (isinstance(expression, str) and looks_like_cron(expression)):
+        return _cycle_complete(self, my_task)
+    now = datetime.now(UTC)
+    event_value = my_task._get_internal_data("event_value")
+    if event_value is None:
+        event_value = {"cycles": -1, "next": next_fire(expression, now).isoformat(), "duration": 0}
+    ready = False
+    if datetime.fromisoformat(event_value["next"]) < now:
+        event_value["next"] = next_fire(expression, now).isoformat()
+        ready = True
+    my_task._set_internal_data(event_value=event_value)
+    return ready
+
+
 def apply() -> None:
     if getattr(Task, "_bpm_patched", False):
         return
@@ -229,6 +255,7 @@ def apply() -> None:
     ConditionalEventDefinition.has_fired = _conditional_has_fired
     TimeDateEventDefinition.has_fired = _time_date_has_fired
     DurationTimerEventDefinition.has_fired = _duration_has_fired
+    CycleTimerEventDefinition.cycle_complete = _cron_cycle_complete
     CallActivity.copy_data = _mapped_copy_data
     CallActivity.update_data = _mapped_update_data
     Task._bpm_patched = True

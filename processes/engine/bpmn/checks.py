@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from lxml import etree
 
+from bpm.cron import Cron, CronError, looks_like_cron
+
 from .. import expressions, scripting
 from .preprocess import _q
 from .results import Problem
@@ -74,6 +76,21 @@ def _check_code(tree: etree._ElementTree, name: str, scripts_enabled: bool) -> l
         _compile_check(problems, cond.text, cond, name, what)
     for timer in root.iter(_q("timeDuration"), _q("timeDate"), _q("timeCycle")):
         _compile_check(problems, timer.text, timer, name, "Timer expression")
+        if looks_like_cron(timer.text or ""):
+            try:
+                Cron(timer.text.strip())
+            except CronError as exc:
+                owner = timer
+                while owner is not None and not owner.get("id"):
+                    owner = owner.getparent()
+                problems.append(
+                    Problem(
+                        f"Cron expression '{timer.text.strip()}' is not allowed: {exc}",
+                        name,
+                        owner.get("id", "") if owner is not None else "",
+                        timer.sourceline,
+                    )
+                )
     for cond in root.iter(_q("condition")):
         _compile_check(problems, cond.text, cond, name, "Condition")
     return problems
