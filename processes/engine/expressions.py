@@ -220,6 +220,13 @@ def _java_methods(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if not is_method:
             index += 1
             continue
+        if value in ("getVariable", "getVariableLocal") and index >= 2 and tokens[index - 2][1] == "execution":
+            # execution.getVariable('x'): the variable, or null when there is none
+            close = _matching(tokens, index + 1)
+            replacement = [("name", "globals"), ("op", "("), ("op", ")"), ("op", "."), ("name", "get")]
+            tokens[index - 2 : index + 1] = replacement
+            index = index - 2 + len(replacement) + (close - index)
+            continue
         if value in _RENAMED_METHODS:
             tokens[index] = ("name", _RENAMED_METHODS[value])
             index += 1
@@ -227,7 +234,8 @@ def _java_methods(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if value not in _RECEIVER_METHODS:
             raise ExpressionSyntaxError(
                 f"The method '{value}' is not supported (supported: equals, contains, isEmpty, size, startsWith, "
-                "endsWith, toUpperCase, toLowerCase, trim, and dateTime()'s plus/minus and toDate)"
+                "endsWith, toUpperCase, toLowerCase, trim, execution.getVariable, and dateTime()'s plus/minus "
+                "and toDate)"
             )
         start = _receiver_start(tokens, index - 1)
         close = _matching(tokens, index + 1)

@@ -16,6 +16,8 @@
   ``_camunda_multi_instance_update``).
 - Cycle timers read only ISO 8601 intervals; Quartz cron expressions fire at their next
   time (``_cron_cycle_complete``).
+- camunda:inputOutput on activities is recorded but never applied (``_apply_input_parameters``,
+  ``_on_complete_with_outputs``).
 - A call activity passes every variable both ways; with camunda:in / camunda:out it passes
   only what they map, as Camunda does (``_mapped_copy_data``, ``_mapped_update_data``).
 - A date or duration timer fires by the clock whenever its task is looked at, so a
@@ -105,6 +107,51 @@ def _update(self, my_task):
         self._predict(my_task, mask=TaskState.NOT_FINISHED_MASK)
     if self._update_hook(my_task):
         my_task._ready()
+        _apply_input_parameters(self, my_task)
+
+
+# camunda:inputOutput on an activity (SpiffWorkflow records it but never applies it): input
+# parameters become the activity's local variables when it is entered; on completion the
+# output parameters are evaluated over them and only they, not the locals, go on.
+_IO_LOCALS = "bpm_io_locals"
+
+
+def _io_value(value, data: dict):
+    from . import expressions, scripting
+
+    if isinstance(value, dict):
+        return {k: _io_value(v, data) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_io_value(v, data) for v in value]
+    return expressions.evaluate_attribute(value, data, scripting.evaluate)
+
+
+def _apply_input_parameters(spec, my_task) -> None:
+    io = getattr(spec, "bpm_io", None)
+    if not io or not io.get("inputs") or _IO_LOCALS in my_task.internal_data:
+        return
+    before = {name: my_task.data.get(name, _ABSENT) for name in io["inputs"]}
+    my_task.internal_data[_IO_LOCALS] = {n: v for n, v in before.items() if v is not _ABSENT}
+    my_task.internal_data[_IO_LOCALS + "_new"] = [n for n, v in before.items() if v is _ABSENT]
+    values = {name: _io_value(value, my_task.data) for name, value in io["inputs"].items()}
+    my_task.data.update(values)
+
+
+_on_complete = TaskSpec._on_complete
+
+
+def _on_complete_with_outputs(self, my_task):
+    io = getattr(self, "bpm_io", None)
+    if io and (io.get("inputs") or io.get("outputs")):
+        outputs = {name: _io_value(value, my_task.data) for name, value in (io.get("outputs") or {}).items()}
+        for name in my_task.internal_data.pop(_IO_LOCALS + "_new", []):
+            my_task.data.pop(name, None)  # a local variable ends with its activity
+        my_task.data.update(my_task.internal_data.pop(_IO_LOCALS, {}))
+        my_task.data.update(outputs)
+    return _on_complete(self, my_task)
+
+
+_ABSENT = object()
 
 
 _camunda_update_task_data = CamundaMessageEventDefinition.update_task_data
@@ -249,6 +296,7 @@ def apply() -> None:
     Task.find_ancestor = _find_ancestor
     TaskSpec._predict = _predict
     TaskSpec._update = _update
+    TaskSpec._on_complete = _on_complete_with_outputs
     CamundaMessageEventDefinition.update_task_data = _camunda_message_data
     CamundaMessageEventDefinition.throw = _camunda_message_throw
     camunda_multi_instance.update_task_spec = _camunda_multi_instance_update

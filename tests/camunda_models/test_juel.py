@@ -63,3 +63,10 @@ def test_an_unsupported_method_call_is_refused_at_deploy_naming_the_element_and_
         deploy_one(content)
     [problem] = refused.value.details
     assert problem["element_id"] == "yes" and "getClass" in problem["message"]
+
+
+def test_execution_get_variable_reads_a_variable_or_null():
+    from processes.engine import expressions, scripting
+
+    python = expressions.to_python("${execution.getVariable('missing') == null && execution.getVariable('x') == 2}")
+    assert scripting.evaluate(python, {"x": 2}) is True

@@ -16,7 +16,7 @@ from .checks import _check_code
 from .compatibility import compatibility_report
 from .constants import DEFAULT_MAX_BYTES, NS
 from .dialects import _new_parser
-from .metadata import element_metadata
+from .metadata import _parameter_value, element_metadata
 from .preprocess import COMPENSATE, COMPENSATION_HANDLER, _check_compensation, _check_links, _preprocess, _q
 from .results import BundleReport, CompatibilityNote, DefinitionInvalid, Problem, ProcessInfo, SourceFile
 from .scan import called_decisions, decision_ids, process_ids
@@ -248,6 +248,8 @@ def _specs_from(parser, process_key: str):
             marks = compensation.get(getattr(task_spec, "bpmn_id", None) or "", {})
             task_spec.bpm_compensation_handler = marks.get("handler") if task_spec.name == task_spec.bpmn_id else None
             task_spec.bpm_compensate = marks.get("compensate")
+            if task_spec.name == getattr(task_spec, "bpmn_id", None):
+                task_spec.bpm_io = marks.get("io")
             if getattr(task_spec, "bpmn_id", None) in calls:
                 task_spec.bpm_call_mappings = calls[task_spec.bpmn_id]
     _prepare_business_rule_tasks(spec, subprocess_specs)
@@ -293,7 +295,16 @@ def _engine_markers(parser) -> tuple[dict[str, tuple[bool, bool]], dict[str, dic
             if before or after:
                 found[el.get("id")] = (before, after)
             if el.get(COMPENSATION_HANDLER) or el.get(COMPENSATE):
-                compensation[el.get("id")] = {"handler": el.get(COMPENSATION_HANDLER), "compensate": el.get(COMPENSATE)}
+                compensation.setdefault(el.get("id"), {}).update(
+                    {"handler": el.get(COMPENSATION_HANDLER), "compensate": el.get(COMPENSATE)}
+                )
+            io = el.find(f"{_q('extensionElements')}/{{{NS['camunda']}}}inputOutput")
+            if io is not None:
+                ns = f"{{{NS['camunda']}}}"
+                compensation.setdefault(el.get("id"), {})["io"] = {
+                    "inputs": {p.get("name"): _parameter_value(p) for p in io.findall(f"{ns}inputParameter")},
+                    "outputs": {p.get("name"): _parameter_value(p) for p in io.findall(f"{ns}outputParameter")},
+                }
             if etree.QName(el).localname == "callActivity":
                 mappings = {"in": [], "out": []}
                 for direction in ("in", "out"):
