@@ -92,3 +92,12 @@ def test_the_webapps_variant_in_the_activiti_namespace_deploys_and_assigns_its_a
     instance = services.instance_start(definition=_deploy("invoice_webapps")["invoice"], variables=DEMO)
     task = HumanTask.objects.get(instance=instance, element_id="approveInvoice", status="open")
     assert _groups(task)
+
+
+def test_the_compatibility_report_says_what_will_happen_to_the_invoice(archive_bound):
+    invoice = _deploy("invoice")["invoice"]
+    effects = {(n["element_id"], n["feature"]): n["effect"] for n in invoice.compatibility}
+    assert "not rendered" in effects[("approveInvoice", "camunda:formKey")]
+    assert "JAVA_CLASS_BINDINGS" in effects[("ServiceTask_1", "camunda:class")]
+    assert "Kept" in effects[("assignApprover", "camunda:mapDecisionResult")]
+    assert "Documentation only" in effects[("DataStoreReference_1", "bpmn:dataStoreReference")]

@@ -122,7 +122,21 @@ def compatibility_report(tree: etree._ElementTree, file: str) -> list[Compatibil
                         el.sourceline,
                         file,
                         "sequence flow without id",
-                        f"The flow from '{el.get('sourceRef')}' to '{el.get('targetRef')}' has no id and is ignored (give it an id)",
+                        f"The flow from '{el.get('sourceRef')}' to '{el.get('targetRef')}' has no id; it is followed, "
+                        "as in Camunda",
+                    )
+                )
+            form_key = el.get(f"{{{CAMUNDA_NS}}}formKey") or ""
+            if form_key.startswith(("embedded:", "camunda-forms:", "app:")):
+                kind = "Camunda Forms" if form_key.startswith("camunda-forms:") else "Embedded HTML forms"
+                notes.append(
+                    CompatibilityNote(
+                        owner_id,
+                        el.sourceline,
+                        file,
+                        "camunda:formKey",
+                        f"{kind} are not rendered ('{form_key}'): the task shows its camunda:formData fields, "
+                        "else it takes any data",
                     )
                 )
             if qname.localname in ("linkEventDefinition",):
