@@ -326,9 +326,12 @@ class DecisionEngine:
         self.mapping = mapping
 
     def result(self, task) -> dict:
-        results = evaluate(self.decisions, self.decision_id, task.data)
+        decision_id = self.decision_id
+        if "${" in decision_id or "#{" in decision_id:  # camunda:decisionRef="${...}"
+            decision_id = str(expressions.evaluate_attribute(decision_id, dict(task.data), scripting.evaluate))
+        results = evaluate(self.decisions, decision_id, task.data)
         if self.result_variable:
-            return {self.result_variable: map_result(results, self.mapping, self.decision_id)}
+            return {self.result_variable: map_result(results, self.mapping, decision_id)}
         # Without a result variable the outputs are merged into the data (our behaviour before
         # resultVariable was honoured; Camunda keeps nothing): one match as its outputs, several
         # as a list per output.

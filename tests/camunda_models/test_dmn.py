@@ -189,3 +189,17 @@ def test_a_deployed_decision_is_evaluated_over_the_api(admin_user):
     assert response.json()["results"] == [{"result": "accounting"}, {"result": "sales"}]
     missing = client.post("/api/v1/decisions/nothing/evaluate/", {}, format="json")
     assert missing.status_code == 404 and missing["Content-Type"] == "application/problem+json"
+
+
+def test_a_decision_ref_expression_is_resolved_when_the_task_runs():
+    table = _table("FIRST", ROWS).replace("<definitions", '<?xml version="1.0"?><definitions', 1).encode()
+    content = bpmn(
+        "dynamic_ref",
+        chain(
+            '<bpmn:businessRuleTask id="rate" camunda:decisionRef="${table}" camunda:resultVariable="rating" '
+            'camunda:mapDecisionResult="singleEntry"/>'
+        ),
+    )
+    deployed = services.definition_deploy(files=[("p.bpmn", content), ("t.dmn", table)])
+    instance = services.instance_start(definition=deployed.created[0], variables={"score": 15, "table": "t"})
+    assert instance.variables["rating"] == 1

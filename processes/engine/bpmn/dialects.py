@@ -217,7 +217,8 @@ class EngineCamundaParser(CamundaParser):
     def get_engine(self, decision_ref, node):
         from .. import dmn
 
-        if decision_ref not in self.bpm_decisions:
+        dynamic = "${" in decision_ref or "#{" in decision_ref  # evaluated when the task runs
+        if decision_ref not in self.bpm_decisions and not dynamic:
             available = ", ".join(sorted(self.bpm_decisions)) or "none"
             raise ValidationException(
                 f'No decision "{decision_ref}" is deployed (decisions: {available})', node=node, file_name=""
