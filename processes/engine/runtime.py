@@ -8,36 +8,53 @@ workflow now waits. It never touches the database.
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
-    ErrorEventDefinition,
-    EscalationEventDefinition,
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
-from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import compaction, expressions, scripting, serializer, spiff_patches  # noqa: F401 (patches on import)
 from .approval_rules import decision_variable
 from .parser import ConnectorServiceTask, ExternalServiceTask, SourceFile, TriggeredReceiveTask, build_specs
+from .run_events import (  # noqa: F401 (re-exported: the run's event half)
+    EventActions,
+    _event_definitions,
+    _thrown_event,
+    _timer_due,
+    _undefined_name,
+    condition_holds,
+)
+from .run_steps import StepActions, held  # noqa: F401 (re-exported: the run's step half)
+from .run_types import (  # noqa: F401 (re-exported: what a run reports back)
+    _ABSENT,
+    ASYNC_HOLD,
+    ASYNC_PASSED,
+    COMPACT_EVERY,
+    COMPENSATING,
+    COMPENSATION_KEY,
+    MAX_CONDITION_ROUNDS,
+    EngineActionError,
+    RunOutcome,
+    Step,
+    WaitPoint,
+    _element_type,
+    clock,
+)
 
 # ---------------------------------------------------------------------------
 # The restricted script engine
@@ -177,107 +194,10 @@ class SpecCache:
 SPEC_CACHE = SpecCache()
 
 
-# ---------------------------------------------------------------------------
-# What a run reports back
-
-# How often one command lets conditional events fire in a row (a condition that flips its
-# own variables back and forth would otherwise never end).
-MAX_CONDITION_ROUNDS = 100
-
-# Completed steps of one run between two compactions of the task tree (see compaction.py).
-COMPACT_EVERY = 64
-
-clock = time.time  # SpiffWorkflow stamps state changes with time.time() too
+# What a run reports back: run_types.py
 
 
-@dataclass
-class Step:
-    """A BPMN element that completed during a run."""
-
-    element_id: str
-    element_type: str
-    name: str
-    # From when the element began waiting (it was ready or waiting when the run began) or
-    # else from the previous step of this run, to its completion: the heat overlay's average.
-    duration_s: float | None = None
-
-
-@dataclass
-class WaitPoint:
-    """A point where the workflow waits for a person, the clock or an event."""
-
-    spiff_task_id: str
-    element_id: str
-    element_type: str
-    name: str
-    kind: str  # user, manual, service, external, receive, async, timer, message, signal, conditional, other
-    event_name: str = ""
-    due_at: datetime | None = None
-    # The waiting task's own data (user/manual tasks): a multi-instance child's element variable lives here.
-    data: dict | None = None
-    # The process the element belongs to: the instance's own, or a process a call activity runs.
-    process_key: str = ""
-
-
-@dataclass
-class RunOutcome:
-    """The result of an action on a workflow: new state, what ran, where it waits."""
-
-    state: dict
-    status: str  # running, completed, error
-    variables: dict
-    steps: list[Step] = field(default_factory=list)
-    waiting: list[WaitPoint] = field(default_factory=list)
-    error_message: str = ""
-    error_element_id: str = ""
-    unhandled_events: list[dict] = field(default_factory=list)
-
-
-COMPENSATION_KEY = "bpm_compensation"  # on a workflow's root task: what may be compensated
-COMPENSATING = "bpm_compensating"  # on a compensation throw: the handler tasks it started
-_ABSENT = object()
-ASYNC_HOLD = "bpm_async_hold"  # set on the tasks after an asyncAfter task
-ASYNC_PASSED = "bpm_async_passed"  # set when an asyncBefore task's job released it
-
-
-def condition_holds(expression: str, variables: dict) -> bool:
-    """A conditional event's condition over the variables; a variable that does not exist yet
-    makes it false (Camunda's tryEvaluate), any other failure is the command's."""
-    try:
-        return bool(SCRIPT_ENGINE.environment.evaluate(expression, dict(variables)))
-    except Exception as exc:
-        if _undefined_name(exc):
-            return False
-        raise
-
-
-def _undefined_name(exc: BaseException) -> bool:
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, NameError) or "is not defined" in str(exc):
-            return True
-        exc = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
-        seen += 1
-    return False
-
-
-def held(task) -> bool:
-    """A ready task waits at an asynchronous continuation (camunda:asyncBefore on it, or
-    asyncAfter on the task before it) until its job releases it."""
-    if task.internal_data.get(ASYNC_HOLD):
-        return True
-    return bool(getattr(task.task_spec, "bpm_async_before", False)) and not task.internal_data.get(ASYNC_PASSED)
-
-
-class EngineActionError(Exception):
-    """An action that does not apply to the workflow as it stands (e.g. the task is not ready)."""
-
-
-def _element_type(task_spec) -> str:
-    return getattr(task_spec, "bpmn_type", None) or type(task_spec).__name__
-
-
-class Run:
+class Run(StepActions, EventActions):
     """One loaded workflow and the actions of one transaction on it."""
 
     def __init__(self, workflow: BpmnWorkflow, specs: Specs):
@@ -369,144 +289,6 @@ class Run:
             self._fail(exc)
 
     # -- engine steps, with transaction boundaries ------------------------------------
-    def _engine_steps(self) -> None:
-        """SpiffWorkflow's ``do_engine_steps``, except that a task held at an asynchronous
-        continuation (``held``) is left for its job, as Camunda commits there."""
-        workflow = self.workflow
-        while True:
-            active = workflow.get_active_subprocesses()
-            for subprocess in sorted(active, key=lambda v: v.depth, reverse=True):
-                while self._run_ready(subprocess):
-                    pass
-                if subprocess.parent_task_id is not None:
-                    task = workflow.get_task_from_id(subprocess.parent_task_id)
-                    task.task_spec._update(task)
-            ran = self._run_ready(workflow)
-            if not ran and len(workflow.get_active_subprocesses()) <= len(active):
-                break
-        workflow.refresh_timers()
-
-    def _run_ready(self, workflow) -> int:
-        count = 0
-        for task in workflow.get_tasks(state=TaskState.READY):
-            if task.task_spec.manual or held(task) or task.state != TaskState.READY:
-                continue
-            if getattr(task.task_spec, "bpm_compensate", None):
-                if COMPENSATING not in task.internal_data:
-                    self._start_compensation(task)
-                    count += 1
-                if self._compensation_pending(task):
-                    continue  # a compensation throw waits for its handlers (waitForCompletion)
-            task.run()
-            count += 1
-            self._record(task)
-        return count
-
-    # -- compensation ------------------------------------------------------------------
-    def _start_compensation(self, task) -> None:
-        """Start the handlers of the completed activities a compensation throw names (all of
-        its scope for '*'), in reverse order of their completion; each is compensated once."""
-        ref = task.task_spec.bpm_compensate
-        root = task.workflow.task_tree
-        subscriptions = root.internal_data.get(COMPENSATION_KEY, [])
-        chosen = [s for s in subscriptions if ref == "*" or s["activity"] == ref]
-        root.internal_data[COMPENSATION_KEY] = [s for s in subscriptions if s not in chosen]
-        started = []
-        for subscription in reversed(chosen):
-            handler_spec = task.workflow.spec.task_specs.get(subscription["handler"])
-            if handler_spec is None:
-                continue
-            handler = task._add_child(handler_spec, TaskState.FUTURE)
-            handler.triggered = True  # kept when the throw completes and syncs its children
-            handler.task_spec._update(handler)
-            started.append(str(handler.id))
-        task.internal_data[COMPENSATING] = started
-
-    def _compensation_pending(self, task) -> bool:
-        for handler_id in task.internal_data.get(COMPENSATING, []):
-            handler = task.workflow.tasks.get(UUID(handler_id))
-            if handler is not None and not handler.has_state(TaskState.FINISHED_MASK):
-                return True
-        return False
-
-    def continue_async(self, spiff_task_id: str) -> None:
-        """The job of an asynchronous continuation: release the held task, run it (unless a
-        person or worker does it), and go on until the workflow waits."""
-        task = self.find_task(spiff_task_id)
-        if task is None or task.state != TaskState.READY or not held(task):
-            raise EngineActionError("The asynchronous continuation no longer waits")
-        task.internal_data.pop(ASYNC_HOLD, None)
-        task.internal_data[ASYNC_PASSED] = True
-        if not task.task_spec.manual:
-            try:
-                task.run()
-            except SpiffWorkflowException as exc:
-                self._fail(exc)
-                return
-            except scripting.ScriptError as exc:
-                self._fail(exc)
-                return
-            self._record(task)
-        self.advance()
-
-    def _conditional_starts(self) -> list[tuple[Any, str]]:
-        """(start event spec, event-subprocess spec name) of conditional event-subprocess starts
-        that could start now (the same rules as for messages and signals)."""
-        if self.workflow.is_completed():
-            return []
-        started = {sub.spec.name for sub in self.workflow.subprocesses.values()}
-        names = getattr(self.workflow.spec.start, "trigger_specs", [])
-        specs = [s for s in (self.workflow.subprocess_specs.get(n) for n in names) if s is not None]
-        if any(s.name in started and any(getattr(e, "interrupting", True) for e in s.bpmn_start_events) for s in specs):
-            return []
-        found = []
-        for sub_spec in specs:
-            for start in sub_spec.bpmn_start_events:
-                if not isinstance(start.event_definition, ConditionalEventDefinition):
-                    continue
-                if getattr(start, "interrupting", True) and sub_spec.name in started:
-                    continue
-                if sub_spec.name in self._conditions_started:
-                    continue  # a non-interrupting one starts at most once per command
-                found.append((start, sub_spec.name))
-        return found
-
-    def _start_conditional_event_subprocesses(self) -> bool:
-        candidates = self._conditional_starts()
-        if not candidates:
-            return False
-        variables = self.variables()
-        fired = False
-        for start, spec_name in candidates:
-            if not condition_holds(start.event_definition.expression, variables):
-                continue
-            self._conditions_started.add(spec_name)
-            child_id = self.workflow.spec.start.trigger_wf(self.workflow.task_tree, spec_name)
-            self.workflow.get_task_from_id(child_id).data.update(variables)
-            for task in self.workflow.subprocesses[child_id].get_tasks(state=TaskState.NOT_FINISHED_MASK):
-                task.data.update(variables)
-                if task.task_spec is start or getattr(task.task_spec, "bpmn_id", None) == start.bpmn_id:
-                    task._set_internal_data(has_fired=True)
-            if getattr(start, "interrupting", True):
-                for child in list(self.workflow.task_tree.children):
-                    if child.id != child_id:
-                        child.cancel()
-            fired = True
-        return fired
-
-    def _refresh_conditions(self) -> bool:
-        """Evaluate every waiting conditional event again, and the conditional starts of event
-        subprocesses; True when one fired."""
-        fired = self._start_conditional_event_subprocesses()
-        for task in list(self.workflow.event_manager.tasks.values()):
-            if task.state != TaskState.WAITING:
-                continue
-            if not any(isinstance(d, ConditionalEventDefinition) for _, d in _event_definitions(task.task_spec)):
-                continue
-            task.task_spec._update(task)
-            fired = fired or task.state != TaskState.WAITING
-        return fired
-
     def _fail(self, exc: Exception) -> None:
         self.error = exc
         task = getattr(exc, "task", None)
@@ -540,195 +322,6 @@ class Run:
             return
         self._record(task)
         self.advance()
-
-    def _catchers(self, cls, name: str) -> list[tuple[Any, Any]]:
-        """(waiting task, event definition) pairs that wait for this message or signal."""
-        found = []
-        for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            if not isinstance(task.task_spec, CatchingEvent):
-                continue
-            for _, definition in _event_definitions(task.task_spec):
-                if isinstance(definition, cls) and definition.name == name:
-                    found.append((task, definition))
-        return found
-
-    def send_message(self, name: str, payload: dict | None = None, *, spiff_task_id: str | None = None) -> bool:
-        """Deliver a message to the task waiting for it (only ``spiff_task_id`` when given);
-        False when nothing waits for it."""
-        if spiff_task_id is not None:
-            return self._send_to_task(name, payload, spiff_task_id)
-        return self._send_event(MessageEventDefinition, name, payload)
-
-    def message_catchers(self, name: str, local_keys: dict) -> list[str]:
-        """Ids of the tasks waiting for this message whose own data holds ``local_keys``."""
-        return [
-            str(task.id)
-            for task, _ in self._catchers(MessageEventDefinition, name)
-            if all(task.data.get(key, _ABSENT) == value for key, value in local_keys.items())
-        ]
-
-    def _send_to_task(self, name: str, payload: dict | None, spiff_task_id: str) -> bool:
-        matches = [(t, d) for t, d in self._catchers(MessageEventDefinition, name) if str(t.id) == spiff_task_id]
-        if not matches:
-            return False
-        task, definition = matches[0]
-        for target in (task, task.parent):
-            if target is not None and payload:
-                target.data.update(payload)
-        event_payload = payload or {}
-        if isinstance(definition, CamundaMessageEventDefinition):
-            event_payload = {"payload": event_payload, "result_var": None, "as_variables": True}
-        event = BpmnEvent(definition, event_payload)
-        task.task_spec.catch(task, event)
-        task.task_spec._update(task)
-        self.advance()
-        return True
-
-    def send_signal(self, name: str, payload: dict | None = None) -> bool:
-        """Deliver a signal to every task of this workflow waiting for it; False when none waits."""
-        return self._send_event(SignalEventDefinition, name, payload)
-
-    def _trigger_starts(self, cls=None, name: str | None = None) -> list[tuple[Any, Any]]:
-        """(start event spec, definition) of the process's event subprocesses that a message or
-        signal would start now: an interrupting one until it started, a non-interrupting one
-        whenever the instance runs. SpiffWorkflow starts them when it catches the event."""
-        if self.workflow.is_completed():
-            return []
-        found = []
-        started = {sub.spec.name for sub in self.workflow.subprocesses.values()}
-        specs = [
-            self.workflow.subprocess_specs.get(name) for name in getattr(self.workflow.spec.start, "trigger_specs", [])
-        ]
-        specs = [s for s in specs if s is not None]
-        if any(s.name in started and any(getattr(e, "interrupting", True) for e in s.bpmn_start_events) for s in specs):
-            return []  # an interrupting event subprocess took over the process: nothing else starts
-        for sub_spec in specs:
-            spec_name = sub_spec.name
-            for start in sub_spec.bpmn_start_events:
-                definition = start.event_definition
-                if not isinstance(definition, MessageEventDefinition | SignalEventDefinition):
-                    continue
-                if cls is not None and (not isinstance(definition, cls) or definition.name != name):
-                    continue
-                if getattr(start, "interrupting", True) and spec_name in started:
-                    continue
-                found.append((start, definition))
-        return found
-
-    def _send_event(self, definition_class, name: str, payload: dict | None) -> bool:
-        """As in Camunda, the payload becomes process variables of the instance before it moves
-        on (both dialects; SpiffWorkflow would put it in one variable, or drop it)."""
-        catchers = self._catchers(definition_class, name)
-        triggers = self._trigger_starts(definition_class, name)
-        if not catchers and not triggers:
-            return False
-        if triggers:
-            return self._start_event_subprocess(triggers[0], payload)
-        if payload:
-            for task, _ in catchers:
-                # the event takes its parent's data again when it fires: both carry the payload
-                for target in (task, task.parent):
-                    if target is not None:
-                        target.data.update(payload)
-        definition = catchers[0][1]
-        event_payload = payload or {}
-        if isinstance(definition, CamundaMessageEventDefinition):
-            event_payload = {"payload": event_payload, "result_var": None, "as_variables": True}
-        caught = self.workflow.event_manager.catch(BpmnEvent(definition, event_payload), internal=False)
-        self.advance()
-        return caught > 0
-
-    def _start_event_subprocess(self, trigger, payload: dict | None) -> bool:
-        """Start an event subprocess on its message or signal: it sees the process variables
-        and the payload; an interrupting one cancels the rest of the process first."""
-        start, definition = trigger
-        variables = {**self.variables(), **(payload or {})}
-        if payload:
-            self.set_variables(payload, [])  # process variables: the main flow sees them too
-        before = set(self.workflow.subprocesses)
-        event_payload = payload or {}
-        if isinstance(definition, CamundaMessageEventDefinition):
-            event_payload = {"payload": event_payload, "result_var": None, "as_variables": True}
-        caught = self.workflow.event_manager.catch(BpmnEvent(definition, event_payload), internal=False)
-        new = [task_id for task_id in self.workflow.subprocesses if task_id not in before]
-        for task_id in new:
-            self.workflow.get_task_from_id(task_id).data.update(variables)
-            for task in self.workflow.subprocesses[task_id].get_tasks(state=TaskState.NOT_FINISHED_MASK):
-                task.data.update(variables)
-        if getattr(start, "interrupting", True):
-            root = self.workflow.task_tree
-            for child in list(root.children):
-                if child.id not in new:
-                    child.cancel()
-        self.advance()
-        return caught > 0 or bool(new)
-
-    def fire_timer(self, spiff_task_id: str) -> None:
-        """Fire a due timer and advance (used by the job runner).
-
-        A date or duration timer fires. A cycle timer lets one more cycle pass (a child token,
-        as SpiffWorkflow does on its clock) and keeps waiting for the next.
-        """
-        task = self.find_task(spiff_task_id)
-        if task is None or task.state != TaskState.WAITING:
-            raise EngineActionError("The timer is no longer waiting")
-        definition = task.task_spec.event_definition
-        if isinstance(definition, CycleTimerEventDefinition):
-            past = datetime.now(UTC) - timedelta(seconds=1)
-            current = task._get_internal_data("event_value")
-            if current is None:
-                duration = (current or {}).get("duration", 0)
-                task._set_internal_data(event_value={"cycles": 1, "next": past.isoformat(), "duration": duration})
-            else:
-                current["next"] = min(datetime.fromisoformat(current["next"]), past).isoformat()
-                task._set_internal_data(event_value=current)
-        else:
-            task._set_internal_data(event_fired=True)
-        task.task_spec._update(task)
-        self.advance()
-
-    def throw_error(self, spiff_task_id: str, code: str, message: str = "", *, escalation: bool = False) -> bool:
-        """Throw a BPMN error (or escalation) from a waiting task: a connector failure mapped
-        to an error code, or an SLA step. True when a boundary or event subprocess caught it."""
-        task = self.find_task(spiff_task_id)
-        if task is None:
-            raise EngineActionError("No such task in this instance")
-        definition_class = EscalationEventDefinition if escalation else ErrorEventDefinition
-        event = BpmnEvent(definition_class(code, code=code), payload={"message": message}, target=task.workflow)
-        caught = self.workflow.event_manager.catch(event)
-        self.advance()
-        return bool(caught)
-
-    def prime_start_timer(self, element_id: str) -> None:
-        """Before the first advance of an instance the schedule starts: its timer start event
-        passes exactly one token at once (SpiffWorkflow would replay every past cycle)."""
-        past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
-        for task in self.workflow.get_tasks():
-            if getattr(task.task_spec, "bpmn_id", None) != element_id:
-                continue
-            if isinstance(getattr(task.task_spec, "event_definition", None), CycleTimerEventDefinition):
-                task._set_internal_data(event_value={"cycles": 1, "next": past, "duration": 0})
-            else:
-                task._set_internal_data(event_fired=True)
-
-    def merge_orphaned_children(self) -> int:
-        """Hand completed multi-instance children their parent never heard of back to it (an
-        instance stalled by the SpiffWorkflow defect that ``bundle._settle_loop_specs`` fixes);
-        returns how many, and advances when there were any."""
-        merged_now = 0
-        for task in self.workflow.get_tasks(state=TaskState.STARTED):
-            spec = task.task_spec
-            inner = getattr(spec, "task_spec", None)
-            if not isinstance(inner, str) or not hasattr(spec, "merge_child"):
-                continue
-            merged = set(task.internal_data.get("merged", []))
-            for child in task.children:
-                if child.task_spec.name == inner and child.state == TaskState.COMPLETED and str(child.id) not in merged:
-                    spec.merge_child(self.workflow, child)
-                    merged_now += 1
-        if merged_now:
-            self.advance()
-        return merged_now
 
     def cancel(self) -> None:
         self.workflow.cancel()
@@ -788,23 +381,6 @@ class Run:
                 points.append(point)
         if points:  # event subprocesses wait beside the main flow, never alone
             points.extend(self._trigger_points())
-        return points
-
-    def _trigger_points(self) -> list[WaitPoint]:
-        root_id = str(self.workflow.task_tree.id)
-        points = []
-        for start, definition in self._trigger_starts():
-            kind = "message" if isinstance(definition, MessageEventDefinition) else "signal"
-            points.append(
-                WaitPoint(
-                    root_id,
-                    start.bpmn_id,
-                    _element_type(start),
-                    getattr(start, "bpmn_name", "") or "",
-                    kind,
-                    event_name=definition.name or "",
-                )
-            )
         return points
 
     def waiting_element_ids(self) -> list[str]:
@@ -887,33 +463,6 @@ def _process_key(task) -> str:
     return ""
 
 
-def _thrown_event(event) -> dict:
-    """A message or signal the workflow threw that nothing inside it caught."""
-    definition = event.event_definition
-    if isinstance(definition, MessageEventDefinition):
-        kind = "message"
-    elif isinstance(definition, SignalEventDefinition):
-        kind = "signal"
-    else:
-        kind = type(definition).__name__
-    payload = event.payload if isinstance(event.payload, dict) else {}
-    return {"kind": kind, "name": getattr(definition, "name", "") or "", "payload": serializer.to_json_value(payload)}
-
-
-def _event_definitions(spec) -> list[tuple[Any, Any]]:
-    """(element, event definition) pairs a catching task waits on.
-
-    An event-based gateway holds the definitions of the events after it, in the order
-    of its outputs; every other catching event waits on its own definition(s).
-    """
-    definition = spec.event_definition
-    if isinstance(definition, MultipleEventDefinition):
-        if isinstance(spec, EventBasedGateway):
-            return list(zip(spec.outputs, definition.event_definitions, strict=False))
-        return [(spec, d) for d in definition.event_definitions]
-    return [(spec, definition)]
-
-
 def _error_text(exc: Exception) -> str:
     """The engine's message with the root cause (a budget, a name error...) that says what to fix."""
     text = str(exc)
@@ -926,20 +475,3 @@ def _error_text(exc: Exception) -> str:
     if cause is not exc and str(cause) not in text:
         text = f"{text} ({type(cause).__name__}: {cause})"
     return text
-
-
-def _timer_due(task, definition) -> datetime | None:
-    try:
-        details = definition.details(task)
-    except Exception:  # a timer expression that fails is reported when the timer runs
-        return None
-    value = getattr(details, "value", None)
-    if not value:
-        return None
-    try:
-        due = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    if due is not None and due.tzinfo is None:
-        due = due.replace(tzinfo=UTC)
-    return due

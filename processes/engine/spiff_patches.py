@@ -215,7 +215,7 @@ def _conditional_has_fired(self, my_task):
             my_task, self.expression, external_context=my_task.workflow.data_objects
         )
     except Exception as exc:
-        from .runtime import _undefined_name
+        from .run_events import _undefined_name
 
         if not _undefined_name(exc):
             raise
