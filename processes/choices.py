@@ -12,6 +12,7 @@ class InstanceStatus(models.TextChoices):
 class ResourceKind(models.TextChoices):
     BPMN = "bpmn", "BPMN"
     DMN = "dmn", "DMN"
+    FORM = "form", "Camunda Form"
 
 
 class DeploySource(models.TextChoices):

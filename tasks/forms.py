@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 
 from processes.engine import expressions, scripting
 
@@ -71,6 +72,7 @@ def _form_field(field: dict, initial: Any) -> forms.Field:
         result = forms.CharField(
             min_length=_number(constraints.get("minlength")),
             max_length=_number(constraints.get("maxlength")),
+            validators=[RegexValidator(f"^(?:{constraints['pattern']})$")] if constraints.get("pattern") else [],
             **common,
         )
         if kind == "string" and (_number(constraints.get("maxlength")) or 0) > 200:

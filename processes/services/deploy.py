@@ -11,8 +11,8 @@ from django.db import transaction
 
 from .. import schedules
 from ..choices import DeploySource, JobKind, ResourceKind
+from ..engine import camunda_forms, runtime
 from ..engine import parser as engine_parser
-from ..engine import runtime
 from ..exceptions import (
     DefinitionInvalidError,
 )
@@ -133,8 +133,58 @@ def definition_deploy(
         return _deploy(files=files, user=user, source=source, name=name)
 
 
+def _read_forms(form_files: list) -> tuple[dict[str, list], dict[str, list]]:
+    """Camunda Forms of the upload: fields by form id and by file name; bad forms are refused."""
+    by_id: dict[str, list] = {}
+    by_file: dict[str, list] = {}
+    problems = []
+    for source in form_files:
+        form_id, fields, form_problems = camunda_forms.read_form(source)
+        problems += form_problems
+        by_id[form_id] = by_file[source.name] = fields
+    if problems:
+        raise DefinitionInvalidError(
+            "The files cannot be deployed: " + "; ".join(str(p) for p in problems[:5]),
+            details=[p.as_dict() for p in problems],
+        )
+    return by_id, by_file
+
+
+def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> None:
+    """A user task or start event naming a Camunda Form gets its fields (the inbox renders and
+    validates them like formData); a form that is not in the upload is refused."""
+    problems = []
+    for info in processes.values():
+        for element_id, element in info.elements.items():
+            camunda = element.get("camunda") or {}
+            reference = camunda_forms.form_reference(camunda)
+            if reference is None or camunda.get("formFields"):
+                continue
+            kind, name = reference
+            fields = (forms_by_id if kind == "id" else forms_by_file).get(name)
+            if fields is None:
+                problems.append(
+                    engine_parser.Problem(
+                        f"Form '{name}' is not in this upload: deploy its .form file with the diagram",
+                        info.file,
+                        element_id,
+                    )
+                )
+                continue
+            camunda["formFields"] = fields
+            element["camunda"] = camunda
+    if problems:
+        raise DefinitionInvalidError(
+            "The files cannot be deployed: " + "; ".join(str(p) for p in problems[:5]),
+            details=[p.as_dict() for p in problems],
+        )
+
+
 def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str) -> DeployResult:
-    sources = [engine_parser.SourceFile(file_name, engine_parser.as_utf8(content)) for file_name, content in files]
+    uploaded = [engine_parser.SourceFile(file_name, engine_parser.as_utf8(content)) for file_name, content in files]
+    form_files = [f for f in uploaded if camunda_forms.is_form_file(f)]
+    sources = [f for f in uploaded if f not in form_files]
+    forms_by_id, forms_by_file = _read_forms(form_files)
     called_p, called_d, defined_p, defined_d = _scan_dependencies(sources)
     deployed_p, deployed_d, dep_resources = _deployed_dependencies(called_p - defined_p, called_d - defined_d)
     try:
@@ -151,6 +201,7 @@ def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str)
             details=[p.as_dict() for p in exc.problems],
         ) from exc
 
+    _attach_forms(report.processes, forms_by_id, forms_by_file)
     compatibility = [note.as_dict() for note in report.compatibility]
     with transaction.atomic():
         executable = [info for info in report.processes.values() if info.executable]
@@ -163,7 +214,8 @@ def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str)
         ):
             latest_by_key.setdefault(definition.key, definition)
         file_by_name = {f.name: f for f in report.bpmn_files + report.dmn_files}
-        dmn_checksum = _checksum(*sorted(f.checksum.encode() for f in report.dmn_files))
+        # a changed decision table or form makes a new version of the processes deployed with it
+        dmn_checksum = _checksum(*sorted(f.checksum.encode() for f in report.dmn_files + form_files))
         checksums = {info.key: _checksum(file_by_name[info.file].content, dmn_checksum.encode()) for info in executable}
         changed = [
             i
@@ -186,7 +238,7 @@ def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str)
             return result
 
         deployment = Deployment.objects.create(
-            name=name or ", ".join(f.name for f in sources),
+            name=name or ", ".join(f.name for f in uploaded),
             source=source,
             deployed_by=user if getattr(user, "is_authenticated", False) else None,
             dialect=report.dialect,
@@ -202,6 +254,14 @@ def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str)
             )
             for f in report.bpmn_files + report.dmn_files
         }
+        for f in form_files:  # kept with the deployment; their fields are on the elements
+            Resource.objects.create(
+                deployment=deployment,
+                name=f.name,
+                kind=ResourceKind.FORM,
+                content=f.content.decode("utf-8"),
+                checksum=f.checksum,
+            )
         result.deployment = deployment
         deployer = deployment.deployed_by
         for info in executable:

@@ -35,7 +35,8 @@ _IGNORED_CAMUNDA_ATTRS = {
     "mapDecisionResult": "Kept: singleEntry, singleResult, collectEntries or resultList (the default), as in Camunda",
     "resultVariable": "Kept: the decision result, mapped by mapDecisionResult, is stored in this variable (without "
     "it the matched outputs are merged into the variables; Camunda keeps nothing)",
-    "formRef": "Camunda Forms (form-js) are not rendered; use camunda:formData fields",
+    "formRef": "Kept: the Camunda Form's fields (deployed beside the diagram) are the task's form, rendered by the "
+    "inbox and validated on the server; text and layout components are not shown",
     "formRefBinding": "Camunda Forms (form-js) are not rendered",
     "formRefVersion": "Camunda Forms (form-js) are not rendered",
     "variableMappingClass": "Java variable mapping classes are not run",
@@ -127,16 +128,26 @@ def compatibility_report(tree: etree._ElementTree, file: str) -> list[Compatibil
                     )
                 )
             form_key = el.get(f"{{{CAMUNDA_NS}}}formKey") or ""
-            if form_key.startswith(("embedded:", "camunda-forms:", "app:")):
-                kind = "Camunda Forms" if form_key.startswith("camunda-forms:") else "Embedded HTML forms"
+            if form_key.startswith(("embedded:", "app:")):
                 notes.append(
                     CompatibilityNote(
                         owner_id,
                         el.sourceline,
                         file,
                         "camunda:formKey",
-                        f"{kind} are not rendered ('{form_key}'): the task shows its camunda:formData fields, "
-                        "else it takes any data",
+                        f"Embedded HTML forms are not rendered ('{form_key}'): the task shows its camunda:formData "
+                        "fields, else it takes any data",
+                    )
+                )
+            elif form_key.startswith("camunda-forms:"):
+                notes.append(
+                    CompatibilityNote(
+                        owner_id,
+                        el.sourceline,
+                        file,
+                        "camunda:formKey",
+                        "Kept: the Camunda Form's fields are the task's form, rendered by the inbox and validated "
+                        "on the server (deploy the .form file with the diagram)",
                     )
                 )
             if qname.localname in ("linkEventDefinition",):

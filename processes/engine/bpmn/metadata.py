@@ -16,6 +16,7 @@ _CAMUNDA_TASK_ATTRS = (
     "followUpDate",
     "priority",
     "formKey",
+    "formRef",
     # how a service task is implemented: Java (class, delegateExpression, expression) or external
     "class",
     "delegateExpression",

@@ -1,0 +1,111 @@
+"""Camunda Forms (form-js JSON, ``.form`` files deployed beside the diagram) read into the task
+form fields the engine already renders and validates (the same shape as camunda:formData), so
+the inbox page and the API check the same rules: required, minLength, maxLength, min, max,
+pattern, and the values of selects and radios.
+
+A task names its form with ``camunda:formRef="formId"`` or
+``camunda:formKey="camunda-forms:deployment:file.form"`` (also ``camunda-forms:app:``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath
+
+from .bpmn.results import Problem, SourceFile
+
+_TYPES = {
+    "textfield": "string",
+    "textarea": "string",
+    "number": "long",
+    "checkbox": "boolean",
+    "select": "enum",
+    "radio": "enum",
+    "datetime": "date",
+}
+_LAYOUT = {"text", "html", "spacer", "separator", "image", "button", "group", "dynamiclist", "iframe", "table"}
+
+
+def is_form_file(source: SourceFile) -> bool:
+    return source.name.lower().endswith(".form")
+
+
+def read_form(source: SourceFile) -> tuple[str, list[dict], list[Problem]]:
+    """(the form's id, its fields as formData-shaped dicts, problems)."""
+    try:
+        schema = json.loads(source.content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return "", [], [Problem(f"Not a Camunda Form (form-js JSON): {exc}", file=source.name)]
+    if not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
+        return "", [], [Problem("Not a Camunda Form: it has no 'components' list", file=source.name)]
+    fields: list[dict] = []
+    problems: list[Problem] = []
+    for component in _components(schema["components"]):
+        kind = component.get("type", "")
+        if kind in _LAYOUT:
+            continue
+        key = component.get("key")
+        if kind not in _TYPES or not key:
+            problems.append(
+                Problem(
+                    f"Form component '{component.get('id') or key or kind}' of type '{kind}' is not supported "
+                    f"(supported: {', '.join(sorted(_TYPES))})",
+                    file=source.name,
+                    element_id=component.get("id") or "",
+                )
+            )
+            continue
+        fields.append(_field(component))
+    return schema.get("id") or PurePosixPath(source.name).stem, fields, problems
+
+
+def _components(components: list) -> list[dict]:
+    found = []
+    for component in components:
+        if not isinstance(component, dict):
+            continue
+        found.append(component)
+        found += _components(component.get("components") or [])  # groups
+    return found
+
+
+def _field(component: dict) -> dict:
+    validate = component.get("validate") or {}
+    kind = _TYPES[component["type"]]
+    if kind == "long" and (component.get("decimalDigits") or 0) > 0:
+        kind = "string"  # a decimal number is kept as text, validated by its pattern if any
+    constraints = []
+    if validate.get("required"):
+        constraints.append({"name": "required", "config": None})
+    if component.get("readonly") or component.get("disabled"):
+        constraints.append({"name": "readonly", "config": None})
+    for ours, theirs in (("minlength", "minLength"), ("maxlength", "maxLength"), ("min", "min"), ("max", "max")):
+        if validate.get(theirs) is not None:
+            constraints.append({"name": ours, "config": str(validate[theirs])})
+    if validate.get("pattern"):
+        constraints.append({"name": "pattern", "config": validate["pattern"]})
+    if component["type"] == "textarea":
+        constraints.append({"name": "maxlength", "config": str(validate.get("maxLength") or 10000)})
+    field = {
+        "id": component["key"],
+        "label": component.get("label") or component["key"],
+        "type": kind,
+        "defaultValue": None if component.get("defaultValue") is None else str(component.get("defaultValue")),
+        "validation": constraints,
+    }
+    if kind == "enum":
+        field["values"] = [
+            {"id": str(v.get("value")), "name": v.get("label") or str(v.get("value"))}
+            for v in component.get("values") or []
+        ]
+    return field
+
+
+def form_reference(camunda: dict) -> tuple[str, str] | None:
+    """('id', form id) for camunda:formRef, ('file', name) for a camunda-forms: formKey, else None."""
+    if camunda.get("formRef"):
+        return "id", camunda["formRef"]
+    key = camunda.get("formKey") or ""
+    if key.startswith("camunda-forms:"):
+        return "file", PurePosixPath(key.split(":", 2)[-1]).name
+    return None
