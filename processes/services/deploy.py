@@ -150,10 +150,12 @@ def _read_forms(form_files: list) -> tuple[dict[str, list], dict[str, list]]:
     return by_id, by_file
 
 
-def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> None:
-    """A user task or start event naming a Camunda Form gets its fields (the inbox renders and
-    validates them like formData); a form that is not in the upload is refused."""
-    problems = []
+def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> list[dict]:
+    """A user task or start event naming a Camunda Form in the upload gets its fields (the inbox
+    renders and validates them like formData). One naming a form the upload lacks deploys, as
+    in Camunda (which fails only when the form is opened): the compatibility note says the
+    task then takes any data."""
+    notes = []
     for info in processes.values():
         for element_id, element in info.elements.items():
             camunda = element.get("camunda") or {}
@@ -163,21 +165,20 @@ def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> No
             kind, name = reference
             fields = (forms_by_id if kind == "id" else forms_by_file).get(name)
             if fields is None:
-                problems.append(
-                    engine_parser.Problem(
-                        f"Form '{name}' is not in this upload: deploy its .form file with the diagram",
-                        info.file,
-                        element_id,
-                    )
+                notes.append(
+                    {
+                        "element_id": element_id,
+                        "line": None,
+                        "file": info.file,
+                        "feature": "Camunda Form",
+                        "effect": f"Form '{name}' is not in this deployment: the task takes any data "
+                        "(deploy the .form file with the diagram to render and validate it)",
+                    }
                 )
                 continue
             camunda["formFields"] = fields
             element["camunda"] = camunda
-    if problems:
-        raise DefinitionInvalidError(
-            "The files cannot be deployed: " + "; ".join(str(p) for p in problems[:5]),
-            details=[p.as_dict() for p in problems],
-        )
+    return notes
 
 
 def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str) -> DeployResult:
@@ -201,8 +202,8 @@ def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str)
             details=[p.as_dict() for p in exc.problems],
         ) from exc
 
-    _attach_forms(report.processes, forms_by_id, forms_by_file)
-    compatibility = [note.as_dict() for note in report.compatibility]
+    form_notes = _attach_forms(report.processes, forms_by_id, forms_by_file)
+    compatibility = [note.as_dict() for note in report.compatibility] + form_notes
     with transaction.atomic():
         executable = [info for info in report.processes.values() if info.executable]
         # Lock the current versions of these keys so two deploys of one key number versions in turn.

@@ -7,7 +7,6 @@ import pytest
 from rest_framework.test import APIClient
 
 from processes import services
-from processes.exceptions import DefinitionInvalidError
 from tasks.models import HumanTask
 
 from ..processes.factories import bpmn, chain
@@ -63,8 +62,48 @@ def test_the_api_validates_a_camunda_form_field_by_field(admin_user):
     assert response.status_code == 200, response.content
 
 
-def test_a_form_the_upload_lacks_is_refused_naming_the_task():
+def test_a_form_the_upload_lacks_deploys_as_in_camunda_and_is_reported():
     content = bpmn("no_form", chain('<bpmn:userTask id="approve" camunda:formRef="missing"/>'))
-    with pytest.raises(DefinitionInvalidError) as refused:
-        services.definition_deploy(files=[("p.bpmn", content)])
-    assert refused.value.details[0]["element_id"] == "approve"
+    definition = services.definition_deploy(files=[("p.bpmn", content)]).created[0]
+    [note] = [n for n in definition.compatibility if n["feature"] == "Camunda Form"]
+    assert note["element_id"] == "approve" and "'missing' is not in this deployment" in note["effect"]
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).parent
+
+
+def _example(folder: str):
+    files = [(p.name, p.read_bytes()) for p in sorted((EXAMPLES / folder).iterdir())]
+    return services.definition_deploy(files=files).created[0]
+
+
+def test_camundas_task_camunda_forms_example_deploys_unchanged_and_validates_its_patterns():
+    from django.contrib.auth import get_user_model
+
+    demo = get_user_model().objects.create_user("demo")  # the diagram assigns the task to demo
+    instance = services.instance_start(
+        definition=_example("task_camunda_forms"),
+        variables={"creditor": "Great Pizza", "amount": "30", "invoiceNumber": "C-123"},
+    )
+    task = HumanTask.objects.get(instance=instance)
+    assert [f["id"] for f in task.form] == ["creditor", "amount", "invoiceNumber", "approved", "approvedBy"]
+    client = APIClient()
+    client.force_authenticate(demo)
+    bad = {"creditor": "Great Pizza", "amount": "thirty", "invoiceNumber": "C-123", "approved": "yes"}
+    response = client.post(f"/api/v1/tasks/{task.pk}/complete/", {"data": bad}, format="json")
+    assert response.status_code == 400
+    good = {**bad, "amount": "30", "approved": "true", "approvedBy": "demo"}
+    assert client.post(f"/api/v1/tasks/{task.pk}/complete/", {"data": good}, format="json").status_code == 200
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+
+
+def test_camundas_embedded_form_example_deploys_runs_and_reports_the_form_it_cannot_render():
+    definition = _example("task_form_embedded")
+    assert any("Embedded HTML forms are not rendered" in n["effect"] for n in definition.compatibility)
+    instance = services.instance_start(definition=definition, variables={"amount": 1000})
+    step = instance.waiting_steps.get()
+    instance = services.instance_complete_step(
+        instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id), data={"approved": True}
+    )
+    assert instance.status == "completed"
