@@ -36,7 +36,7 @@ class Element:
 
     @property
     def form_fields(self) -> list[dict[str, Any]]:
-        """camunda:formData fields of a user task."""
+        """The task's form fields: camunda:formData, or a Camunda Form or JSON-schema form deployed with it."""
         return self.camunda.get("formFields") or []
 
     @property

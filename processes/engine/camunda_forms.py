@@ -1,4 +1,5 @@
-"""Camunda Forms (form-js JSON, ``.form`` files deployed beside the diagram) read into the task
+"""Camunda Forms (form-js JSON, ``.form`` files deployed beside the diagram) and JSON-schema
+forms (SpiffArena's ``formJsonSchemaFilename``, ``.json`` files) read into the task
 form fields the engine already renders and validates (the same shape as camunda:formData), so
 the inbox page and the API check the same rules: required, minLength, maxLength, min, max,
 pattern, and the values of selects and radios.
@@ -27,7 +28,53 @@ _LAYOUT = {"text", "html", "spacer", "separator", "image", "button", "group", "d
 
 
 def is_form_file(source: SourceFile) -> bool:
-    return source.name.lower().endswith(".form")
+    """A Camunda Form (.form) or a JSON-schema form (.json, as SpiffArena deploys them)."""
+    return source.name.lower().endswith((".form", ".json"))
+
+
+def read_json_schema_form(source: SourceFile, schema: dict) -> tuple[list[dict], list[Problem]]:
+    """A JSON-schema form's properties as form fields (SpiffArena's formJsonSchemaFilename)."""
+    required = set(schema.get("required") or [])
+    fields, problems = [], []
+    for key, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        kind = prop.get("type")
+        constraints = [{"name": "required", "config": None}] if key in required else []
+        for ours, theirs in (
+            ("minlength", "minLength"),
+            ("maxlength", "maxLength"),
+            ("min", "minimum"),
+            ("max", "maximum"),
+        ):
+            if prop.get(theirs) is not None:
+                constraints.append({"name": ours, "config": str(prop[theirs])})
+        if prop.get("pattern"):
+            constraints.append({"name": "pattern", "config": prop["pattern"]})
+        field = {"id": key, "label": prop.get("title") or key, "defaultValue": None, "validation": constraints}
+        choices = prop.get("enum") or [o.get("const") for o in prop.get("oneOf") or [] if isinstance(o, dict)]
+        titles = {o.get("const"): o.get("title") for o in prop.get("oneOf") or [] if isinstance(o, dict)}
+        if choices:
+            field["type"] = "enum"
+            field["values"] = [{"id": str(c), "name": titles.get(c) or str(c)} for c in choices]
+        elif kind == "boolean":
+            field["type"] = "boolean"
+        elif kind == "integer":
+            field["type"] = "long"
+        elif kind == "number":
+            field["type"] = "string"
+            constraints.append({"name": "pattern", "config": r"-?[0-9]+(\.[0-9]+)?"})
+        elif kind == "string" and prop.get("format") == "date":
+            field["type"] = "date"
+        elif kind in ("string", None):
+            field["type"] = "string"
+        else:
+            problems.append(
+                Problem(f"Form field '{key}' of type '{kind}' is not supported", file=source.name, element_id=key)
+            )
+            continue
+        fields.append(field)
+    return fields, problems
 
 
 def read_form(source: SourceFile) -> tuple[str, list[dict], list[Problem]]:
@@ -36,6 +83,9 @@ def read_form(source: SourceFile) -> tuple[str, list[dict], list[Problem]]:
         schema = json.loads(source.content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return "", [], [Problem(f"Not a Camunda Form (form-js JSON): {exc}", file=source.name)]
+    if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+        fields, problems = read_json_schema_form(source, schema)
+        return PurePosixPath(source.name).name, fields, problems
     if not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
         return "", [], [Problem("Not a Camunda Form: it has no 'components' list", file=source.name)]
     fields: list[dict] = []
@@ -101,8 +151,12 @@ def _field(component: dict) -> dict:
     return field
 
 
-def form_reference(camunda: dict) -> tuple[str, str] | None:
-    """('id', form id) for camunda:formRef, ('file', name) for a camunda-forms: formKey, else None."""
+def form_reference(camunda: dict, spiff: dict | None = None) -> tuple[str, str] | None:
+    """('id', form id) for camunda:formRef, ('file', name) for a camunda-forms: formKey or a
+    SpiffArena formJsonSchemaFilename, else None."""
+    schema_file = ((spiff or {}).get("properties") or {}).get("formJsonSchemaFilename")
+    if schema_file:
+        return "file", PurePosixPath(schema_file).name
     if camunda.get("formRef"):
         return "id", camunda["formRef"]
     key = camunda.get("formKey") or ""

@@ -159,7 +159,7 @@ def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> li
     for info in processes.values():
         for element_id, element in info.elements.items():
             camunda = element.get("camunda") or {}
-            reference = camunda_forms.form_reference(camunda)
+            reference = camunda_forms.form_reference(camunda, element.get("spiff"))
             if reference is None or camunda.get("formFields"):
                 continue
             kind, name = reference

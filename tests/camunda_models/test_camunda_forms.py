@@ -107,3 +107,42 @@ def test_camundas_embedded_form_example_deploys_runs_and_reports_the_form_it_can
         instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id), data={"approved": True}
     )
     assert instance.status == "completed"
+
+
+SCHEMA = {
+    "title": "Pizza",
+    "type": "object",
+    "required": ["size"],
+    "properties": {
+        "size": {"type": "string", "title": "Size", "enum": ["small", "large"]},
+        "slices": {"type": "integer", "minimum": 1, "maximum": 12},
+        "note": {"type": "string", "maxLength": 20},
+        "extra_cheese": {"type": "boolean"},
+    },
+}
+
+
+def test_a_spiffarena_json_schema_form_is_the_tasks_form_and_is_validated(admin_user):
+    content = (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        b'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">'
+        b'<bpmn:process id="pizza" isExecutable="true"><bpmn:startEvent id="start"/>'
+        b'<bpmn:userTask id="order"><bpmn:extensionElements><spiffworkflow:properties>'
+        b'<spiffworkflow:property name="formJsonSchemaFilename" value="pizza_form.json"/>'
+        b'</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id="end"/>'
+        b'<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="order"/>'
+        b'<bpmn:sequenceFlow id="f2" sourceRef="order" targetRef="end"/></bpmn:process></bpmn:definitions>'
+    )
+    files = [("pizza.bpmn", content), ("pizza_form.json", json.dumps(SCHEMA).encode())]
+    instance = services.instance_start(definition=services.definition_deploy(files=files).created[0])
+    task = HumanTask.objects.get(instance=instance)
+    assert [f["id"] for f in task.form] == ["size", "slices", "note", "extra_cheese"]
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    response = client.post(f"/api/v1/tasks/{task.pk}/complete/", {"data": {"slices": 20}}, format="json")
+    assert response.status_code == 400
+    response = client.post(
+        f"/api/v1/tasks/{task.pk}/complete/", {"data": {"size": "large", "slices": 8}}, format="json"
+    )
+    assert response.status_code == 200, response.content
