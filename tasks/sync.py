@@ -26,6 +26,22 @@ def register_open_hook(hook) -> None:
         _OPEN_HOOKS.append(hook)
 
 
+def _task_form(element, variables: dict) -> list[dict]:
+    """The task's form fields; an embedded HTML form (which is not rendered here) gets a form
+    generated from the variables it would show: one field per simple variable."""
+    if element.form_fields:
+        return element.form_fields
+    form_key = element.camunda.get("formKey") or ""
+    if not form_key.startswith(("embedded:", "app:")):
+        return []
+    kinds = {bool: "boolean", int: "long", str: "string"}
+    return [
+        {"id": name, "label": name, "type": kinds[type(value)], "defaultValue": None, "validation": []}
+        for name, value in sorted(variables.items())
+        if type(value) in kinds and name != "initiator"
+    ]
+
+
 def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
     """Create a task, with its assignee and candidates, for each newly waiting user/manual step."""
     points = [p for p in points if p.kind in HUMAN_KINDS]
@@ -59,7 +75,10 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
                 kind=point.kind,
                 name=(point.name or point.element_id)[:255],
                 instructions=a.instructions,
-                form=instance.definition.element(point.element_id, getattr(point, "process_key", "")).form_fields,
+                form=_task_form(
+                    instance.definition.element(point.element_id, getattr(point, "process_key", "")),
+                    {**variables, **(point.data or {})},
+                ),
                 assignee=users.get(a.assignee) if a.assignee else None,
                 claimed_at=timezone.now() if a.assignee in users else None,
                 priority=a.priority,

@@ -101,7 +101,10 @@ def test_camundas_task_camunda_forms_example_deploys_unchanged_and_validates_its
 def test_camundas_embedded_form_example_deploys_runs_and_reports_the_form_it_cannot_render():
     definition = _example("task_form_embedded")
     assert any("Embedded HTML forms are not rendered" in n["effect"] for n in definition.compatibility)
-    instance = services.instance_start(definition=definition, variables={"amount": 1000})
+    instance = services.instance_start(definition=definition, variables={"amount": 1000, "customer": "Ada"})
+    # the embedded form is not rendered: the task shows a form generated from the variables
+    form = HumanTask.objects.get(instance=instance).form
+    assert [(f["id"], f["type"]) for f in form] == [("amount", "long"), ("customer", "string")]
     step = instance.waiting_steps.get()
     instance = services.instance_complete_step(
         instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id), data={"approved": True}

@@ -136,7 +136,7 @@ def compatibility_report(tree: etree._ElementTree, file: str) -> list[Compatibil
                         file,
                         "camunda:formKey",
                         f"Embedded HTML forms are not rendered ('{form_key}'): the task shows its camunda:formData "
-                        "fields, else it takes any data",
+                        "fields, else a form generated from its variables (one field per simple variable)",
                     )
                 )
             elif form_key.startswith("camunda-forms:"):
