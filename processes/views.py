@@ -51,7 +51,7 @@ def definition_upload(request):
 
 
 @login_required
-def definition_detail(request, pk):
+def definition_detail(request, pk, start_form=None):
     definition = get_object_or_404(selectors.definitions_visible_to(request.user).select_related("deployed_by"), pk=pk)
     instances = selectors.instances_visible_to(request.user).filter(definition__key=definition.key)
     page = Paginator(instances, 25).get_page(request.GET.get("page"))
@@ -62,7 +62,7 @@ def definition_detail(request, pk):
             "definition": definition,
             "versions": selectors.definition_versions(request.user, definition.key),
             "instances": page,
-            "start_form": StartInstanceForm(),
+            "start_form": start_form or StartInstanceForm(),
             "can_start": selectors.user_can_start(request.user, definition),
             "can_deploy": selectors.user_can_deploy(request.user),
             "can_grant": selectors.user_can_grant(request.user, definition),
@@ -115,15 +115,27 @@ def instance_start(request, pk):
     if not form.is_valid():
         for field, errors in form.errors.items():
             messages.error(request, f"{field}: {' '.join(errors)}")
-        return redirect("processes:definition-detail", pk=pk)
-    instance = services.instance_start(
-        definition=definition,
-        variables=form.cleaned_data["variables"],
-        business_key=form.cleaned_data["business_key"],
-        user=request.user,
-    )
-    messages.success(request, f"Started instance #{instance.pk} ({instance.get_status_display().lower()}).")
-    return redirect("processes:instance-detail", pk=instance.pk)
+        return _start_again(request, pk, form, 400)
+    started = None
+    with page_action(request) as done:
+        started = services.instance_start(
+            definition=definition,
+            variables=form.cleaned_data["variables"],
+            business_key=form.cleaned_data["business_key"],
+            user=request.user,
+        )
+    if not done.ok:
+        # the start was refused (a failing first step, a business key in use): nothing was
+        # created; the page says why and keeps what was typed
+        return _start_again(request, pk, form, 422)
+    messages.success(request, f"Started instance #{started.pk} ({started.get_status_display().lower()}).")
+    return redirect("processes:instance-detail", pk=started.pk)
+
+
+def _start_again(request, pk, form, status: int):
+    response = definition_detail(request, pk, start_form=form)
+    response.status_code = status
+    return response
 
 
 @login_required

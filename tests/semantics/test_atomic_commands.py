@@ -151,3 +151,21 @@ def test_the_task_page_shows_a_failed_completion_next_to_the_form_and_keeps_what
     assert 'value="looks fine"' in page
     task.refresh_from_db()
     assert task.status == "open"
+
+
+def test_a_start_refused_on_the_page_says_why_and_keeps_what_was_typed(client, admin_user):
+    definition = deploy_one(
+        bpmn(
+            "page_divides",
+            chain('<bpmn:scriptTask id="boom"><bpmn:script>x = 1 / parts</bpmn:script></bpmn:scriptTask>'),
+        )
+    )
+    client.force_login(admin_user)
+    response = client.post(
+        f"/processes/definitions/{definition.pk}/start/", {"business_key": "PO-9", "variables": '{"parts": 0}'}
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "boom" in page and "ZeroDivisionError" in page
+    assert "PO-9" in page and "parts" in page
+    assert not ProcessInstance.objects.exists()
