@@ -61,3 +61,20 @@ class ForceCompleteStepForm(forms.Form):
 
     def clean_data(self):
         return parse_json_object(self.cleaned_data.get("data"))
+
+
+# How a start event's form fields (camunda:formData or a Camunda Form) become a Django form:
+# the tasks app, which owns the task form, registers its builder in its AppConfig.ready().
+_FIELD_FORM_BUILDER: list = []
+
+
+def register_field_form(builder) -> None:
+    """``builder(fields, variables, data=None)`` returns a form with ``variables()``."""
+    _FIELD_FORM_BUILDER[:] = [builder]
+
+
+def start_fields_form(fields: list[dict], data=None):
+    """The start event's form, or None when it has no fields or no builder is registered."""
+    if not fields or not _FIELD_FORM_BUILDER:
+        return None
+    return _FIELD_FORM_BUILDER[0](fields, {}, data=data)

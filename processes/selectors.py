@@ -26,6 +26,16 @@ def definitions_visible_to(user) -> QuerySet[ProcessDefinition]:
     return qs.filter(key__in=_keys_with_object_perm(user, OBJECT_PERMS))
 
 
+def start_form_fields(definition: ProcessDefinition) -> list[dict]:
+    """The form fields of the process's own start event (camunda:formData or a Camunda Form)."""
+    for element in (definition.elements or {}).values():
+        if element.get("type") == "startEvent" and element.get("scope") == definition.key:
+            fields = (element.get("camunda") or {}).get("formFields")
+            if fields:
+                return fields
+    return []
+
+
 def decision_visible(user, key: str) -> bool:
     """A decision is visible with the processes deployed beside it."""
     from .models import DecisionDefinition

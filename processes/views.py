@@ -13,7 +13,7 @@ from bpm.pages import page_action
 from . import selectors, services
 from .choices import DeploySource
 from .exceptions import DefinitionInvalidError
-from .forms import DeployForm, ForceCompleteStepForm, StartInstanceForm
+from .forms import DeployForm, ForceCompleteStepForm, StartInstanceForm, start_fields_form
 
 
 @login_required
@@ -51,7 +51,7 @@ def definition_upload(request):
 
 
 @login_required
-def definition_detail(request, pk, start_form=None):
+def definition_detail(request, pk, start_form=None, fields_form=None):
     definition = get_object_or_404(selectors.definitions_visible_to(request.user).select_related("deployed_by"), pk=pk)
     instances = selectors.instances_visible_to(request.user).filter(definition__key=definition.key)
     page = Paginator(instances, 25).get_page(request.GET.get("page"))
@@ -63,6 +63,7 @@ def definition_detail(request, pk, start_form=None):
             "versions": selectors.definition_versions(request.user, definition.key),
             "instances": page,
             "start_form": start_form or StartInstanceForm(),
+            "start_fields_form": fields_form or start_fields_form(selectors.start_form_fields(definition)),
             "can_start": selectors.user_can_start(request.user, definition),
             "can_deploy": selectors.user_can_deploy(request.user),
             "can_grant": selectors.user_can_grant(request.user, definition),
@@ -112,28 +113,34 @@ def instance_start(request, pk):
     if not selectors.user_can_start(request.user, definition):
         raise PermissionDenied("You may not start this process.")
     form = StartInstanceForm(request.POST)
-    if not form.is_valid():
+    fields_form = start_fields_form(selectors.start_form_fields(definition), data=request.POST)
+    if not form.is_valid() or (fields_form is not None and not fields_form.is_valid()):
         for field, errors in form.errors.items():
             messages.error(request, f"{field}: {' '.join(errors)}")
-        return _start_again(request, pk, form, 400)
+        if fields_form is not None and fields_form.errors:
+            messages.error(request, "Please correct the highlighted fields.")
+        return _start_again(request, pk, form, 400, fields_form)
+    variables = form.cleaned_data["variables"]
+    if fields_form is not None:
+        variables = {**variables, **fields_form.variables()}  # the start form's fields win
     started = None
     with page_action(request) as done:
         started = services.instance_start(
             definition=definition,
-            variables=form.cleaned_data["variables"],
+            variables=variables,
             business_key=form.cleaned_data["business_key"],
             user=request.user,
         )
     if not done.ok:
         # the start was refused (a failing first step, a business key in use): nothing was
         # created; the page says why and keeps what was typed
-        return _start_again(request, pk, form, 422)
+        return _start_again(request, pk, form, 422, fields_form)
     messages.success(request, f"Started instance #{started.pk} ({started.get_status_display().lower()}).")
     return redirect("processes:instance-detail", pk=started.pk)
 
 
-def _start_again(request, pk, form, status: int):
-    response = definition_detail(request, pk, start_form=form)
+def _start_again(request, pk, form, status: int, fields_form=None):
+    response = definition_detail(request, pk, start_form=form, fields_form=fields_form)
     response.status_code = status
     return response
 

@@ -149,3 +149,32 @@ def test_a_spiffarena_json_schema_form_is_the_tasks_form_and_is_validated(admin_
         f"/api/v1/tasks/{task.pk}/complete/", {"data": {"size": "large", "slices": 8}}, format="json"
     )
     assert response.status_code == 200, response.content
+
+
+START_FORM = bpmn(
+    "with_start_form",
+    '<bpmn:startEvent id="start"><bpmn:extensionElements><camunda:formData>'
+    '<camunda:formField id="creditor" label="Creditor" type="string"><camunda:validation>'
+    '<camunda:constraint name="required"/></camunda:validation></camunda:formField>'
+    '<camunda:formField id="amount" label="Amount" type="long"/>'
+    "</camunda:formData></bpmn:extensionElements></bpmn:startEvent>"
+    '<bpmn:userTask id="check"/><bpmn:endEvent id="end"/>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end"/>',
+)
+
+
+def test_the_start_page_renders_the_start_events_form_and_keeps_what_was_typed_on_error(client, admin_user):
+    from processes.models import ProcessInstance
+
+    definition = services.definition_deploy(files=[("p.bpmn", START_FORM)]).created[0]
+    client.force_login(admin_user)
+    page = client.get(f"/processes/definitions/{definition.pk}/").content.decode()
+    assert 'id="start-field-creditor"' in page and 'name="amount"' in page
+    refused = client.post(f"/processes/definitions/{definition.pk}/start/", {"amount": "30", "business_key": "S-1"})
+    assert refused.status_code == 400
+    assert 'value="30"' in refused.content.decode() and not ProcessInstance.objects.exists()
+    started = client.post(f"/processes/definitions/{definition.pk}/start/", {"creditor": "Great Pizza", "amount": "30"})
+    assert started.status_code == 302
+    instance = ProcessInstance.objects.get()
+    assert instance.variables["creditor"] == "Great Pizza" and instance.variables["amount"] == 30
