@@ -107,7 +107,7 @@ class StepActions:
 
     def merge_orphaned_children(self) -> int:
         """Hand completed multi-instance children their parent never heard of back to it (an
-        instance stalled by the SpiffWorkflow defect that ``bundle._settle_loop_specs`` fixes);
+        instance stalled by the SpiffWorkflow defect that ``spec_marks._settle_loop_specs`` fixes);
         returns how many, and advances when there were any."""
         merged_now = 0
         for task in self.workflow.get_tasks(state=TaskState.STARTED):

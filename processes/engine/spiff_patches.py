@@ -182,7 +182,7 @@ def _camunda_message_throw(self, my_task):
 def _camunda_multi_instance_update(my_task):
     # SpiffWorkflow's Camunda multi-instance rewrites its own spec here on first use (data
     # input, input item, even the cardinality), shared by every instance and lost in a
-    # fresh spec; bundle._settle_loop_specs sets them once when the spec is built.
+    # fresh spec; spec_marks._settle_loop_specs sets them once when the spec is built.
     if my_task.state != TaskState.WAITING:
         BpmnSpecMixin._update_hook(my_task.task_spec, my_task)
         my_task._set_state(TaskState.WAITING)

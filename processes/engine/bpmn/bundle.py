@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from lxml import etree
-from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask as CamundaBusinessRuleTask
-from SpiffWorkflow.camunda.specs.multiinstance_task import ParallelMultiInstanceTask as CamundaParallelMI
-from SpiffWorkflow.camunda.specs.multiinstance_task import SequentialMultiInstanceTask as CamundaSequentialMI
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
@@ -16,10 +13,11 @@ from .checks import _check_code
 from .compatibility import compatibility_report
 from .constants import DEFAULT_MAX_BYTES, NS
 from .dialects import _new_parser
-from .metadata import _parameter_value, element_metadata
-from .preprocess import COMPENSATE, COMPENSATION_HANDLER, _check_compensation, _check_links, _preprocess, _q
+from .metadata import element_metadata
+from .preprocess import _check_compensation, _check_links, _preprocess, _q
 from .results import BundleReport, CompatibilityNote, DefinitionInvalid, Problem, ProcessInfo, SourceFile
 from .scan import called_decisions, decision_ids, process_ids
+from .spec_marks import mark_specs
 from .xml import _check_xsd, dialect_of, kind_of, read_xml
 
 
@@ -239,118 +237,9 @@ def _specs_from(parser, process_key: str):
     # the parser walks sequence flows recursively: a long process needs a deep stack
     spec = call_deep(parser.get_spec, process_key)
     subprocess_specs = call_deep(parser.get_subprocess_specs, process_key)
-    continuations, compensation, calls = _engine_markers(parser)
-    for each in [spec, *subprocess_specs.values()]:
-        _parse_compensation_handlers(parser, each)
-        _settle_loop_specs(each)
-        _mark_async_continuations(each, continuations)
-        for task_spec in each.task_specs.values():
-            marks = compensation.get(getattr(task_spec, "bpmn_id", None) or "", {})
-            task_spec.bpm_compensation_handler = marks.get("handler") if task_spec.name == task_spec.bpmn_id else None
-            task_spec.bpm_compensate = marks.get("compensate")
-            if task_spec.name == getattr(task_spec, "bpmn_id", None):
-                task_spec.bpm_io = marks.get("io")
-            if getattr(task_spec, "bpmn_id", None) in calls:
-                task_spec.bpm_call_mappings = calls[task_spec.bpmn_id]
+    mark_specs(parser, spec, subprocess_specs)
     _prepare_business_rule_tasks(spec, subprocess_specs)
     return spec, subprocess_specs
-
-
-CAMUNDA_MULTI_INSTANCE = (CamundaSequentialMI, CamundaParallelMI)
-
-
-def _parse_compensation_handlers(parser, spec) -> None:
-    """Compensation handlers have no incoming flow, so SpiffWorkflow, which parses what the
-    flows reach, never builds them: parse them into their process's spec too."""
-    process_parser = parser.process_parsers.get(spec.name)
-    if process_parser is None:
-        return
-    for node in process_parser.node:
-        if isinstance(node.tag, str) and node.get("isForCompensation") == "true" and node.get("id"):
-            if node.get("id") not in spec.task_specs:
-                call_deep(process_parser.parse_node, node)
-            handler = spec.task_specs[node.get("id")]
-            if not handler.inputs:
-                # SpiffWorkflow refuses to ready a task without an input; the throw starts it
-                handler.inputs = [spec.start]
-
-
-def _engine_markers(parser) -> tuple[dict[str, tuple[bool, bool]], dict[str, dict], dict[str, dict]]:
-    """Over every file the parser holds: element id -> (asyncBefore, asyncAfter) from
-    camunda:asyncBefore / asyncAfter (the legacy camunda:async means before), and element
-    id -> the compensation markers the preprocessing left (handler, what a throw compensates),
-    and call activity id -> its camunda:in / camunda:out mappings."""
-    found: dict[str, tuple[bool, bool]] = {}
-    compensation: dict[str, dict] = {}
-    calls: dict[str, dict] = {}
-    roots = {
-        id(p.node.getroottree().getroot()): p.node.getroottree().getroot() for p in parser.process_parsers.values()
-    }
-    for root in roots.values():
-        for el in root.iter():
-            if not isinstance(el.tag, str) or not el.get("id"):
-                continue
-            before = any(el.get(f"{{{NS['camunda']}}}{name}") == "true" for name in ("asyncBefore", "async"))
-            after = el.get(f"{{{NS['camunda']}}}asyncAfter") == "true"
-            if before or after:
-                found[el.get("id")] = (before, after)
-            if el.get(COMPENSATION_HANDLER) or el.get(COMPENSATE):
-                compensation.setdefault(el.get("id"), {}).update(
-                    {"handler": el.get(COMPENSATION_HANDLER), "compensate": el.get(COMPENSATE)}
-                )
-            io = el.find(f"{_q('extensionElements')}/{{{NS['camunda']}}}inputOutput")
-            if io is not None:
-                ns = f"{{{NS['camunda']}}}"
-                compensation.setdefault(el.get("id"), {})["io"] = {
-                    "inputs": {p.get("name"): _parameter_value(p) for p in io.findall(f"{ns}inputParameter")},
-                    "outputs": {p.get("name"): _parameter_value(p) for p in io.findall(f"{ns}outputParameter")},
-                }
-            if etree.QName(el).localname == "callActivity":
-                mappings = {"in": [], "out": []}
-                for direction in ("in", "out"):
-                    for mapping in el.iterfind(f"{_q('extensionElements')}/{{{NS['camunda']}}}{direction}"):
-                        mappings[direction].append(dict(mapping.attrib))
-                if mappings["in"] or mappings["out"]:
-                    calls[el.get("id")] = mappings
-    return found, compensation, calls
-
-
-def _mark_async_continuations(spec, continuations: dict[str, tuple[bool, bool]]) -> None:
-    """Transaction boundaries as Camunda draws them: the runtime holds a task marked
-    ``bpm_async_before`` (or the tasks after one marked ``bpm_async_after``) for a job."""
-    for task_spec in spec.task_specs.values():
-        bpmn_id = getattr(task_spec, "bpmn_id", None) or ""
-        # a multi-instance's children share its id: the boundary is the whole loop's
-        before, after = continuations.get(bpmn_id, (False, False)) if task_spec.name == bpmn_id else (False, False)
-        task_spec.bpm_async_before = before
-        task_spec.bpm_async_after = after
-
-
-def _settle_loop_specs(spec) -> None:
-    """Make multi-instance specs complete and fixed when they are built.
-
-    - SpiffWorkflow's Camunda multi-instance sets its data input and input item on the
-      *spec* the first time an instance reaches it, so a spec built fresh (another process,
-      a cleared cache) for an instance already inside the loop has none, and the loop
-      ends after its first child. The same is done here, once, at build time
-      (``spiff_patches`` stops the run-time version): ``camunda:collection`` is the input
-      and ``camunda:elementVariable`` the item, as in Camunda; ``loopCardinality`` a count.
-    - A multi-instance task hears that a child completed through an event on the child's
-      spec, which SpiffWorkflow connects only when it creates a child: connect it now.
-    """
-    for task_spec in spec.task_specs.values():
-        if isinstance(task_spec, CAMUNDA_MULTI_INSTANCE):
-            item = task_spec.output_item
-            task_spec.input_item = TaskDataReference(item.bpmn_id) if item is not None else None
-            if task_spec.cardinality is None and task_spec.data_output is not None:
-                task_spec.data_input = TaskDataReference(task_spec.data_output.bpmn_id)
-        inner_name = getattr(task_spec, "task_spec", None)
-        merge_child = getattr(task_spec, "merge_child", None)
-        if not isinstance(inner_name, str) or merge_child is None or inner_name not in spec.task_specs:
-            continue
-        inner = spec.task_specs[inner_name]
-        if not inner.completed_event.is_connected(merge_child):
-            inner.completed_event.connect(merge_child)
 
 
 class BudgetedDMNEngine(DMNEngine):
