@@ -9,7 +9,7 @@ from django.db import transaction
 from ..choices import InstanceStatus
 from ..exceptions import ApplicationError
 from ..models import ProcessInstance, WaitingStep
-from .state import _apply_outcome, _load_run, _lock_instance
+from .state import _apply_outcome, _load_run, _lock_instance, waiting_step_row
 
 
 @dataclass
@@ -88,18 +88,5 @@ def _resync_rows(instance: ProcessInstance, run, rows: set, engine_points: set) 
     for spiff_task_id, element_id, _ in stale:
         WaitingStep.objects.filter(instance=instance, spiff_task_id=spiff_task_id, element_id=element_id).delete()
     WaitingStep.objects.bulk_create(
-        [
-            WaitingStep(
-                instance=instance,
-                spiff_task_id=w.spiff_task_id,
-                element_id=w.element_id,
-                element_type=w.element_type,
-                name=w.name[:255],
-                kind=w.kind,
-                event_name=w.event_name[:255],
-                due_at=w.due_at,
-            )
-            for w in run.waiting()
-            if (w.spiff_task_id, w.element_id, w.kind) not in rows
-        ]
+        [waiting_step_row(instance, w) for w in run.waiting() if (w.spiff_task_id, w.element_id, w.kind) not in rows]
     )

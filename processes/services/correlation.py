@@ -11,6 +11,7 @@ from .. import variables as variable_rules
 from ..choices import HistoryKind, InstanceStatus, WaitKind
 from ..exceptions import (
     AmbiguousCorrelation,
+    CommandFailed,
     MessageAlreadyCorrelated,
     NothingWaitsForMessage,
 )
@@ -58,24 +59,38 @@ def _deliver_thrown_events(sender: ProcessInstance, events: list[dict], *, user=
         _delivery_depth.value = depth
 
 
-def _message_start_definitions(message_name: str) -> list[ProcessDefinition]:
+def _process_starts(flag: dict | None = None) -> list[tuple[ProcessDefinition, str, dict]]:
+    """(active version, start event id, its metadata) of processes' own start events
+    (event-subprocess starts left out)."""
+    definitions = ProcessDefinition.objects.filter(is_active=True, **(flag or {})).order_by("key")
     return [
-        d
-        for d in ProcessDefinition.objects.filter(is_active=True, has_message_start=True)
-        if any(e.get("type") == "startEvent" and e.get("message") == message_name for e in d.elements.values())
+        (d, element_id, e)
+        for d in definitions
+        for element_id, e in d.elements.items()
+        if e.get("type") == "startEvent" and e.get("scope", d.key) == d.key
     ]
+
+
+def _message_start_definitions(message_name: str) -> list[ProcessDefinition]:
+    starts = _process_starts({"has_message_start": True})
+    return list({d.pk: d for d, _, e in starts if e.get("message") == message_name}.values())
 
 
 def _signal_start_definitions(signal_name: str) -> list[ProcessDefinition]:
     """Active versions whose process (not an event subprocess) starts on this signal."""
-    return [
-        d
-        for d in ProcessDefinition.objects.filter(is_active=True)
-        if any(
-            e.get("type") == "startEvent" and e.get("signal") == signal_name and e.get("scope") == d.key
-            for e in d.elements.values()
-        )
-    ]
+    return list({d.pk: d for d, _, e in _process_starts() if e.get("signal") == signal_name}.values())
+
+
+def _message_subscriptions(message_name: str, business_key: str, correlation_keys: dict | None):
+    """Waiting steps of running instances that wait for this message and match the keys."""
+    waiting = WaitingStep.objects.filter(
+        kind=WaitKind.MESSAGE, event_name=message_name, instance__status=InstanceStatus.RUNNING
+    )
+    if business_key:
+        waiting = waiting.filter(instance__business_key=business_key)
+    for var, value in (correlation_keys or {}).items():
+        waiting = waiting.filter(**{f"instance__variables__{var}": value})
+    return waiting
 
 
 def message_correlate(
@@ -126,20 +141,10 @@ def _claim_message_id(message_id: str, message_name: str) -> None:
 
 
 def _correlate(message_name, business_key, correlation_keys, payload, all_matches, user) -> list[ProcessInstance]:
-    waiting = WaitingStep.objects.filter(
-        kind=WaitKind.MESSAGE, event_name=message_name, instance__status=InstanceStatus.RUNNING
-    )
-    if business_key:
-        waiting = waiting.filter(instance__business_key=business_key)
-    for var, value in (correlation_keys or {}).items():
-        waiting = waiting.filter(**{f"instance__variables__{var}": value})
+    waiting = _message_subscriptions(message_name, business_key, correlation_keys)
     instance_ids = sorted(set(waiting.values_list("instance_id", flat=True)))
     if not instance_ids:
-        starters = [
-            d
-            for d in ProcessDefinition.objects.filter(is_active=True, has_message_start=True)
-            if any(e.get("type") == "startEvent" and e.get("message") == message_name for e in d.elements.values())
-        ]
+        starters = _message_start_definitions(message_name)
         if not starters:
             raise NothingWaitsForMessage(f"No instance waits for message '{message_name}' with these keys")
         if len(starters) > 1 and not all_matches:
@@ -158,31 +163,33 @@ def _correlate(message_name, business_key, correlation_keys, payload, all_matche
 
 def _correlate_local(message_name, business_key, correlation_keys, local_keys, payload, all_matches, user):
     """Match the waiting steps themselves: a single correlation must find exactly one step."""
-    waiting = WaitingStep.objects.filter(
-        kind=WaitKind.MESSAGE, event_name=message_name, instance__status=InstanceStatus.RUNNING
-    )
-    if business_key:
-        waiting = waiting.filter(instance__business_key=business_key)
-    for var, value in (correlation_keys or {}).items():
-        waiting = waiting.filter(**{f"instance__variables__{var}": value})
-    matches: list[tuple[int, str]] = []
+    waiting = _message_subscriptions(message_name, business_key, correlation_keys)
+    found = []  # (locked instance, its run, the ids of its matching steps)
     for instance_id in sorted(set(waiting.values_list("instance_id", flat=True))):
-        run = _load_run(_lock_instance(instance_id))
-        matches += [(instance_id, task_id) for task_id in run.message_catchers(message_name, local_keys)]
-    if not matches:
-        raise NothingWaitsForMessage(f"No step waits for message '{message_name}' with these local keys")
-    if len(matches) > 1 and not all_matches:
-        raise AmbiguousCorrelation(f"{len(matches)} steps wait for message '{message_name}' with these local keys")
-    reached = []
-    for instance_id, task_id in matches:
         instance = _lock_instance(instance_id)
         run = _load_run(instance)
-        run.send_message(message_name, payload, spiff_task_id=task_id)
-        event = _history(
-            instance, HistoryKind.MESSAGE_CORRELATED, actor=user, name=message_name, data={"payload": payload or {}}
+        task_ids = run.message_catchers(message_name, local_keys)
+        if task_ids:
+            found.append((instance, run, task_ids))
+    count = sum(len(task_ids) for _, _, task_ids in found)
+    if not count:
+        raise NothingWaitsForMessage(f"No step waits for message '{message_name}' with these local keys")
+    if count > 1 and not all_matches:
+        raise AmbiguousCorrelation(f"{count} steps wait for message '{message_name}' with these local keys")
+    reached = []
+    for instance, run, task_ids in found:
+        for task_id in task_ids:
+            run.send_message(message_name, payload, spiff_task_id=task_id)
+        reached.append(
+            _apply_outcome(instance, run, actor=user, events=[_correlated(instance, message_name, payload, user)])
         )
-        reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
     return reached
+
+
+def _correlated(instance, message_name: str, payload, user):
+    return _history(
+        instance, HistoryKind.MESSAGE_CORRELATED, actor=user, name=message_name, data={"payload": payload or {}}
+    )
 
 
 def _deliver_message(instance_id: int, message_name: str, payload, user) -> ProcessInstance:
@@ -190,10 +197,7 @@ def _deliver_message(instance_id: int, message_name: str, payload, user) -> Proc
     run = _load_run(instance)
     if not run.send_message(message_name, payload):
         raise NothingWaitsForMessage(f"Instance {instance_id} no longer waits for message '{message_name}'")
-    event = _history(
-        instance, HistoryKind.MESSAGE_CORRELATED, actor=user, name=message_name, data={"payload": payload or {}}
-    )
-    return _apply_outcome(instance, run, actor=user, events=[event])
+    return _apply_outcome(instance, run, actor=user, events=[_correlated(instance, message_name, payload, user)])
 
 
 def signal_broadcast(*, signal_name: str, payload: dict[str, Any] | None = None, user=None) -> list[ProcessInstance]:
@@ -209,27 +213,22 @@ def _broadcast(signal_name: str, payload, user, exclude: int | None = None) -> l
     )
     if exclude is not None:
         waiting = waiting.exclude(instance_id=exclude)
-    reached = []
-    for definition in _signal_start_definitions(signal_name):
-        # a signal start event starts one instance of each process that has one
-        started = instance_start(definition=definition, user=user)
-        instance = _lock_instance(started.pk)
-        run = _load_run(instance)
-        if run.send_signal(signal_name, payload):
-            event = _history(
-                instance, HistoryKind.SIGNAL_RECEIVED, actor=user, name=signal_name, data={"payload": payload or {}}
-            )
-            reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
-    started_ids = {i.pk for i in reached}
-    for pk in sorted(set(waiting.values_list("instance_id", flat=True)) - started_ids):
-        instance = _lock_instance(pk)
-        run = _load_run(instance)
-        if run.send_signal(signal_name, payload):
-            event = _history(
-                instance, HistoryKind.SIGNAL_RECEIVED, actor=user, name=signal_name, data={"payload": payload or {}}
-            )
-            reached.append(_apply_outcome(instance, run, actor=user, events=[event]))
-    return reached
+    waiting_ids = sorted(set(waiting.values_list("instance_id", flat=True)))
+    # a signal start event starts one instance of each process that has one
+    started_ids = [instance_start(definition=d, user=user).pk for d in _signal_start_definitions(signal_name)]
+    reached = [_deliver_signal(pk, signal_name, payload, user) for pk in started_ids + waiting_ids]
+    return [instance for instance in reached if instance is not None]
+
+
+def _deliver_signal(instance_id: int, signal_name: str, payload, user) -> ProcessInstance | None:
+    instance = _lock_instance(instance_id)
+    run = _load_run(instance)
+    if not run.send_signal(signal_name, payload):
+        return None
+    event = _history(
+        instance, HistoryKind.SIGNAL_RECEIVED, actor=user, name=signal_name, data={"payload": payload or {}}
+    )
+    return _apply_outcome(instance, run, actor=user, events=[event])
 
 
 def conditions_evaluate(
@@ -237,22 +236,32 @@ def conditions_evaluate(
 ) -> list[ProcessInstance]:
     """Camunda's condition evaluation: start an instance of every active process whose
     conditional start event holds over these variables (in key order); the instances started.
-    ``may_start(definition)`` decides for the caller (the API checks start permissions)."""
+    ``may_start(definition)`` decides for the caller (the API checks start permissions). A
+    condition that fails (not one over a missing variable, which is false) refuses the call."""
     from ..engine import runtime
 
     variable_rules.check(variables)
     data = dict(variables or {})
+    conditions: dict[int, list] = {}
+    definitions: dict[int, ProcessDefinition] = {}
+    for definition, start_id, start in _process_starts():
+        if start.get("condition"):
+            conditions.setdefault(definition.pk, []).append((start_id, start["condition"]))
+            definitions[definition.pk] = definition
     started = []
     with transaction.atomic():
-        for definition in ProcessDefinition.objects.filter(is_active=True).order_by("key"):
-            conditions = [
-                e["condition"]
-                for e in definition.elements.values()
-                if e.get("type") == "startEvent" and e.get("scope") == definition.key and e.get("condition")
-            ]
-            if not conditions or not any(runtime.condition_holds(c, data) for c in conditions):
-                continue
+        for pk, starts in conditions.items():
+            definition = definitions[pk]
             if may_start is not None and not may_start(definition):
                 continue
-            started.append(instance_start(definition=definition, variables=data, business_key=business_key, user=user))
+            holds = False
+            for start_id, condition in starts:
+                try:
+                    holds = holds or runtime.condition_holds(condition, data)
+                except Exception as exc:  # a failing condition refuses the call (422), never a 500
+                    raise CommandFailed(f"{condition}: {exc}", element_id=start_id) from exc
+            if holds:
+                started.append(
+                    instance_start(definition=definition, variables=data, business_key=business_key, user=user)
+                )
     return started

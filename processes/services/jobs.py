@@ -21,38 +21,34 @@ from .deploy import specs_for
 from .state import _apply_outcome, _history, _load_run, _lock_instance, _refuse_suspended, history_append
 
 
-def instance_continue_async(*, instance_id: int, spiff_task_id: str) -> bool:
-    """Go on from an asynchronous continuation (the job runner, inside its transaction).
-    False, changing nothing, when it no longer waits (the instance ended, or it ran before)."""
+def _job_on_instance(instance_id: int, spiff_task_id: str, action: str):
+    """Run one job's engine action on its locked instance: (instance, run), or None, changing
+    nothing, when the step no longer waits (interrupted, the instance ended, or the job ran
+    before): running a job twice is harmless. A suspended instance parks the job."""
     instance = _lock_instance(instance_id)
     _refuse_suspended(instance)
     if instance.status != InstanceStatus.RUNNING:
-        return False
+        return None
     run = _load_run(instance)
     try:
-        run.continue_async(spiff_task_id)
+        getattr(run, action)(spiff_task_id)
     except runtime.EngineActionError:
-        return False
+        return None
     _apply_outcome(instance, run)
-    return True
+    return instance, run
+
+
+def instance_continue_async(*, instance_id: int, spiff_task_id: str) -> bool:
+    """Go on from an asynchronous continuation (the job runner, inside its transaction)."""
+    return _job_on_instance(instance_id, spiff_task_id, "continue_async") is not None
 
 
 def instance_fire_timer(*, instance_id: int, spiff_task_id: str) -> bool:
-    """Fire a due timer of an instance (called by the job runner inside its transaction).
-
-    Returns False, changing nothing, when the timer no longer waits (it was interrupted,
-    the instance ended, or the job ran before): running a job twice is harmless.
-    """
-    instance = _lock_instance(instance_id)
-    _refuse_suspended(instance)
-    if instance.status != InstanceStatus.RUNNING:
+    """Fire a due timer of an instance (called by the job runner inside its transaction)."""
+    done = _job_on_instance(instance_id, spiff_task_id, "fire_timer")
+    if done is None:
         return False
-    run = _load_run(instance)
-    try:
-        run.fire_timer(spiff_task_id)
-    except runtime.EngineActionError:
-        return False
-    _apply_outcome(instance, run)
+    instance, run = done
     # A cycle timer still waiting after it fired wants a job for its next due time.
     for point in run.waiting():
         if point.spiff_task_id == str(spiff_task_id) and point.kind == WaitKind.TIMER and point.due_at is not None:

@@ -242,21 +242,7 @@ def _sync_waiting_points(
     waiting.opened(instance=instance, points=opened, variables=outcome.variables)
     inserted: list[WaitingStep] = []
     if opened:
-        inserted = WaitingStep.objects.bulk_create(
-            [
-                WaitingStep(
-                    instance=instance,
-                    spiff_task_id=w.spiff_task_id,
-                    element_id=w.element_id,
-                    element_type=w.element_type,
-                    name=w.name[:255],
-                    kind=w.kind,
-                    event_name=w.event_name[:255],
-                    due_at=w.due_at,
-                )
-                for w in opened
-            ]
-        )
+        inserted = WaitingStep.objects.bulk_create([waiting_step_row(instance, w) for w in opened])
     if new:
         # A new instance waits exactly where the rows were just inserted and has no incident
         # yet: the response reads both from here instead of asking the database again.
@@ -273,6 +259,20 @@ def _sync_waiting_points(
         )
         for w in opened
     ]
+
+
+def waiting_step_row(instance: ProcessInstance, point) -> WaitingStep:
+    """The row that mirrors one engine waiting point."""
+    return WaitingStep(
+        instance=instance,
+        spiff_task_id=point.spiff_task_id,
+        element_id=point.element_id,
+        element_type=point.element_type,
+        name=point.name[:255],
+        kind=point.kind,
+        event_name=point.event_name[:255],
+        due_at=point.due_at,
+    )
 
 
 def _record_status(instance: ProcessInstance, outcome, *, actor) -> list[HistoryEvent]:

@@ -63,3 +63,10 @@ def test_a_source_expression_and_all_variables_are_mapped():
         secret="abc",
     )
     assert instance.variables["amount_text"] == "ABC" and instance.variables["result"] == 10
+
+
+def test_a_call_activity_without_mappings_is_reported_as_passing_every_variable():
+    deployed = services.definition_deploy(files=[("child.bpmn", CHILD), ("parent.bpmn", _parent(""))])
+    parent = next(d for d in deployed.created if d.key == "parent")
+    [note] = [n for n in parent.compatibility if n["element_id"] == "call" and "without" in n["feature"]]
+    assert "Camunda passes none" in note["effect"]

@@ -203,3 +203,11 @@ def test_a_decision_ref_expression_is_resolved_when_the_task_runs():
     deployed = services.definition_deploy(files=[("p.bpmn", content), ("t.dmn", table)])
     instance = services.instance_start(definition=deployed.created[0], variables={"score": 15, "table": "t"})
     assert instance.variables["rating"] == 1
+
+
+def test_a_business_rule_task_without_a_result_variable_is_reported():
+    table = _table("FIRST", ROWS).replace("<definitions", '<?xml version="1.0"?><definitions', 1).encode()
+    content = bpmn("merged_rules", chain('<bpmn:businessRuleTask id="rate" camunda:decisionRef="t"/>'))
+    definition = services.definition_deploy(files=[("p.bpmn", content), ("t.dmn", table)]).created[0]
+    [note] = [n for n in definition.compatibility if n["element_id"] == "rate" and "resultVariable" in n["feature"]]
+    assert "merged into the variables" in note["effect"]

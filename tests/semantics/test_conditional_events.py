@@ -111,3 +111,14 @@ def test_evaluating_conditions_starts_the_processes_whose_conditional_start_hold
     from processes.models import ProcessInstance
 
     assert _waiting(ProcessInstance.objects.get(pk=started["id"])) == [("work", "user")]
+
+
+def test_a_conditional_start_whose_condition_fails_is_refused_with_422_not_a_server_error(admin_user):
+    from rest_framework.test import APIClient
+
+    deploy_one(CONDITIONAL_START.replace(b"${foo == 1}", b"${foo / 0 == 1}").replace(b"conditional_start", b"bad_cond"))
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    response = client.post("/api/v1/conditions/", {"variables": {"foo": 1}}, format="json")
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"]["element_id"] == "start"

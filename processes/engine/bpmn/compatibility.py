@@ -76,6 +76,41 @@ _UNSUPPORTED_BPMN = {
 }
 
 
+def _form_key_effect(form_key: str) -> str:
+    if form_key.startswith(("embedded:", "app:")):
+        return (
+            f"Embedded HTML forms are not rendered ('{form_key}'): the task shows its camunda:formData fields, "
+            "else a form generated from its variables (one field per simple variable)"
+        )
+    if form_key.startswith("camunda-forms:"):
+        return (
+            "Kept: the Camunda Form's fields are the task's form, rendered by the inbox and validated on the "
+            "server (deploy the .form file with the diagram)"
+        )
+    return ""
+
+
+def _camunda_default_difference(el: etree._Element, kind: str) -> tuple[str, str] | None:
+    """Where leaving a Camunda attribute out behaves differently here: (feature, effect)."""
+    extensions = el.find(_q("extensionElements"))
+    names = {etree.QName(c).localname for c in extensions} if extensions is not None else set()
+    if kind == "callActivity" and not names & {"in", "out"}:
+        return (
+            "call activity without camunda:in/out",
+            "Every variable passes into the called process and back (Camunda passes none without mappings)",
+        )
+    if (
+        kind == "businessRuleTask"
+        and el.get(f"{{{CAMUNDA_NS}}}decisionRef")
+        and not el.get(f"{{{CAMUNDA_NS}}}resultVariable")
+    ):
+        return (
+            "business rule task without camunda:resultVariable",
+            "The matched outputs are merged into the variables (Camunda keeps no result without a result variable)",
+        )
+    return None
+
+
 def compatibility_report(tree: etree._ElementTree, file: str) -> list[CompatibilityNote]:
     """List what will be ignored or behave differently, each with its element id and line."""
     notes: list[CompatibilityNote] = []
@@ -128,28 +163,12 @@ def compatibility_report(tree: etree._ElementTree, file: str) -> list[Compatibil
                     )
                 )
             form_key = el.get(f"{{{CAMUNDA_NS}}}formKey") or ""
-            if form_key.startswith(("embedded:", "app:")):
-                notes.append(
-                    CompatibilityNote(
-                        owner_id,
-                        el.sourceline,
-                        file,
-                        "camunda:formKey",
-                        f"Embedded HTML forms are not rendered ('{form_key}'): the task shows its camunda:formData "
-                        "fields, else a form generated from its variables (one field per simple variable)",
-                    )
-                )
-            elif form_key.startswith("camunda-forms:"):
-                notes.append(
-                    CompatibilityNote(
-                        owner_id,
-                        el.sourceline,
-                        file,
-                        "camunda:formKey",
-                        "Kept: the Camunda Form's fields are the task's form, rendered by the inbox and validated "
-                        "on the server (deploy the .form file with the diagram)",
-                    )
-                )
+            effect = _form_key_effect(form_key)
+            if effect:
+                notes.append(CompatibilityNote(owner_id, el.sourceline, file, "camunda:formKey", effect))
+            default = _camunda_default_difference(el, qname.localname)
+            if default:
+                notes.append(CompatibilityNote(el.get("id", ""), el.sourceline, file, *default))
             if qname.localname in ("linkEventDefinition",):
                 notes.append(
                     CompatibilityNote(
