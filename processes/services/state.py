@@ -68,46 +68,32 @@ def _known_rows(instance: ProcessInstance, **relations: list) -> None:
 
 
 def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened) -> None:
-    """Pending jobs follow the timers and service tasks the instance waits on (same transaction)."""
+    """Pending jobs follow the timers, service tasks and asynchronous continuations the instance
+    waits on (same transaction): each opened point that a job moves on gets one."""
     if closed:
         Job.objects.filter(_steps(closed), instance=instance, status=JobStatus.PENDING).delete()
-    new_jobs = [
-        Job(
-            instance=instance,
-            kind=JobKind.TIMER,
-            spiff_task_id=w.spiff_task_id,
-            element_id=w.element_id,
-            due_at=w.due_at,
-        )
-        for w in opened
-        if w.kind == WaitKind.TIMER and w.due_at is not None
-    ]
+    new_jobs = []
     for w in opened:
-        if w.kind == WaitKind.ASYNC:  # Camunda commits here; the job goes on from this point
-            new_jobs.append(
-                Job(
-                    instance=instance,
-                    kind=JobKind.ASYNC,
-                    spiff_task_id=w.spiff_task_id,
-                    element_id=w.element_id,
-                    due_at=timezone.now(),
-                    max_attempts=settings.BPM["ASYNC_RETRIES"],
-                )
-            )
-        if w.kind == WaitKind.SERVICE:  # the connector call runs as a job, outside this transaction
-            retries = instance.definition.element(w.element_id).connector.get("retries")
-            new_jobs.append(
-                Job(
-                    instance=instance,
-                    kind=JobKind.SERVICE,
-                    spiff_task_id=w.spiff_task_id,
-                    element_id=w.element_id,
-                    due_at=timezone.now(),
-                    max_attempts=1 + (retries if retries is not None else settings.BPM["SERVICE_RETRIES"]),
-                )
-            )
+        job = _job_for(instance, w)
+        if job is not None:
+            new_jobs.append(job)
     if new_jobs:
         Job.objects.bulk_create(new_jobs)
+
+
+def _job_for(instance: ProcessInstance, point) -> Job | None:
+    job = Job(instance=instance, spiff_task_id=point.spiff_task_id, element_id=point.element_id)
+    if point.kind == WaitKind.TIMER and point.due_at is not None:
+        job.kind, job.due_at = JobKind.TIMER, point.due_at
+    elif point.kind == WaitKind.ASYNC:  # Camunda commits here; the job goes on from this point
+        job.kind, job.due_at, job.max_attempts = JobKind.ASYNC, timezone.now(), settings.BPM["ASYNC_RETRIES"]
+    elif point.kind == WaitKind.SERVICE:  # the connector call runs as a job, outside this transaction
+        retries = instance.definition.element(point.element_id).connector.get("retries")
+        job.kind, job.due_at = JobKind.SERVICE, timezone.now()
+        job.max_attempts = 1 + (retries if retries is not None else settings.BPM["SERVICE_RETRIES"])
+    else:
+        return None
+    return job
 
 
 @notifications.batched_subscription_reads()

@@ -114,56 +114,43 @@ def _rewrite_compensation(tree: etree._ElementTree) -> None:
 
 def _check_compensation(tree: etree._ElementTree, name: str) -> list[Problem]:
     """What the engine would not run as Camunda does is refused, naming the element: compensation
-    event subprocesses, compensation boundary events without a handler, external tasks
-    without a topic."""
-    problems = []
+    event subprocesses, compensation inside a transaction, compensation boundary events without
+    a handler, external tasks without a topic."""
     root = tree.getroot()
     handlers = {a.get("sourceRef") for a in root.iter(_q("association"))}
+    refused: list[tuple[etree._Element, str]] = []
     for start in root.iter(_q("startEvent")):
         if start.find(_q("compensateEventDefinition")) is not None:
-            problems.append(
-                Problem(
+            refused.append(
+                (
+                    start,
                     "Compensation event subprocesses are not supported: compensate with a compensation boundary "
                     "event and a handler task (isForCompensation) on the activity instead",
-                    file=name,
-                    element_id=start.get("id", ""),
-                    line=start.sourceline,
-                )
-            )
-    for transaction in root.iter(_q("transaction")):
-        for boundary in transaction.iter(_q("boundaryEvent")):
-            if boundary.find(_q("compensateEventDefinition")) is not None:
-                problems.append(
-                    Problem(
-                        "Compensation inside a transaction (run when the transaction is cancelled) is not supported: "
-                        "throw the compensation explicitly after the cancel boundary event instead",
-                        file=name,
-                        element_id=boundary.get("id", ""),
-                        line=boundary.sourceline,
-                    )
-                )
-    for task in root.iter(_q("serviceTask"), _q("sendTask"), _q("businessRuleTask")):
-        if task.get(f"{{{CAMUNDA_NS}}}type") == "external" and not (task.get(f"{{{CAMUNDA_NS}}}topic") or "").strip():
-            problems.append(
-                Problem(
-                    "An external task needs a topic (camunda:topic) for its workers to fetch it by",
-                    file=name,
-                    element_id=task.get("id", ""),
-                    line=task.sourceline,
                 )
             )
     for boundary in root.iter(_q("boundaryEvent")):
-        if boundary.find(_q("compensateEventDefinition")) is not None and boundary.get("id") not in handlers:
-            problems.append(
-                Problem(
-                    "This compensation boundary event has no handler: connect it to a task marked "
-                    "isForCompensation with an association",
-                    file=name,
-                    element_id=boundary.get("id", ""),
-                    line=boundary.sourceline,
+        if boundary.find(_q("compensateEventDefinition")) is None:
+            continue
+        if any(a.tag == _q("transaction") for a in boundary.iterancestors()):
+            refused.append(
+                (
+                    boundary,
+                    "Compensation inside a transaction (run when the transaction is cancelled) is not supported: "
+                    "throw the compensation explicitly after the cancel boundary event instead",
                 )
             )
-    return problems
+        elif boundary.get("id") not in handlers:
+            refused.append(
+                (
+                    boundary,
+                    "This compensation boundary event has no handler: connect it to a task marked "
+                    "isForCompensation with an association",
+                )
+            )
+    for task in root.iter(_q("serviceTask"), _q("sendTask"), _q("businessRuleTask")):
+        if task.get(f"{{{CAMUNDA_NS}}}type") == "external" and not (task.get(f"{{{CAMUNDA_NS}}}topic") or "").strip():
+            refused.append((task, "An external task needs a topic (camunda:topic) for its workers to fetch it by"))
+    return [Problem(message, file=name, element_id=el.get("id", ""), line=el.sourceline) for el, message in refused]
 
 
 def approval_properties(task: etree._Element) -> dict[str, str]:
