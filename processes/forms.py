@@ -69,12 +69,45 @@ _FIELD_FORM_BUILDER: list = []
 
 
 def register_field_form(builder) -> None:
-    """``builder(fields, variables, data=None)`` returns a form with ``variables()``."""
+    """``builder(fields, variables, data=None, posted_json=None)`` returns a form with
+    ``variables()`` and ``form_js_values()``."""
     _FIELD_FORM_BUILDER[:] = [builder]
 
 
-def start_fields_form(fields: list[dict], data=None):
-    """The start event's form, or None when it has no fields or no builder is registered."""
+def start_fields_form(fields: list[dict], post=None):
+    """The start event's form (bound to what was posted, from its fields or from form-js), or
+    None when it has no fields or no builder is registered."""
     if not fields or not _FIELD_FORM_BUILDER:
         return None
-    return _FIELD_FORM_BUILDER[0](fields, {}, data=data)
+    if post is None:
+        return _FIELD_FORM_BUILDER[0](fields, {})
+    posted_json, data = posted_field_data(post)
+    return _FIELD_FORM_BUILDER[0](fields, {}, data=data, posted_json=posted_json)
+
+
+def field_data_from_json(data: dict | None) -> dict:
+    """JSON values (from the API or a form rendered with form-js) as a field form's POST data."""
+    submitted = {}
+    for key, value in (data or {}).items():
+        if isinstance(value, bool):
+            submitted[key] = "true" if value else "false"
+        elif value is None:
+            submitted[key] = ""
+        else:
+            submitted[key] = value
+    return submitted
+
+
+def posted_field_data(post) -> tuple[dict | None, object]:
+    """(the JSON a form rendered with form-js posted as ``form_json``, the data to bind a field
+    form to): a page without form-js posts its fields as they are."""
+    raw = post.get("form_json")
+    if not raw:
+        return None, post
+    try:
+        values = json.loads(raw)
+    except json.JSONDecodeError:
+        values = None
+    if not isinstance(values, dict):
+        return None, post
+    return values, field_data_from_json(values)

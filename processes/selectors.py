@@ -26,14 +26,23 @@ def definitions_visible_to(user) -> QuerySet[ProcessDefinition]:
     return qs.filter(key__in=_keys_with_object_perm(user, OBJECT_PERMS))
 
 
-def start_form_fields(definition: ProcessDefinition) -> list[dict]:
-    """The form fields of the process's own start event (camunda:formData or a Camunda Form)."""
+def _start_form(definition: ProcessDefinition) -> dict:
     for element in (definition.elements or {}).values():
         if element.get("type") == "startEvent" and element.get("scope") == definition.key:
-            fields = (element.get("camunda") or {}).get("formFields")
-            if fields:
-                return fields
-    return []
+            camunda = element.get("camunda") or {}
+            if camunda.get("formFields"):
+                return camunda
+    return {}
+
+
+def start_form_fields(definition: ProcessDefinition) -> list[dict]:
+    """The form fields of the process's own start event (camunda:formData or a Camunda Form)."""
+    return _start_form(definition).get("formFields") or []
+
+
+def start_form_schema(definition: ProcessDefinition) -> dict | None:
+    """The start event's Camunda Form (form-js JSON), rendered with form-js on the start page."""
+    return _start_form(definition).get("formSchema")
 
 
 def decision_visible(user, key: str) -> bool:

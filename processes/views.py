@@ -53,6 +53,7 @@ def definition_upload(request):
 @login_required
 def definition_detail(request, pk, start_form=None, fields_form=None):
     definition = get_object_or_404(selectors.definitions_visible_to(request.user).select_related("deployed_by"), pk=pk)
+    fields_form = fields_form or start_fields_form(selectors.start_form_fields(definition))
     instances = selectors.instances_visible_to(request.user).filter(definition__key=definition.key)
     page = Paginator(instances, 25).get_page(request.GET.get("page"))
     return render(
@@ -63,7 +64,8 @@ def definition_detail(request, pk, start_form=None, fields_form=None):
             "versions": selectors.definition_versions(request.user, definition.key),
             "instances": page,
             "start_form": start_form or StartInstanceForm(),
-            "start_fields_form": fields_form or start_fields_form(selectors.start_form_fields(definition)),
+            "start_fields_form": fields_form,
+            "start_form_js": _form_js(selectors.start_form_schema(definition), fields_form),
             "can_start": selectors.user_can_start(request.user, definition),
             "can_deploy": selectors.user_can_deploy(request.user),
             "can_grant": selectors.user_can_grant(request.user, definition),
@@ -72,6 +74,13 @@ def definition_detail(request, pk, start_form=None, fields_form=None):
             "following": request.user.process_subscriptions.filter(process_key=definition.key).exists(),
         },
     )
+
+
+def _form_js(schema: dict | None, fields_form) -> dict | None:
+    """What the page hands form-js: the Camunda Form and the values it starts with."""
+    if not schema or fields_form is None:
+        return None
+    return {"schema": schema, "data": fields_form.form_js_values()}
 
 
 @login_required
@@ -113,7 +122,7 @@ def instance_start(request, pk):
     if not selectors.user_can_start(request.user, definition):
         raise PermissionDenied("You may not start this process.")
     form = StartInstanceForm(request.POST)
-    fields_form = start_fields_form(selectors.start_form_fields(definition), data=request.POST)
+    fields_form = start_fields_form(selectors.start_form_fields(definition), post=request.POST)
     if not form.is_valid() or (fields_form is not None and not fields_form.is_valid()):
         for field, errors in form.errors.items():
             messages.error(request, f"{field}: {' '.join(errors)}")

@@ -16,17 +16,20 @@ if [ ! -f "$STAMP" ]; then
   python -m pip install -q -r "$REQ"
   touch "$STAMP"
 fi
-# Front-end packages (bpmn-js viewer, Chart.js) come from npm and are served as static files:
-# no CDN at run time.
-if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ ! -f static/vendor/chart.js/chart.umd.min.js ]; then
+# Front-end packages (bpmn-js viewer, Chart.js, form-js viewer) come from npm and are served as
+# static files: no CDN at run time.
+if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ ! -f static/vendor/chart.js/chart.umd.min.js ] \
+  || [ ! -f static/vendor/form-js/form-viewer.umd.js ]; then
   if command -v npm >/dev/null; then
     npm ci --silent --no-audit --no-fund
-    mkdir -p static/vendor/bpmn-js static/vendor/chart.js
+    mkdir -p static/vendor/bpmn-js static/vendor/chart.js static/vendor/form-js
     cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js static/vendor/bpmn-js/
     cp -r node_modules/bpmn-js/dist/assets/. static/vendor/bpmn-js/
     cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.js/
+    cp node_modules/@bpmn-io/form-js/dist/form-viewer.umd.js static/vendor/form-js/
+    cp -r node_modules/@bpmn-io/form-js/dist/assets/. static/vendor/form-js/
   else
-    echo "npm not found: the diagram viewer and charts will be missing (install Node.js and npm)." >&2
+    echo "npm not found: the diagram viewer, charts and Camunda Forms rendering will be missing (install Node.js and npm)." >&2
   fi
 fi
 if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then

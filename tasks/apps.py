@@ -19,7 +19,11 @@ class TasksConfig(AppConfig):
         # The instance API's "complete a step" follows the task rules for human steps.
         process_services.register_human_step_completer(services.task_complete_step)
         # A start event's form fields render and validate as a task's do.
-        register_field_form(lambda fields, variables, data=None: TaskForm(fields, variables, data=data))
+        register_field_form(
+            lambda fields, variables, data=None, posted_json=None: TaskForm(
+                fields, variables, data=data, posted_json=posted_json
+            )
+        )
         # SLA escalation steps run as jobs of their own kind.
         jobs.register_job_kind(JobKind.ESCALATION, escalation.run_job)
         health.register_figures(selectors.metrics_figures)  # open and overdue tasks for /metrics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
 
 from django import forms
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 from processes.engine import expressions, scripting
+from processes.forms import field_data_from_json
 
 BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
 
@@ -85,12 +87,46 @@ def _form_field(field: dict, initial: Any) -> forms.Field:
 class TaskForm(forms.Form):
     """A form whose fields come from a task's form definition."""
 
-    def __init__(self, fields: list[dict], variables: dict, *args, draft: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        fields: list[dict],
+        variables: dict,
+        *args,
+        draft: dict | None = None,
+        posted_json: dict | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        self.posted_json = posted_json  # what a page rendered with form-js posted
         self.definition = fields
         values = {**variables, **(draft or {})}
         for field in fields:
             self.fields[field["id"]] = _form_field(field, _default(field, values))
+
+    def form_js_values(self) -> dict[str, Any]:
+        """The values form-js shows: what was posted when the form comes back with errors,
+        else each field's starting value (text fields as text, yes/no as booleans)."""
+        if self.posted_json is not None:
+            return self.posted_json
+        values = {}
+        for name, field in self.fields.items():
+            value = field.initial
+            if value is None:
+                continue
+            if field.field_type == "boolean":
+                value = value == "true"
+            elif field.field_type == "date":
+                value = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            elif field.field_type == "string":
+                value = (
+                    value
+                    if isinstance(value, str)
+                    else json.dumps(value)
+                    if isinstance(value, (dict, list))
+                    else str(value)
+                )
+            values[name] = value
+        return values
 
     def variables(self) -> dict[str, Any]:
         """The cleaned values as process variables (readonly fields are not written)."""
@@ -111,15 +147,7 @@ def clean_task_data(fields: list[dict], variables: dict, data: dict) -> dict[str
     Tasks without a form accept any JSON object as variables (as Camunda's API does)."""
     if not fields:
         return dict(data or {})
-    submitted = {}
-    for key, value in (data or {}).items():
-        if isinstance(value, bool):
-            submitted[key] = "true" if value else "false"
-        elif value is None:
-            submitted[key] = ""
-        else:
-            submitted[key] = value
-    form = TaskForm(fields, variables, data=submitted)
+    form = TaskForm(fields, variables, data=field_data_from_json(data))
     if not form.is_valid():
         raise ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
     return form.variables()

@@ -23,6 +23,8 @@ class HumanTask(models.Model):
     name = models.CharField(max_length=255)
     instructions = models.TextField(blank=True)
     form = models.JSONField(default=list, blank=True)  # camunda:formData fields
+    # A Camunda Form's form-js JSON: the page renders it with form-js; `form` validates it.
+    form_schema = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.SET_NULL

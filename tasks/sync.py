@@ -75,10 +75,8 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
                 kind=point.kind,
                 name=(point.name or point.element_id)[:255],
                 instructions=a.instructions,
-                form=_task_form(
-                    instance.definition.element(point.element_id, getattr(point, "process_key", "")),
-                    {**variables, **(point.data or {})},
-                ),
+                form=_task_form(element, {**variables, **(point.data or {})}),
+                form_schema=element.camunda.get("formSchema"),
                 assignee=users.get(a.assignee) if a.assignee else None,
                 claimed_at=timezone.now() if a.assignee in users else None,
                 priority=a.priority,
@@ -86,6 +84,7 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
                 follow_up_at=a.follow_up_at,
             )
             for point, a in resolved
+            for element in [instance.definition.element(point.element_id, getattr(point, "process_key", ""))]
         ]
     )
     candidates = []

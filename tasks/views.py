@@ -11,6 +11,7 @@ from bpm.exceptions import ApplicationError
 from bpm.pages import page_action
 from processes import selectors as process_selectors
 from processes.exceptions import CommandFailed
+from processes.forms import posted_field_data
 
 from . import selectors, services
 from .forms import TaskForm
@@ -83,6 +84,10 @@ def task_detail(request, pk, form=None, command_error=None):
             "task": task,
             "instance": instance,
             "form": form,
+            # a Camunda Form is drawn with form-js over the same fields
+            "form_js": {"schema": task.form_schema, "data": form.form_js_values()}
+            if task.form_schema and form
+            else None,
             "command_error": command_error,
             "actions": services.can_act(request.user, task),
             "approval_outcomes": _approval_outcomes(task),
@@ -152,7 +157,8 @@ def task_comment(request, pk):
 def _submitted_form(request, task):
     if not task.form:
         return None, {}
-    form = TaskForm(task.form, task.instance.variables, data=request.POST)
+    posted_json, data = posted_field_data(request.POST)
+    form = TaskForm(task.form, task.instance.variables, data=data, posted_json=posted_json)
     if not form.is_valid():
         return form, None
     return form, form.variables()

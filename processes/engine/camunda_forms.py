@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
 from .bpmn.results import Problem, SourceFile
 
@@ -77,17 +78,24 @@ def read_json_schema_form(source: SourceFile, schema: dict) -> tuple[list[dict],
     return fields, problems
 
 
-def read_form(source: SourceFile) -> tuple[str, list[dict], list[Problem]]:
-    """(the form's id, its fields as formData-shaped dicts, problems)."""
+class ReadForm(NamedTuple):
+    form_id: str
+    fields: list[dict]  # formData-shaped, validated on the server
+    schema: dict | None  # a Camunda Form's form-js JSON, rendered with form-js in the browser
+    problems: list[Problem]
+
+
+def read_form(source: SourceFile) -> ReadForm:
+    """A deployed form file read into its id, its fields, its form-js schema and problems."""
     try:
         schema = json.loads(source.content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return "", [], [Problem(f"Not a Camunda Form (form-js JSON): {exc}", file=source.name)]
+        return ReadForm("", [], None, [Problem(f"Not a Camunda Form (form-js JSON): {exc}", file=source.name)])
     if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
         fields, problems = read_json_schema_form(source, schema)
-        return PurePosixPath(source.name).name, fields, problems
+        return ReadForm(PurePosixPath(source.name).name, fields, None, problems)
     if not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
-        return "", [], [Problem("Not a Camunda Form: it has no 'components' list", file=source.name)]
+        return ReadForm("", [], None, [Problem("Not a Camunda Form: it has no 'components' list", file=source.name)])
     fields: list[dict] = []
     problems: list[Problem] = []
     for component in _components(schema["components"]):
@@ -106,7 +114,7 @@ def read_form(source: SourceFile) -> tuple[str, list[dict], list[Problem]]:
             )
             continue
         fields.append(_field(component))
-    return schema.get("id") or PurePosixPath(source.name).stem, fields, problems
+    return ReadForm(schema.get("id") or PurePosixPath(source.name).stem, fields, schema, problems)
 
 
 def _components(components: list) -> list[dict]:

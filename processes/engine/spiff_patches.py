@@ -141,8 +141,8 @@ _on_complete = TaskSpec._on_complete
 
 
 def _on_complete_with_outputs(self, my_task):
-    io = getattr(self, "bpm_io", None)
-    if io and (io.get("inputs") or io.get("outputs")):
+    io = getattr(self, "bpm_io", None) or {}
+    if io.get("inputs") or io.get("outputs") or _IO_LOCALS in my_task.internal_data:
         outputs = {name: _io_value(value, my_task.data) for name, value in (io.get("outputs") or {}).items()}
         for name in my_task.internal_data.pop(_IO_LOCALS + "_new", []):
             my_task.data.pop(name, None)  # a local variable ends with its activity
@@ -243,18 +243,32 @@ def _mapped(mappings: list[dict], source_data: dict, evaluate) -> dict:
     return data
 
 
+def _is_local(mapping: dict) -> bool:
+    return mapping.get("local") == "true"
+
+
 def _mapped_copy_data(self, my_task, subworkflow):
     # With camunda:in mappings the called process sees only what they pass, as in Camunda.
+    # local="true" passes only the call activity's local variables (its input parameters).
+    _apply_input_parameters(self, my_task)  # the call starts inside its update, before the ready hook
     mappings = (getattr(self, "bpm_call_mappings", None) or {}).get("in")
     if not mappings:
         return _call_copy_data(self, my_task, subworkflow)
     start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
     engine = my_task.workflow.script_engine
-    start.set_data(**_mapped(mappings, my_task.data, lambda expression: engine.evaluate(my_task, expression)))
+    local_names = set(((getattr(self, "bpm_io", None) or {}).get("inputs")) or {})
+    data: dict = {}
+    for local in (False, True):
+        source = my_task.data if not local else {k: v for k, v in my_task.data.items() if k in local_names}
+        chosen = [m for m in mappings if _is_local(m) == local]
+        data.update(_mapped(chosen, source, lambda expression: engine.evaluate(my_task, expression)))
+    start.set_data(**data)
 
 
 def _mapped_update_data(self, my_task, subworkflow):
     # With camunda:out mappings only what they name comes back; the caller keeps its own data.
+    # local="true" makes them local variables of the call activity: its output parameters
+    # may map them, and they end with it.
     mappings = (getattr(self, "bpm_call_mappings", None) or {}).get("out")
     if not mappings:
         if (getattr(self, "bpm_call_mappings", None) or {}).get("in"):
@@ -262,7 +276,20 @@ def _mapped_update_data(self, my_task, subworkflow):
         return _call_update_data(self, my_task, subworkflow)
     last = subworkflow.last_task
     engine = my_task.workflow.script_engine
-    my_task.data.update(_mapped(mappings, last.data, lambda expression: engine.evaluate(last, expression)))
+    evaluate = lambda expression: engine.evaluate(last, expression)  # noqa: E731
+    my_task.data.update(_mapped([m for m in mappings if not _is_local(m)], last.data, evaluate))
+    local = _mapped([m for m in mappings if _is_local(m)], last.data, evaluate)
+    if local:
+        saved = my_task.internal_data.setdefault(_IO_LOCALS, {})
+        new = my_task.internal_data.setdefault(_IO_LOCALS + "_new", [])
+        for name in local:
+            if name in saved or name in new:
+                continue
+            if name in my_task.data:
+                saved[name] = my_task.data[name]  # the caller's variable comes back after the activity
+            else:
+                new.append(name)
+        my_task.data.update(local)
     return None
 
 

@@ -133,15 +133,15 @@ def definition_deploy(
         return _deploy(files=files, user=user, source=source, name=name)
 
 
-def _read_forms(form_files: list) -> tuple[dict[str, list], dict[str, list]]:
-    """Camunda Forms of the upload: fields by form id and by file name; bad forms are refused."""
-    by_id: dict[str, list] = {}
-    by_file: dict[str, list] = {}
+def _read_forms(form_files: list) -> tuple[dict[str, camunda_forms.ReadForm], dict[str, camunda_forms.ReadForm]]:
+    """Forms of the upload by form id and by file name; bad forms are refused."""
+    by_id: dict[str, camunda_forms.ReadForm] = {}
+    by_file: dict[str, camunda_forms.ReadForm] = {}
     problems = []
     for source in form_files:
-        form_id, fields, form_problems = camunda_forms.read_form(source)
-        problems += form_problems
-        by_id[form_id] = by_file[source.name] = fields
+        form = camunda_forms.read_form(source)
+        problems += form.problems
+        by_id[form.form_id] = by_file[source.name] = form
     if problems:
         raise DefinitionInvalidError(
             "The files cannot be deployed: " + "; ".join(str(p) for p in problems[:5]),
@@ -163,8 +163,8 @@ def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> li
             if reference is None or camunda.get("formFields"):
                 continue
             kind, name = reference
-            fields = (forms_by_id if kind == "id" else forms_by_file).get(name)
-            if fields is None:
+            form = (forms_by_id if kind == "id" else forms_by_file).get(name)
+            if form is None:
                 notes.append(
                     {
                         "element_id": element_id,
@@ -176,7 +176,9 @@ def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> li
                     }
                 )
                 continue
-            camunda["formFields"] = fields
+            camunda["formFields"] = form.fields
+            if form.schema is not None:
+                camunda["formSchema"] = form.schema  # the task page renders it with form-js
             element["camunda"] = camunda
     return notes
 

@@ -70,3 +70,31 @@ def test_a_call_activity_without_mappings_is_reported_as_passing_every_variable(
     parent = next(d for d in deployed.created if d.key == "parent")
     [note] = [n for n in parent.compatibility if n["element_id"] == "call" and "without" in n["feature"]]
     assert "Camunda passes none" in note["effect"]
+
+
+def test_variables_mapped_in_with_local_are_only_the_call_activitys_own_input_parameters():
+    instance = _run(
+        "<camunda:inputOutput>"
+        '<camunda:inputParameter name="amount">${base + 1}</camunda:inputParameter>'
+        "</camunda:inputOutput>"
+        '<camunda:in variables="all" local="true"/><camunda:out source="seen" target="seen"/>'
+        '<camunda:out source="result" target="result"/>',
+        base=20,
+        secret="s3cr3t",
+    )
+    assert instance.variables["seen"] == ["amount"]
+    assert instance.variables["result"] == 42
+    assert "amount" not in instance.variables  # the input parameter ended with the activity
+
+
+def test_variables_mapped_out_with_local_reach_the_caller_only_through_output_parameters():
+    instance = _run(
+        '<camunda:in source="amount"/><camunda:out source="result" target="result" local="true"/>'
+        "<camunda:inputOutput>"
+        '<camunda:outputParameter name="doubled">${result}</camunda:outputParameter>'
+        "</camunda:inputOutput>",
+        amount=21,
+        result="the caller's own",
+    )
+    assert instance.variables["doubled"] == 42
+    assert instance.variables["result"] == "the caller's own"

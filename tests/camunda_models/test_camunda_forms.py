@@ -178,3 +178,44 @@ def test_the_start_page_renders_the_start_events_form_and_keeps_what_was_typed_o
     assert started.status_code == 302
     instance = ProcessInstance.objects.get()
     assert instance.variables["creditor"] == "Great Pizza" and instance.variables["amount"] == 30
+
+
+def _page_client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_task_page_hands_the_camunda_form_to_form_js_with_the_values_it_starts_with(admin_user):
+    instance = services.instance_start(
+        definition=_deploy('camunda:formRef="approve-form"'), variables={"creditor": "Great Pizza", "amount": 30}
+    )
+    task = HumanTask.objects.get(instance=instance)
+    HumanTask.objects.filter(pk=task.pk).update(assignee=admin_user)
+    page = _page_client(admin_user).get(f"/tasks/{task.pk}/").content.decode()
+    assert 'data-form-js="task-form-js"' in page and "vendor/form-js/form-viewer.umd.js" in page
+    start = page.index('id="task-form-js-data"')
+    handed = json.loads(page[page.index(">", start) + 1 : page.index("</script>", start)])
+    assert handed["schema"]["id"] == "approve-form"
+    assert handed["data"] == {"creditor": "Great Pizza", "amount": 30}
+
+
+def test_data_posted_by_form_js_is_checked_by_the_server_and_its_errors_listed_above_the_form(admin_user):
+    instance = services.instance_start(definition=_deploy('camunda:formRef="approve-form"'))
+    task = HumanTask.objects.get(instance=instance)
+    HumanTask.objects.filter(pk=task.pk).update(assignee=admin_user)
+    client = _page_client(admin_user)
+    bad = {"creditor": "Great Pizza", "amount": 5000, "category": "food", "approved": True}
+    response = client.post(f"/tasks/{task.pk}/complete/", {"form_json": json.dumps(bad)})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="form-errors"' in page and 'data-field="amount"' in page and 'data-field="category"' in page
+    assert '"amount": 5000' in page  # form-js is drawn again with what was posted
+    good = {**bad, "amount": 30, "category": "travel"}
+    response = client.post(f"/tasks/{task.pk}/complete/", {"form_json": json.dumps(good)})
+    assert response.status_code == 302
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+    assert instance.variables["approved"] is True and instance.variables["amount"] == 30

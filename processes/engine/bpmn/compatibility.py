@@ -35,10 +35,10 @@ _IGNORED_CAMUNDA_ATTRS = {
     "mapDecisionResult": "Kept: singleEntry, singleResult, collectEntries or resultList (the default), as in Camunda",
     "resultVariable": "Kept: the decision result, mapped by mapDecisionResult, is stored in this variable (without "
     "it the matched outputs are merged into the variables; Camunda keeps nothing)",
-    "formRef": "Kept: the Camunda Form's fields (deployed beside the diagram) are the task's form, rendered by the "
-    "inbox and validated on the server; text and layout components are not shown",
-    "formRefBinding": "Camunda Forms (form-js) are not rendered",
-    "formRefVersion": "Camunda Forms (form-js) are not rendered",
+    "formRef": "Kept: the Camunda Form (deployed beside the diagram) is drawn with form-js in the inbox and its "
+    "fields are validated again on the server",
+    "formRefBinding": "The form deployed with the diagram is used (binding is not read)",
+    "formRefVersion": "The form deployed with the diagram is used (the version is not read)",
     "variableMappingClass": "Java variable mapping classes are not run",
     "variableMappingDelegateExpression": "Java variable mapping delegates are not run",
     "errorCodeVariable": "The error code is not stored in a variable",
@@ -55,10 +55,11 @@ _IGNORED_CAMUNDA_ATTRS = {
 _IGNORED_CAMUNDA_ELEMENTS = {
     "executionListener": "Execution listeners are not run",
     "taskListener": "Task listeners are not run",
-    "in": 'Kept: source, sourceExpression, target and variables="all" map variables into the called process '
-    "(local and businessKey are ignored); a call activity without any camunda:in/out passes every variable both "
-    "ways (Camunda passes none)",
-    "out": 'Kept: source, sourceExpression, target and variables="all" map variables back to the caller',
+    "in": 'Kept: source, sourceExpression, target, variables="all" and local map variables into the called '
+    "process (businessKey is ignored: the called process shares its caller's instance and business key); a call "
+    "activity without any camunda:in/out passes every variable both ways (Camunda passes none)",
+    "out": 'Kept: source, sourceExpression, target, variables="all" and local (values local to the call activity, '
+    "for its output parameters) map variables back to the caller",
     "failedJobRetryTimeCycle": "Only the number of retries (R<n>/...) is used; the delay follows the engine's backoff",
     "field": "Java delegate field injection is ignored",
     "script": "Camunda script extensions (listeners, I/O scripts) are not run",
@@ -84,8 +85,8 @@ def _form_key_effect(form_key: str) -> str:
         )
     if form_key.startswith("camunda-forms:"):
         return (
-            "Kept: the Camunda Form's fields are the task's form, rendered by the inbox and validated on the "
-            "server (deploy the .form file with the diagram)"
+            "Kept: the Camunda Form is drawn with form-js in the inbox and its fields are validated again on "
+            "the server (deploy the .form file with the diagram)"
         )
     return ""
 
