@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "notifications",
     "integrations",
     "dashboards",
+    "camunda_rest",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,14 @@ BPM = {
     "METRICS_ALLOWED_NETWORKS": env.list("BPM_METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]),
     # An Idempotency-Key claimed by a request that never finished is free again after this.
     "IDEMPOTENCY_STALE_SECONDS": env.int("BPM_IDEMPOTENCY_STALE_SECONDS", default=60),
+    # /engine-rest (Camunda 7 REST compatibility): its URL prefix, the longest long poll a
+    # worker may ask for (Camunda: 30 min), and the Redis that wakes workers waiting on other
+    # web processes (empty: only this process's own commands wake them; a re-check every few
+    # seconds catches the rest).
+    "ENGINE_REST_PREFIX": env.str("BPM_ENGINE_REST_PREFIX", default="engine-rest"),
+    "LONG_POLL_MAX_SECONDS": env.float("BPM_LONG_POLL_MAX_SECONDS", default=1800.0),
+    "LONG_POLL_RECHECK_SECONDS": env.float("BPM_LONG_POLL_RECHECK_SECONDS", default=5.0),
+    "LONG_POLL_REDIS_URL": env.str("BPM_LONG_POLL_REDIS_URL", default=""),
     "SITE_NAME": env.str("BPM_SITE_NAME", default="BPM"),
     "PUBLIC_URL": env.str("BPM_PUBLIC_URL", default="http://127.0.0.1:8000"),
     # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).

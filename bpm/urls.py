@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -23,6 +24,7 @@ urlpatterns = [
     path("api/v1/", include("notifications.api.urls")),
     path("api/v1/", include("integrations.urls")),
     path("api/v1/", include("dashboards.api.urls")),
+    path(f"{settings.BPM['ENGINE_REST_PREFIX'].strip('/')}/", include("camunda_rest.urls")),
     path("metrics", integration_views.metrics, name="metrics"),
     path("oauth/token/", oauth2_views.TokenView.as_view(), name="oauth2-token"),
     path("oauth/revoke/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke"),

@@ -52,6 +52,7 @@ class HistoryKind(models.TextChoices):
     TASK_RESOLVED = "task_resolved", "Task resolved by the delegate"
     TASK_REASSIGNED = "task_reassigned", "Task reassigned"
     TASK_COMMENTED = "task_commented", "Comment added"
+    TASK_UPDATED = "task_updated", "Task changed (due, follow-up, priority, name or candidates)"
     APPROVAL_DECIDED = "approval_decided", "Approval decided"
     SERVICE_CALLED = "service_called", "Service called"
     INCIDENT_RAISED = "incident_raised", "Incident raised"

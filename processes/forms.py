@@ -111,3 +111,15 @@ def posted_field_data(post) -> tuple[dict | None, object]:
     if not isinstance(values, dict):
         return None, post
     return values, field_data_from_json(values)
+
+
+def clean_start_form(fields: list[dict], values: dict) -> dict:
+    """Validate start-form values sent as JSON (an API's submit-form); raise ValidationError per field."""
+    from django.core.exceptions import ValidationError
+
+    if not fields or not _FIELD_FORM_BUILDER:
+        return dict(values or {})
+    form = _FIELD_FORM_BUILDER[0](fields, {}, data=field_data_from_json(values))
+    if not form.is_valid():
+        raise ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
+    return {**values, **form.variables()}

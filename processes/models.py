@@ -205,6 +205,14 @@ class WaitingStep(models.Model):
     event_name = models.CharField(max_length=255, blank=True)
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An external task (kind external, topic in event_name) is fetched and locked by a worker
+    # (the Camunda external-task protocol, processes.services.external_tasks).
+    priority = models.BigIntegerField(default=0)
+    worker_id = models.CharField(max_length=255, blank=True)
+    lock_expires_at = models.DateTimeField(null=True, blank=True)
+    retries = models.IntegerField(null=True, blank=True)  # null: never failed
+    error_message = models.TextField(blank=True)
+    error_details = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -212,7 +220,15 @@ class WaitingStep(models.Model):
             # an event-based gateway is one engine task waiting on several elements
             models.UniqueConstraint(fields=["instance", "spiff_task_id", "element_id"], name="waiting_step_unique_task")
         ]
-        indexes = [models.Index(fields=["kind", "event_name"])]
+        indexes = [
+            models.Index(fields=["kind", "event_name"]),
+            # fetchAndLock: a topic's external tasks, highest priority first
+            models.Index(
+                fields=["event_name", "-priority", "created_at"],
+                name="external_task_fetch",
+                condition=models.Q(kind="external"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.element_id} of instance {self.instance_id}"
@@ -285,10 +301,13 @@ class Job(models.Model):
 
 
 class Incident(models.Model):
-    """A job that ran out of retries: shown on the instance, retried by an administrator."""
+    """A job or an external task that ran out of retries: shown on the instance, retried by
+    an administrator (or, for an external task, by setting its retries)."""
 
     instance = models.ForeignKey(ProcessInstance, related_name="incidents", on_delete=models.CASCADE)
-    job = models.ForeignKey(Job, related_name="incidents", on_delete=models.CASCADE)
+    # A failed job, or an external task whose worker reported failure with no retries left.
+    job = models.ForeignKey(Job, related_name="incidents", on_delete=models.CASCADE, null=True, blank=True)
+    external_task_id = models.UUIDField(null=True, blank=True)
     element_id = models.CharField(max_length=255)
     message = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)

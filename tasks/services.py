@@ -260,3 +260,96 @@ def can_act(user, task: HumanTask) -> dict[str, bool]:
         "reassign": open_ and owner_or_admin,
         "admin": is_task_admin(user),
     }
+
+
+_UNSET: Any = object()
+
+
+def _may_change_task(task: HumanTask, user) -> None:
+    if task.assignee_id != user.pk and not user_owns_process(user, task):
+        raise NotAllowedOnTask("Only the assignee, a process owner or an administrator can change this task.")
+
+
+def task_update(
+    *, task_id: int, user, name: str | None = None, due_at=_UNSET, follow_up_at=_UNSET, priority: int | None = None
+) -> HumanTask:
+    """Change a task's name, due date, follow-up date or priority (assignee, owners, administrators)."""
+    with transaction.atomic():
+        task = _locked(task_id, user)
+        _may_change_task(task, user)
+        changed = {}
+        if name is not None and name != task.name:
+            changed["name"], task.name = name[:255], name[:255]
+        if due_at is not _UNSET and due_at != task.due_at:
+            task.due_at = due_at
+            changed["due_at"] = due_at.isoformat() if due_at else None
+        if follow_up_at is not _UNSET and follow_up_at != task.follow_up_at:
+            task.follow_up_at = follow_up_at
+            changed["follow_up_at"] = follow_up_at.isoformat() if follow_up_at else None
+        if priority is not None and priority != task.priority:
+            changed["priority"], task.priority = priority, priority
+        if changed:
+            task.save(update_fields=[f for f in ("name", "due_at", "follow_up_at", "priority") if f in changed])
+            _record(task, HistoryKind.TASK_UPDATED, user, changed)
+        return task
+
+
+def task_change_candidate(
+    *, task_id: int, user, username: str = "", group_name: str = "", add: bool = True
+) -> HumanTask:
+    """Add or remove a candidate user or group (process owners and administrators)."""
+    from django.contrib.auth.models import Group
+
+    from .models import TaskCandidate
+
+    if bool(username) == bool(group_name):
+        raise UnknownUser("Name a user or a group.", details={"user": ["Name either a user or a group."]})
+    with transaction.atomic():
+        task = _locked(task_id, user)
+        if not user_owns_process(user, task):
+            raise NotAllowedOnTask("Only a process owner or an administrator can change the candidates.")
+        if username:
+            target = _user(username)
+            existing = task.candidates.filter(user=target)
+            if add and not existing.exists():
+                TaskCandidate.objects.create(task=task, user=target)
+        else:
+            existing = task.candidates.filter(group_name=group_name)
+            if add and not existing.exists():
+                TaskCandidate.objects.create(
+                    task=task, group=Group.objects.filter(name=group_name).first(), group_name=group_name
+                )
+        if not add:
+            existing.delete()
+        _record(
+            task,
+            HistoryKind.TASK_UPDATED,
+            user,
+            {("candidate_added" if add else "candidate_removed"): username or f"group:{group_name}"},
+        )
+        return task
+
+
+def task_throw(
+    *, task_id: int, user, code: str, message: str = "", variables: dict | None = None, escalation: bool = False
+) -> None:
+    """The person working a task reports a BPMN error (or escalation) instead of completing it:
+    the variables are set and the error is thrown at the task. When nothing catches it,
+    nothing changes and the caller is told."""
+    from processes.exceptions import StepNotCompletable
+
+    task = task_get(task_id=task_id, user=user)
+    if not can_act(user, task)["complete"] and not can_act(user, task)["decide"]:
+        raise NotAllowedOnTask("Only someone who may complete this task can report an error on it.")
+    with transaction.atomic():
+        if variables:
+            process_services.instance_set_variables(instance_id=task.instance_id, variables=variables, user=user)
+        throw = process_services.instance_throw_escalation if escalation else process_services.instance_throw_error
+        kwargs = {} if escalation else {"message": message}
+        if not throw(instance_id=task.instance_id, spiff_task_id=str(task.spiff_task_id), code=code, **kwargs):
+            what = "escalation" if escalation else "BPMN error"
+            raise StepNotCompletable(
+                f"No boundary event or event subprocess catches the {what} '{code}' thrown at '{task.element_id}'; "
+                "nothing was changed",
+                details={"element_id": task.element_id, "code": code},
+            )

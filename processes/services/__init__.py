@@ -10,9 +10,11 @@ signals) they are locked in ascending id order.
 
 The rooms: ``deploy`` (definitions), ``instances`` (commands on one instance),
 ``correlation`` (messages and signals), ``jobs`` (what timers and service jobs do),
-``grants`` (who may see, start, own), ``checks`` (the invariant over open instances). Callers import this package: ``services.instance_start``.
+``grants`` (who may see, start, own), ``checks`` (the invariant over open instances),
+``external_tasks`` (the worker protocol: fetch and lock, complete, failure, BPMN error). Callers import this package: ``services.instance_start``.
 """
 
+from . import external_tasks
 from .checks import InstanceCheck, instances_check
 from .correlation import conditions_evaluate, message_correlate, signal_broadcast
 from .decisions import decision_evaluate
@@ -58,6 +60,7 @@ __all__ = [
     "instance_continue_async",
     "instance_cancel",
     "external_task_complete",
+    "external_tasks",
     "instance_complete_step",
     "instance_fire_timer",
     "instance_force_complete_step",

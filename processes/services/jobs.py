@@ -16,6 +16,7 @@ from ..models import (
     Job,
     JobStatus,
     ProcessInstance,
+    WaitingStep,
 )
 from .deploy import specs_for
 from .state import _apply_outcome, _history, _load_run, _lock_instance, _refuse_suspended, history_append
@@ -63,14 +64,20 @@ def instance_fire_timer(*, instance_id: int, spiff_task_id: str) -> bool:
 
 
 def incident_retry(*, incident_id: int, user=None) -> Incident:
-    """Run a failed job again (after its cause was fixed); the incident is resolved."""
+    """Run a failed job again, or offer a failed external task to workers again (after the
+    cause was fixed); the incident is resolved."""
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().select_related("job").get(pk=incident_id)
+        incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident_id)
         if incident.resolved_at is not None:
             raise Conflict(f"Incident {incident_id} was already resolved")
-        Job.objects.filter(pk=incident.job_id).update(
-            status=JobStatus.PENDING, due_at=timezone.now(), attempts=0, lock_token="", locked_until=None
-        )
+        if incident.job_id is not None:
+            Job.objects.filter(pk=incident.job_id).update(
+                status=JobStatus.PENDING, due_at=timezone.now(), attempts=0, lock_token="", locked_until=None
+            )
+        else:  # a failed external task: offered to workers again, with one retry
+            WaitingStep.objects.filter(
+                instance_id=incident.instance_id, spiff_task_id=incident.external_task_id
+            ).update(retries=1, lock_expires_at=None)
         incident.resolved_at = timezone.now()
         incident.resolved_by = user if getattr(user, "is_authenticated", False) else None
         incident.save(update_fields=["resolved_at", "resolved_by"])

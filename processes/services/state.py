@@ -7,6 +7,7 @@ import json
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -228,7 +229,12 @@ def _sync_waiting_points(
     waiting.opened(instance=instance, points=opened, variables=outcome.variables)
     inserted: list[WaitingStep] = []
     if opened:
-        inserted = WaitingStep.objects.bulk_create([waiting_step_row(instance, w) for w in opened])
+        rows = [waiting_step_row(instance, w) for w in opened]
+        if any(w.kind == WaitKind.EXTERNAL for w in opened):
+            _open_external_tasks(instance, rows, outcome.variables)
+        inserted = WaitingStep.objects.bulk_create(rows)
+    if any(key[2] == WaitKind.EXTERNAL and key not in current for key in existing):
+        _close_external_tasks(instance, [key for key in existing if key not in current], actor)
     if new:
         # A new instance waits exactly where the rows were just inserted and has no incident
         # yet: the response reads both from here instead of asking the database again.
@@ -245,6 +251,28 @@ def _sync_waiting_points(
         )
         for w in opened
     ]
+
+
+def _open_external_tasks(instance: ProcessInstance, rows: list[WaitingStep], variables: dict) -> None:
+    """External tasks get their priority, and workers waiting on their topics hear of them."""
+    from . import external_tasks
+
+    topics = []
+    for row in rows:
+        if row.kind == WaitKind.EXTERNAL:
+            row.priority = external_tasks.priority_of(instance, row.element_id, variables)
+            topics.append(row.event_name)
+    transaction.on_commit(lambda: external_tasks.notify_available(topics))
+
+
+def _close_external_tasks(instance: ProcessInstance, closed: list[tuple], actor) -> None:
+    """An external task that ended (completed, cancelled, interrupted) takes its incident along."""
+    from . import external_tasks
+
+    for spiff_task_id, element_id, kind in closed:
+        if kind == WaitKind.EXTERNAL:
+            step = WaitingStep(instance=instance, spiff_task_id=spiff_task_id, element_id=element_id)
+            external_tasks.resolve_incidents(step, actor)
 
 
 def waiting_step_row(instance: ProcessInstance, point) -> WaitingStep:

@@ -93,4 +93,35 @@ def _check_code(tree: etree._ElementTree, name: str, scripts_enabled: bool) -> l
                 )
     for cond in root.iter(_q("condition")):
         _compile_check(problems, cond.text, cond, name, "Condition")
+    _check_attribute_expressions(root, name, problems)
     return problems
+
+
+# Camunda attributes whose ${...} parts run when the element is reached: checked here, so a
+# mistake is a deploy problem naming the element, not a failing command later.
+_EXPRESSION_ATTRIBUTES = (
+    "assignee",
+    "candidateUsers",
+    "candidateGroups",
+    "dueDate",
+    "followUpDate",
+    "priority",
+    "taskPriority",
+    "sourceExpression",
+)
+
+
+def _check_attribute_expressions(root: etree._Element, name: str, problems: list[Problem]) -> None:
+    from .constants import CAMUNDA_NS
+
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attribute in _EXPRESSION_ATTRIBUTES:
+            text = el.get(f"{{{CAMUNDA_NS}}}{attribute}") or (
+                el.get(attribute) if attribute == "sourceExpression" else None
+            )
+            if not text or ("${" not in text and "#{" not in text):
+                continue
+            for body in expressions._EMBEDDED.findall(text):
+                _compile_check(problems, "${" + body + "}", el, name, f"Expression in {attribute}")

@@ -22,7 +22,7 @@ _IGNORED_CAMUNDA_ATTRS = {
     "(retried, then an incident; BPM_ASYNC_RETRIES)",
     "exclusive": "Job exclusivity is ignored (every instance is locked while it changes)",
     "jobPriority": "Job priorities are ignored",
-    "taskPriority": "External task priorities are ignored",
+    "taskPriority": "Kept: external tasks are fetched highest priority first when a worker asks (usePriority)",
     "historyTimeToLive": "History clean-up is not configured per process",
     "calledElementBinding": "Call activities call the version of the called process that was active when this "
     "diagram was deployed (Camunda's default, latest, resolves when the call happens)",

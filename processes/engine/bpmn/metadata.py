@@ -23,6 +23,7 @@ _CAMUNDA_TASK_ATTRS = (
     "expression",
     "type",
     "topic",
+    "taskPriority",
 )
 
 
