@@ -14,7 +14,7 @@ from processes.services import external_tasks as service
 from . import longpoll
 from .base import CamundaView, flag, page
 from .errors import CamundaError
-from .variables import camunda_date, from_typed_map, to_typed_map
+from .variables import camunda_date, from_typed, from_typed_map, to_typed_map
 
 WORK = "instances:manage"
 
@@ -72,9 +72,20 @@ def _topics(body: dict) -> list[service.TopicRequest]:
                 business_key=topic.get("businessKey"),
                 process_definition_keys=keys,
                 process_definition_ids=ids,
+                process_variables=_plain_values(topic.get("processVariables")),
             )
         )
     return requests
+
+
+def _plain_values(variables) -> dict:
+    """processVariables of a topic: plain values (Camunda) or typed ones (some clients)."""
+    if not isinstance(variables, dict):
+        return {}
+    return {
+        name: from_typed(name, value) if isinstance(value, dict) and "type" in value else value
+        for name, value in variables.items()
+    }
 
 
 class FetchAndLock(CamundaView):

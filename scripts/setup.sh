@@ -32,6 +32,11 @@ if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ !
     echo "npm not found: the diagram viewer, charts and Camunda Forms rendering will be missing (install Node.js and npm)." >&2
   fi
 fi
+# Third-party Camunda clients the /engine-rest tests run (test only, never shipped).
+if [ "${1:-}" = "--dev" ] && command -v npm >/dev/null \
+  && [ ! -d tests/clients/node_modules/camunda-external-task-client-js ]; then
+  npm ci --prefix tests/clients --silent --no-audit --no-fund
+fi
 if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && apt-get install -y -qq chromium >/dev/null

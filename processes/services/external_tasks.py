@@ -57,6 +57,7 @@ class TopicRequest:
     business_key: str | None = None
     process_definition_keys: list[str] = field(default_factory=list)
     process_definition_ids: list[str] = field(default_factory=list)
+    process_variables: dict[str, Any] = field(default_factory=dict)  # instance variables equal to these
 
 
 @dataclass
@@ -139,6 +140,10 @@ def fetch_and_lock(
             condition &= Q(instance__definition__key__in=topic.process_definition_keys)
         if topic.process_definition_ids:
             condition &= Q(instance__definition_id__in=[i for i in topic.process_definition_ids if i.isdigit()])
+        for name, value in topic.process_variables.items():
+            if not name.isidentifier():
+                raise InvalidInput(f"processVariables: '{name}' is not a variable name")
+            condition &= Q(**{f"instance__variables__{name}": value})
         matches |= condition
     order = ["-priority", "created_at", "id"] if use_priority else ["created_at", "id"]
     with transaction.atomic():
