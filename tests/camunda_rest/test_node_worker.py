@@ -20,7 +20,9 @@ pytestmark = [pytest.mark.slow, needs_node_client]
 
 def _worker_user(django_user_model):
     user = django_user_model.objects.create_user("worker", password="pw-worker")
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["change_processinstance", "view_processinstance"]))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["change_processinstance", "view_processinstance"])
+    )
     return user
 
 
@@ -51,13 +53,17 @@ def test_camundas_node_worker_completes_fails_into_an_incident_and_throws_a_bpmn
             for amount in (1, 2, 3)
         )
         assert _wait_for(
-            lambda: list(ProcessInstance.objects.get(pk=paid.pk).waiting_steps.values_list("element_id", flat=True))
-            == ["ship"]
+            lambda: (
+                list(ProcessInstance.objects.get(pk=paid.pk).waiting_steps.values_list("element_id", flat=True))
+                == ["ship"]
+            )
         )
         assert _wait_for(lambda: Incident.objects.filter(instance=failing).exists())
         assert _wait_for(
-            lambda: list(ProcessInstance.objects.get(pk=declined.pk).waiting_steps.values_list("element_id", flat=True))
-            == ["review"]
+            lambda: (
+                list(ProcessInstance.objects.get(pk=declined.pk).waiting_steps.values_list("element_id", flat=True))
+                == ["review"]
+            )
         )
     finally:
         worker.terminate()
