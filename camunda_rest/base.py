@@ -19,6 +19,7 @@ class CamundaView(APIView):
     parser_classes = [JSONParser]
     # the scope a bearer token needs, per HTTP method (reads need "read")
     action_scopes: dict[str, str] = {}
+    schema = None  # not part of /api/v1's OpenAPI document
 
     def get_exception_handler(self):
         return camunda_exception_handler
