@@ -15,14 +15,7 @@ from ..processes.factories import deploy_one
 from .clients import CLIENTS, NODE, needs_node_client
 from .diagrams import CHARGE
 
-pytestmark = [
-    pytest.mark.slow,
-    needs_node_client,
-    pytest.mark.xfail(
-        reason="passes alone, failed inside the full CI run on 2026-11-30 (cause not yet found; see the session note)",
-        strict=False,
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_node_client]
 
 
 def _worker_user(django_user_model):
