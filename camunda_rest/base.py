@@ -31,22 +31,23 @@ class CamundaView(APIView):
 def page(request, items, data: dict | None = None):
     """Apply firstResult/maxResults (query string or body) to a list or queryset."""
     source = {**request.query_params.dict(), **(data or {})}
-    first = _int(source.get("firstResult"), "firstResult", 0)
-    size = _int(source.get("maxResults"), "maxResults", None)
+    first = integer(source.get("firstResult"), "firstResult", 0)
+    size = integer(source.get("maxResults"), "maxResults", None)
     if size is None:
         return items[first:]
     return items[first : first + size]
 
 
-def _int(value, name: str, default):
+def integer(value, name: str, default=None, *, minimum: int = 0):
+    """A whole number from a query parameter or a request body, or a 400 naming it."""
     if value in (None, ""):
         return default
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise CamundaError(f"Cannot set query parameter '{name}' to value '{value}'") from None
-    if number < 0:
-        raise CamundaError(f"Cannot set query parameter '{name}' to value '{value}'")
+        raise CamundaError(f"Cannot set '{name}' to value '{value}': a whole number is expected") from None
+    if number < minimum:
+        raise CamundaError(f"Cannot set '{name}' to value '{value}': it must be at least {minimum}")
     return number
 
 

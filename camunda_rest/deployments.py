@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -10,7 +9,7 @@ from bpm.exceptions import ApplicationError
 from processes import selectors
 from processes import services as process_services
 from processes.choices import DeploySource
-from processes.models import DecisionDefinition, Deployment, ProcessDefinition, ProcessInstance
+from processes.models import Deployment, ProcessDefinition
 
 from .base import CamundaView, flag, page
 from .errors import CamundaError
@@ -149,38 +148,14 @@ class Detail(CamundaView):
         deployment = _deployment(request, deployment_id)
         if not selectors.user_can_deploy(request.user):
             raise CamundaError("Deleting needs the Process Designer role", status=403, type="AuthorizationException")
-        cascade = flag(request.query_params.get("cascade"))
-        definitions = ProcessDefinition.objects.filter(deployment=deployment)
-        with transaction.atomic():
-            instances = ProcessInstance.objects.select_for_update().filter(definition__in=definitions)
-            count = instances.count()
-            if count and not cascade:
-                raise CamundaError(
-                    f"Deployment {deployment_id} has {count} process instances; delete them first or ask for "
-                    "cascade=true",
-                    status=500,
-                    type="ProcessEngineException",
-                )
-            if count and not request.user.is_superuser:
-                raise CamundaError(
-                    "Deleting a deployment with its instances needs an administrator",
-                    status=403,
-                    type="AuthorizationException",
-                )
-            resources = deployment.resources.all()
-            if ProcessDefinition.objects.filter(dependencies__in=resources).exclude(deployment=deployment).exists():
-                raise CamundaError(
-                    f"Deployment {deployment_id} holds files that processes of other deployments call; "
-                    "delete those first",
-                    status=500,
-                    type="ProcessEngineException",
-                )
-            instances.delete()  # their tasks, jobs, history and incidents go with them
-            for definition in definitions:
-                definition.dependencies.clear()
-            definitions.delete()
-            DecisionDefinition.objects.filter(deployment=deployment).delete()
-            deployment.delete()  # its files go with it
+        cascade = flag(request.query_params.get("cascade")) or False
+        if cascade and not request.user.is_superuser:
+            raise CamundaError(
+                "Deleting a deployment with its instances needs an administrator",
+                status=403,
+                type="AuthorizationException",
+            )
+        process_services.deployment_delete(deployment=deployment, cascade=cascade)
         return Response(status=204)
 
 

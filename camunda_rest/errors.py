@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from bpm.api.exception_handler import as_rest_framework_error, copy_kept_headers
 from bpm.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -48,10 +47,7 @@ def camunda_exception_handler(exc, context):
         return Response(_body(kind, exc.message, **extra), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         return Response(_body("InvalidRequestException", "; ".join(exc.messages)), status=400)
-    if isinstance(exc, DjangoPermissionDenied):
-        exc = drf_exceptions.PermissionDenied(str(exc) or None)
-    if isinstance(exc, Http404):
-        exc = drf_exceptions.NotFound(str(exc) or None)
+    exc = as_rest_framework_error(exc)
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled error in /engine-rest", exc_info=exc)
@@ -68,8 +64,4 @@ def camunda_exception_handler(exc, context):
         message, kind = str(data.get("detail", data)), "InvalidRequestException"
     else:
         message, kind = str(data.get("detail", data) if isinstance(data, dict) else data), "RestException"
-    answer = Response(_body(kind, message), status=response.status_code)
-    for header, value in response.items():
-        if header.lower() in ("www-authenticate", "retry-after", "allow"):
-            answer[header] = value
-    return answer
+    return copy_kept_headers(response, Response(_body(kind, message), status=response.status_code))

@@ -7,12 +7,14 @@ import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.db.models import Q
+from django.utils import timezone
 from rest_framework.response import Response
 
 from processes.services import external_tasks as service
 
 from . import longpoll
-from .base import CamundaView, flag, page
+from .base import CamundaView, flag, integer, page
 from .errors import CamundaError
 from .variables import camunda_date, from_typed, from_typed_map, to_typed_map
 
@@ -56,7 +58,8 @@ def _topics(body: dict) -> list[service.TopicRequest]:
     for topic in topics:
         if not isinstance(topic, dict) or not topic.get("topicName"):
             raise CamundaError("Every topic needs a 'topicName'")
-        if topic.get("lockDuration") in (None, ""):
+        lock_duration = integer(topic.get("lockDuration"), "lockDuration")
+        if lock_duration is None:
             raise CamundaError(f"Topic '{topic['topicName']}' needs a 'lockDuration' (milliseconds)")
         keys = list(topic.get("processDefinitionKeyIn") or [])
         if topic.get("processDefinitionKey"):
@@ -67,7 +70,7 @@ def _topics(body: dict) -> list[service.TopicRequest]:
         requests.append(
             service.TopicRequest(
                 topic=topic["topicName"],
-                lock_duration_ms=int(topic["lockDuration"]),
+                lock_duration_ms=lock_duration,
                 variables=topic.get("variables"),
                 business_key=topic.get("businessKey"),
                 process_definition_keys=keys,
@@ -97,10 +100,10 @@ class FetchAndLock(CamundaView):
         body = request.data if isinstance(request.data, dict) else {}
         topics = _topics(body)
         worker_id = body.get("workerId") or ""
-        max_tasks = int(body.get("maxTasks") or 1)
+        max_tasks = integer(body.get("maxTasks"), "maxTasks", 1)
         use_priority = bool(body.get("usePriority"))
-        timeout_ms = body.get("asyncResponseTimeout")
-        deadline = time.monotonic() + min(float(timeout_ms or 0) / 1000, settings.BPM["LONG_POLL_MAX_SECONDS"])
+        timeout_ms = integer(body.get("asyncResponseTimeout"), "asyncResponseTimeout", 0)
+        deadline = time.monotonic() + min(timeout_ms / 1000, settings.BPM["LONG_POLL_MAX_SECONDS"])
         recheck = settings.BPM["LONG_POLL_RECHECK_SECONDS"]
 
         def fetch():
@@ -143,47 +146,26 @@ class ExternalTaskList(CamundaView):
         if flag(params.get("noRetriesLeft")):
             tasks = tasks.filter(retries=0)
         if flag(params.get("locked")):
-            tasks = tasks.filter(lock_expires_at__gt=_now())
+            tasks = tasks.filter(lock_expires_at__gt=timezone.now())
         if flag(params.get("notLocked")):
-            from django.db.models import Q
-
-            tasks = tasks.filter(Q(lock_expires_at__isnull=True) | Q(lock_expires_at__lte=_now()))
+            tasks = tasks.filter(Q(lock_expires_at__isnull=True) | Q(lock_expires_at__lte=timezone.now()))
         if self.count:
             return Response({"count": tasks.count()})
         return Response([external_task_dto(step) for step in page(request, tasks)])
-
-
-def _now():
-    from django.utils import timezone
-
-    return timezone.now()
 
 
 def _number(value: str) -> int:
     return int(value) if str(value).isdigit() else -1
 
 
-def _visible(request, task_id: str):
-    from uuid import UUID
-
-    try:
-        key = UUID(str(task_id))
-    except ValueError:
-        key = None
-    step = service.visible_external_tasks(request.user).filter(spiff_task_id=key).first() if key else None
-    if step is None:
-        raise CamundaError(f"External task with id {task_id} does not exist", status=404)
-    return step
-
-
 class ExternalTaskDetail(CamundaView):
     def get(self, request, task_id):
-        return Response(external_task_dto(_visible(request, task_id)))
+        return Response(external_task_dto(service.external_task_get(task_id, request.user)))
 
 
 class ErrorDetails(CamundaView):
     def get(self, request, task_id):
-        return Response(_visible(request, task_id).error_details or "")
+        return Response(service.external_task_get(task_id, request.user).error_details or "")
 
 
 def _worker(body: dict) -> str:
@@ -217,14 +199,13 @@ class Failure(CamundaView):
 
     def post(self, request, task_id):
         body = _body(request)
-        retries = body.get("retries")
         service.handle_failure(
             task_id=task_id,
             worker_id=_worker(body),
             error_message=body.get("errorMessage") or "",
             error_details=body.get("errorDetails") or "",
-            retries=int(retries) if retries is not None else None,
-            retry_timeout_ms=int(body.get("retryTimeout") or 0),
+            retries=integer(body.get("retries"), "retries"),
+            retry_timeout_ms=integer(body.get("retryTimeout"), "retryTimeout", 0),
             user=request.user,
         )
         return Response(status=204)
@@ -254,7 +235,7 @@ class ExtendLock(CamundaView):
         service.extend_lock(
             task_id=task_id,
             worker_id=_worker(body),
-            new_duration_ms=int(body.get("newDuration") or 0),
+            new_duration_ms=integer(body.get("newDuration"), "newDuration", 0),
             user=request.user,
         )
         return Response(status=204)
@@ -273,9 +254,10 @@ class Retries(CamundaView):
 
     def put(self, request, task_id):
         body = _body(request)
-        if body.get("retries") is None:
+        retries = integer(body.get("retries"), "retries")
+        if retries is None:
             raise CamundaError("'retries' is required")
-        service.set_retries(task_id=task_id, retries=int(body["retries"]), user=request.user)
+        service.set_retries(task_id=task_id, retries=retries, user=request.user)
         return Response(status=204)
 
 

@@ -37,14 +37,24 @@ def notify(topics: list[str]) -> None:
     if not topics:
         return
     _wake(topics)
-    url = _redis_url()
-    if url:
+    if _redis_url():
         try:
-            import redis
-
-            redis.Redis.from_url(url, socket_timeout=1).publish(CHANNEL, "\n".join(sorted(set(topics))))
+            _publisher().publish(CHANNEL, "\n".join(sorted(set(topics))))
         except Exception:  # waiting workers still re-check on their own within seconds
             logger.warning("Could not publish external task topics to Redis", exc_info=True)
+
+
+_clients: dict = {}
+
+
+def _publisher():
+    """One Redis client per process (it keeps a connection pool)."""
+    url = _redis_url()
+    if url not in _clients:
+        import redis
+
+        _clients[url] = redis.Redis.from_url(url, socket_timeout=1)
+    return _clients[url]
 
 
 def _listen(url: str) -> None:

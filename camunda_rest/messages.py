@@ -34,7 +34,9 @@ class Correlate(CamundaView):
         name = body.get("messageName")
         if not name:
             raise CamundaError("No message name supplied")
-        before = ProcessInstance.objects.aggregate(top=Max("pk"))["top"] or 0
+        before = 0  # the newest instance before: tells started instances from resumed ones in the result
+        if body.get("resultEnabled"):
+            before = ProcessInstance.objects.aggregate(top=Max("pk"))["top"] or 0
         try:
             instances = process_services.message_correlate(
                 message_name=name,

@@ -12,7 +12,7 @@ from processes.models import ProcessDefinition
 
 from .base import CamundaView, flag, page
 from .errors import CamundaError
-from .variables import from_typed_map, to_typed, to_typed_map
+from .variables import form_field_typed, from_typed_map, to_typed_map
 
 START = "instances:start"
 
@@ -142,13 +142,5 @@ class FormVariables(CamundaView):
         fields = selectors.start_form_fields(definition)
         wanted = set(names.split(",")) if names else None
         return Response(
-            {
-                f["id"]: {**to_typed(f.get("defaultValue")), "type": _field_type(f)}
-                for f in fields
-                if wanted is None or f["id"] in wanted
-            }
+            {f["id"]: form_field_typed(f, f.get("defaultValue")) for f in fields if wanted is None or f["id"] in wanted}
         )
-
-
-def _field_type(field: dict) -> str:
-    return {"long": "Long", "boolean": "Boolean", "date": "Date"}.get((field.get("type") or "").lower(), "String")

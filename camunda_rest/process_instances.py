@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from django.db.models import Q
 from rest_framework.response import Response
 
 from processes import selectors
@@ -19,53 +22,49 @@ _OPEN = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
 _OPERATORS = {"eq", "neq", "gt", "gteq", "lt", "lteq", "like"}
 
 
-def _variable_filter(instances: list[ProcessInstance], expression: str) -> list[ProcessInstance]:
-    """Camunda's ``variables=name_op_value,...`` (eq, neq, gt, gteq, lt, lteq, like)."""
-    for condition in filter(None, expression.split(",")):
-        parts = condition.split("_")
-        op_at = next((i for i in range(1, len(parts)) if parts[i] in _OPERATORS), None)
+def _variable_filter(expression: str) -> Q:
+    """Camunda's ``variables=name_op_value,...`` (eq, neq, gt, gteq, lt, lteq, like) as a
+    database condition on the instance's variables (numbers and booleans compare as such)."""
+    condition = Q()
+    for part in filter(None, expression.split(",")):
+        words = part.split("_")
+        op_at = next((i for i in range(1, len(words)) if words[i] in _OPERATORS), None)
         if op_at is None:
-            raise CamundaError(f"Invalid variable comparison '{condition}': use name_operator_value")
-        name, op, value = "_".join(parts[:op_at]), parts[op_at], "_".join(parts[op_at + 1 :])
-        instances = [i for i in instances if _compare((i.variables or {}).get(name, _MISSING), op, value)]
-    return instances
+            raise CamundaError(f"Invalid variable comparison '{part}': use name_operator_value")
+        name, op, text = "_".join(words[:op_at]), words[op_at], "_".join(words[op_at + 1 :])
+        if not name.isidentifier():
+            raise CamundaError(f"Invalid variable name '{name}' in '{part}'")
+        field = f"variables__{name}"
+        if op == "like":
+            pattern = "^" + re.escape(text).replace("%", ".*").replace("_", ".") + "$"
+            condition &= Q(**{f"{field}__regex": pattern})
+            continue
+        value = _json_value(text)
+        same = Q(**{field: value}) | Q(**{field: text})  # "30" matches 30 and "30"
+        if op == "eq":
+            condition &= same
+        elif op == "neq":
+            condition &= Q(**{"variables__has_key": name}) & ~same
+        else:
+            condition &= Q(**{f"{field}__{_LOOKUPS[op]}": value})
+    return condition
 
 
-_MISSING = object()
+_LOOKUPS = {"gt": "gt", "gteq": "gte", "lt": "lt", "lteq": "lte"}
 
 
-def _compare(actual, op: str, text: str) -> bool:
-    if actual is _MISSING:
-        return False
-    expected: object = text
-    if isinstance(actual, bool):
-        expected = text.lower() == "true"
-    elif isinstance(actual, (int, float)):
-        try:
-            expected = float(text)
-        except ValueError:
-            return op == "neq"
-    if op == "like":
-        return isinstance(actual, str) and _like(actual, text)
-    if op == "eq":
-        return actual == expected
-    if op == "neq":
-        return actual != expected
+def _json_value(text: str):
+    """The value of a comparison as the variable would hold it: a number, a boolean or text."""
+    if text in ("true", "false"):
+        return text == "true"
     try:
-        return {
-            "gt": actual > expected,
-            "gteq": actual >= expected,
-            "lt": actual < expected,
-            "lteq": actual <= expected,
-        }[op]
-    except TypeError:
-        return False
-
-
-def _like(value: str, pattern: str) -> bool:
-    import re
-
-    return re.fullmatch(re.escape(pattern).replace("%", ".*").replace("_", "."), value) is not None
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _instance(request, instance_id: str) -> ProcessInstance:
@@ -107,9 +106,9 @@ class List(CamundaView):
         if flag(params.get("suspended")):
             instances = instances.filter(status=InstanceStatus.SUSPENDED)
         if params.get("variables"):
-            instances = _variable_filter(list(instances), params["variables"])
+            instances = instances.filter(_variable_filter(params["variables"]))
         if self.count:
-            return Response({"count": len(instances) if isinstance(instances, list) else instances.count()})
+            return Response({"count": instances.count()})
         return Response([instance_dto(i) for i in page(request, instances)])
 
 

@@ -8,11 +8,12 @@ from rest_framework.response import Response
 from tasks import selectors as task_selectors
 from tasks import services as task_services
 from tasks.choices import TaskStatus
+from tasks.exceptions import TaskNotFound
 from tasks.models import HumanTask
 
-from .base import CamundaView, page
+from .base import CamundaView, integer, page
 from .errors import CamundaError
-from .variables import camunda_date, from_typed_map, parse_date, to_typed, to_typed_map
+from .variables import camunda_date, form_field_typed, from_typed_map, parse_date, to_typed, to_typed_map
 
 COMPLETE = "tasks:complete"
 
@@ -126,7 +127,7 @@ def _task(request, task_id: str) -> HumanTask:
         raise CamundaError(f"No matching task with id {task_id}", status=404)
     try:
         return task_services.task_get(task_id=int(task_id), user=request.user)
-    except Exception:
+    except TaskNotFound:
         raise CamundaError(f"No matching task with id {task_id}", status=404) from None
 
 
@@ -150,7 +151,7 @@ class Detail(CamundaView):
             name=body.get("name"),
             due_at=parse_date(body["due"], "due") if body.get("due") else None,
             follow_up_at=parse_date(body["followUp"], "followUp") if body.get("followUp") else None,
-            priority=int(body["priority"]) if body.get("priority") is not None else None,
+            priority=integer(body.get("priority"), "priority", minimum=-(2**31)),
         )
         return Response(status=204)
 
@@ -218,9 +219,7 @@ class FormVariables(CamundaView):
         for field in task.form or []:
             if wanted is not None and field["id"] not in wanted:
                 continue
-            typed = to_typed(variables.get(field["id"], field.get("defaultValue")))
-            typed["type"] = {"long": "Long", "boolean": "Boolean", "date": "Date"}.get(field.get("type"), "String")
-            result[field["id"]] = typed
+            result[field["id"]] = form_field_typed(field, variables.get(field["id"], field.get("defaultValue")))
         if not task.form:
             result = {k: to_typed(v) for k, v in variables.items() if wanted is None or k in wanted}
         return Response(result)
@@ -260,37 +259,26 @@ class Comments(CamundaView):
 
     def get(self, request, task_id):
         task = _task(request, task_id)
-        return Response(
-            [
-                {
-                    "id": str(c.pk),
-                    "userId": c.author.get_username() if c.author_id else None,
-                    "taskId": str(task.pk),
-                    "processInstanceId": str(task.instance_id),
-                    "time": camunda_date(c.created_at),
-                    "message": c.text,
-                    "removalTime": None,
-                    "rootProcessInstanceId": str(task.instance_id),
-                    "links": [],
-                }
-                for c in task.comments.select_related("author").order_by("created_at")
-            ]
-        )
+        return Response([comment_dto(c, task) for c in task.comments.select_related("author").order_by("created_at")])
 
     def post(self, request, task_id):
         task = _task(request, task_id)
         comment = task_services.task_comment(task_id=task.pk, user=request.user, text=_body(request).get("message"))
-        return Response(
-            {
-                "id": str(comment.pk),
-                "userId": request.user.get_username(),
-                "taskId": str(task.pk),
-                "processInstanceId": str(task.instance_id),
-                "time": camunda_date(comment.created_at),
-                "message": comment.text,
-                "links": [],
-            }
-        )
+        return Response(comment_dto(comment, task))
+
+
+def comment_dto(comment, task: HumanTask) -> dict:
+    return {
+        "id": str(comment.pk),
+        "userId": comment.author.get_username() if comment.author_id else None,
+        "taskId": str(task.pk),
+        "processInstanceId": str(task.instance_id),
+        "rootProcessInstanceId": str(task.instance_id),
+        "time": camunda_date(comment.created_at),
+        "message": comment.text,
+        "removalTime": None,
+        "links": [],
+    }
 
 
 class IdentityLinks(CamundaView):

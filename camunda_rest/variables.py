@@ -102,3 +102,11 @@ def to_typed(value: Any) -> dict[str, Any]:
 
 def to_typed_map(variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: to_typed(value) for name, value in (variables or {}).items()}
+
+
+_FIELD_TYPES = {"long": "Long", "boolean": "Boolean", "date": "Date"}
+
+
+def form_field_typed(field: dict, value: Any) -> dict[str, Any]:
+    """A form field's value typed as Camunda's form-variables answer it (by the field's type)."""
+    return {**to_typed(value), "type": _FIELD_TYPES.get((field.get("type") or "").lower(), "String")}

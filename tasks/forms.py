@@ -117,14 +117,8 @@ class TaskForm(forms.Form):
                 value = value == "true"
             elif field.field_type == "date":
                 value = value.isoformat() if hasattr(value, "isoformat") else str(value)
-            elif field.field_type == "string":
-                value = (
-                    value
-                    if isinstance(value, str)
-                    else json.dumps(value)
-                    if isinstance(value, (dict, list))
-                    else str(value)
-                )
+            elif field.field_type == "string" and not isinstance(value, str):
+                value = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
             values[name] = value
         return values
 

@@ -339,7 +339,8 @@ def task_throw(
     from processes.exceptions import StepNotCompletable
 
     task = task_get(task_id=task_id, user=user)
-    if not can_act(user, task)["complete"] and not can_act(user, task)["decide"]:
+    allowed = can_act(user, task)
+    if not (allowed["complete"] or allowed["decide"]):
         raise NotAllowedOnTask("Only someone who may complete this task can report an error on it.")
     with transaction.atomic():
         if variables:

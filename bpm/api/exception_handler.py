@@ -28,6 +28,23 @@ def _problem(status: int, code: str, detail, extra: dict | None = None) -> Respo
     return Response(problem_body(status, code, detail, extra), status=status, content_type="application/problem+json")
 
 
+def as_rest_framework_error(exc):
+    """Django's PermissionDenied and Http404 as the REST framework's own errors."""
+    if isinstance(exc, DjangoPermissionDenied):
+        return drf_exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, Http404):
+        return drf_exceptions.NotFound(str(exc) or None)
+    return exc
+
+
+def copy_kept_headers(source, target):
+    """Headers a client acts on (challenge, retry, allowed methods) survive the error body's rewrite."""
+    for header, value in source.items():
+        if header.lower() in ("www-authenticate", "retry-after", "allow"):
+            target[header] = value
+    return target
+
+
 def problem_exception_handler(exc, context):
     """Map ApplicationError, Django and DRF errors to problem+json; anything else is a logged 500."""
     if isinstance(exc, ApplicationError):
@@ -38,10 +55,7 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return _problem(400, "invalid", "Invalid input.", {"errors": errors})
-    if isinstance(exc, DjangoPermissionDenied):
-        exc = drf_exceptions.PermissionDenied(str(exc) or None)
-    if isinstance(exc, Http404):
-        exc = drf_exceptions.NotFound(str(exc) or None)
+    exc = as_rest_framework_error(exc)
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled error in API view", exc_info=exc)
@@ -51,8 +65,4 @@ def problem_exception_handler(exc, context):
         return _problem(response.status_code, "invalid", "Invalid input.", {"errors": data})
     detail = data.get("detail") if isinstance(data, dict) else data
     code = getattr(exc, "default_code", "error")
-    problem = _problem(response.status_code, code, detail)
-    for header, value in response.items():
-        if header.lower() in ("www-authenticate", "retry-after", "allow"):
-            problem[header] = value
-    return problem
+    return copy_kept_headers(response, _problem(response.status_code, code, detail))

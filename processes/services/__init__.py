@@ -18,7 +18,7 @@ from . import external_tasks
 from .checks import InstanceCheck, instances_check
 from .correlation import conditions_evaluate, message_correlate, signal_broadcast
 from .decisions import decision_evaluate
-from .deploy import DeployResult, definition_activate, definition_deploy, specs_for
+from .deploy import DeployResult, definition_activate, definition_deploy, deployment_delete, specs_for
 from .grants import definition_grant, definition_revoke
 from .instances import (
     HUMAN_STEP_KINDS,
@@ -53,6 +53,7 @@ __all__ = [
     "DeployResult",
     "definition_activate",
     "definition_deploy",
+    "deployment_delete",
     "definition_grant",
     "definition_revoke",
     "history_append",

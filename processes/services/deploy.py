@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
+from bpm.exceptions import Conflict
+
 from .. import schedules
 from ..choices import DeploySource, JobKind, ResourceKind
 from ..engine import camunda_forms, runtime
@@ -22,6 +24,7 @@ from ..models import (
     Job,
     JobStatus,
     ProcessDefinition,
+    ProcessInstance,
     Resource,
 )
 
@@ -325,6 +328,43 @@ def definition_activate(*, definition: ProcessDefinition, user=None) -> ProcessD
             ).delete()
     definition.is_active = True
     return definition
+
+
+def deployment_delete(*, deployment: Deployment, cascade: bool = False) -> None:
+    """Delete a deployment: its definitions, decisions and files; with ``cascade`` its
+    instances (their tasks, jobs, history and incidents) too. Refused (409, nothing deleted)
+    while instances exist without ``cascade``, or while processes of other deployments call
+    its files. A key whose active version went becomes active at its highest version left
+    (Camunda's latest)."""
+    with transaction.atomic():
+        definitions = ProcessDefinition.objects.filter(deployment=deployment)
+        instances = ProcessInstance.objects.select_for_update().filter(definition__in=definitions)
+        count = instances.count()
+        if count and not cascade:
+            raise Conflict(
+                f"Deployment {deployment.pk} has {count} process instances: delete them first or ask for cascade",
+                code="deployment_has_instances",
+            )
+        if (
+            ProcessDefinition.objects.filter(dependencies__deployment=deployment)
+            .exclude(deployment=deployment)
+            .exists()
+        ):
+            raise Conflict(
+                f"Deployment {deployment.pk} holds files that processes of other deployments call; delete those first",
+                code="deployment_in_use",
+            )
+        keys = set(definitions.values_list("key", flat=True))
+        instances.delete()
+        for definition in definitions:
+            definition.dependencies.clear()
+        definitions.delete()
+        DecisionDefinition.objects.filter(deployment=deployment).delete()
+        deployment.delete()  # its files go with it
+        for key in keys:
+            left = ProcessDefinition.objects.filter(key=key)
+            if not left.filter(is_active=True).exists() and left.exists():
+                definition_activate(definition=left.order_by("-version").first())
 
 
 # ---------------------------------------------------------------------------

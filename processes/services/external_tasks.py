@@ -82,19 +82,40 @@ def _workable(user) -> Q:
     return Q(instance__definition__key__in=owned)
 
 
-def _get_for_update(task_id: str | UUID, user) -> WaitingStep:
+def _task_key(task_id: str | UUID) -> UUID:
     try:
-        key = UUID(str(task_id))
+        return UUID(str(task_id))
     except ValueError:
         raise ExternalTaskNotFound(f"External task with id {task_id} does not exist") from None
-    step = (
-        WaitingStep.objects.select_for_update(of=("self",))
-        .select_related("instance", "instance__definition")
-        .filter(_workable(user), kind=WaitKind.EXTERNAL, spiff_task_id=key)
-        .first()
-    )
+
+
+def external_task_get(task_id: str | UUID, user) -> WaitingStep:
+    """An external task of an instance the user may see, or ExternalTaskNotFound."""
+    step = visible_external_tasks(user).filter(spiff_task_id=_task_key(task_id)).first()
     if step is None:
         raise ExternalTaskNotFound(f"External task with id {task_id} does not exist")
+    return step
+
+
+def _get_for_update(task_id: str | UUID, user, *, lock_instance: bool = False) -> WaitingStep:
+    """The task's row, locked. A command that moves the instance on locks the instance first,
+    as every instance command does before it touches the instance's rows (no deadlock with
+    a command that closes this task meanwhile)."""
+    key = _task_key(task_id)
+    workable = WaitingStep.objects.filter(_workable(user), kind=WaitKind.EXTERNAL, spiff_task_id=key)
+    instance = None
+    if lock_instance:
+        instance_id = workable.values_list("instance_id", flat=True).first()
+        if instance_id is None:
+            raise ExternalTaskNotFound(f"External task with id {task_id} does not exist")
+        instance = _lock_instance(instance_id)
+        step = workable.select_for_update().first()
+    else:
+        step = workable.select_for_update(of=("self",)).select_related("instance", "instance__definition").first()
+    if step is None:  # closed while the instance lock was awaited
+        raise ExternalTaskNotFound(f"External task with id {task_id} does not exist")
+    if instance is not None:
+        step.instance = instance
     return step
 
 
@@ -103,14 +124,17 @@ def _lock_free(now: datetime.datetime) -> Q:
 
 
 def _check_owner(step: WaitingStep, worker_id: str, action: str) -> None:
-    now = timezone.now()
-    if step.lock_expires_at is None or step.lock_expires_at <= now or step.worker_id != worker_id:
-        holder = f"locked by worker {step.worker_id}" if step.worker_id and step.lock_expires_at else "not locked"
-        if step.lock_expires_at is not None and step.lock_expires_at <= now:
-            holder = f"its lock by worker {step.worker_id} expired"
-        raise ExternalTaskLocked(
-            f"External Task {step.spiff_task_id} cannot be {action} by worker '{worker_id}': it is {holder}."
-        )
+    if step.lock_expires_at is None:
+        holder = "not locked"
+    elif step.lock_expires_at <= timezone.now():
+        holder = f"its lock by worker {step.worker_id} expired"
+    elif step.worker_id != worker_id:
+        holder = f"locked by worker {step.worker_id}"
+    else:
+        return
+    raise ExternalTaskLocked(
+        f"External Task {step.spiff_task_id} cannot be {action} by worker '{worker_id}': it is {holder}."
+    )
 
 
 def _variables_for(instance: ProcessInstance, names: list[str] | None) -> dict[str, Any]:
@@ -174,11 +198,14 @@ def complete(
     data = {**(variables or {}), **(local_variables or {})}
     variable_rules.check(data, field="variables")
     with transaction.atomic():
-        step = _get_for_update(task_id, user)
+        step = _get_for_update(task_id, user, lock_instance=True)
         _check_owner(step, worker_id, "completed")
-        instance = _lock_instance(step.instance_id)
         return instance_complete_step(
-            instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id), data=data, user=user, locked=instance
+            instance_id=step.instance_id,
+            spiff_task_id=str(step.spiff_task_id),
+            data=data,
+            user=user,
+            locked=step.instance,
         )
 
 
@@ -237,23 +264,29 @@ def set_retries(*, task_id: str, retries: int, user) -> WaitingStep:
         step.retries = retries
         step.save(update_fields=["retries"])
         if retries > 0:
-            resolve_incidents(step, user)
+            resolve_incidents(step.instance, [step.spiff_task_id], user)
         elif not Incident.objects.filter(external_task_id=step.spiff_task_id, resolved_at__isnull=True).exists():
             _raise_incident(step, user)
         return step
 
 
-def resolve_incidents(step: WaitingStep, user) -> None:
-    for incident in Incident.objects.filter(external_task_id=step.spiff_task_id, resolved_at__isnull=True):
-        incident.resolved_at = timezone.now()
-        incident.resolved_by = user if getattr(user, "is_authenticated", False) else None
-        incident.save(update_fields=["resolved_at", "resolved_by"])
+def resolve_incidents(instance: ProcessInstance, task_ids: list, user) -> None:
+    """Resolve the open incidents of these external tasks (retried, or ended with their step)."""
+    incidents = list(
+        Incident.objects.filter(instance=instance, external_task_id__in=task_ids, resolved_at__isnull=True)
+    )
+    if not incidents:
+        return
+    now = timezone.now()
+    actor = user if getattr(user, "is_authenticated", False) else None
+    Incident.objects.filter(pk__in=[i.pk for i in incidents]).update(resolved_at=now, resolved_by=actor)
+    for incident in incidents:
         history_append(
-            instance_id=step.instance_id,
-            definition_id=step.instance.definition_id,
+            instance_id=instance.pk,
+            definition_id=instance.definition_id,
             kind=HistoryKind.INCIDENT_RESOLVED,
             actor=user,
-            element_id=step.element_id,
+            element_id=incident.element_id,
             data={"incident": incident.pk},
         )
 
@@ -274,7 +307,7 @@ def handle_bpmn_error(
         raise InvalidInput("errorCode is required", details={"errorCode": ["This field is required."]})
     variable_rules.check(variables, field="variables")
     with transaction.atomic():
-        step = _get_for_update(task_id, user)
+        step = _get_for_update(task_id, user, lock_instance=True)
         _check_owner(step, worker_id, "reported with a BPMN error")
         if variables:
             instance_set_variables(instance_id=step.instance_id, variables=variables, user=user)
@@ -352,6 +385,7 @@ __all__ = [
     "LockedTask",
     "TopicRequest",
     "complete",
+    "external_task_get",
     "extend_lock",
     "fetch_and_lock",
     "handle_bpmn_error",

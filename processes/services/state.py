@@ -269,10 +269,8 @@ def _close_external_tasks(instance: ProcessInstance, closed: list[tuple], actor)
     """An external task that ended (completed, cancelled, interrupted) takes its incident along."""
     from . import external_tasks
 
-    for spiff_task_id, element_id, kind in closed:
-        if kind == WaitKind.EXTERNAL:
-            step = WaitingStep(instance=instance, spiff_task_id=spiff_task_id, element_id=element_id)
-            external_tasks.resolve_incidents(step, actor)
+    ended = [spiff_task_id for spiff_task_id, _, kind in closed if kind == WaitKind.EXTERNAL]
+    external_tasks.resolve_incidents(instance, ended, actor)
 
 
 def waiting_step_row(instance: ProcessInstance, point) -> WaitingStep:

@@ -8,6 +8,7 @@ import time
 import pytest
 from django.contrib.auth.models import Permission
 
+from camunda_rest import longpoll
 from processes import services
 from processes.models import Incident, ProcessInstance
 
@@ -68,6 +69,9 @@ def test_camundas_node_worker_completes_fails_into_an_incident_and_throws_a_bpmn
     finally:
         worker.terminate()
         out, err = worker.communicate(timeout=10)
+        # the server still holds the killed worker's last long poll; were it answered with the
+        # next test's tasks, they would stay locked by a worker that is gone
+        assert _wait_for(lambda: longpoll.waiting_count() == 0, seconds=10)
     actions = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert not [a for a in actions if a["action"] == "error"], (actions, err)
     assert [a["retries"] for a in actions if a["action"] == "failure"] == [1, 0]

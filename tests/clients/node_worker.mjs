@@ -9,7 +9,7 @@ const [baseUrl, username, password] = process.argv.slice(2);
 const client = new Client({
   baseUrl,
   workerId: "node-worker",
-  asyncResponseTimeout: 10000,
+  asyncResponseTimeout: 2000,
   lockDuration: 20000,
   maxTasks: 5,
   interceptors: new BasicAuthInterceptor({ username, password }),

@@ -7,6 +7,7 @@ from lxml import etree
 from bpm.cron import Cron, CronError, looks_like_cron
 
 from .. import expressions, scripting
+from .constants import CAMUNDA_NS
 from .preprocess import _q
 from .results import Problem
 
@@ -112,8 +113,6 @@ _EXPRESSION_ATTRIBUTES = (
 
 
 def _check_attribute_expressions(root: etree._Element, name: str, problems: list[Problem]) -> None:
-    from .constants import CAMUNDA_NS
-
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
