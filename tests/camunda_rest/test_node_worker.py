@@ -74,7 +74,9 @@ def test_camundas_node_worker_completes_fails_into_an_incident_and_throws_a_bpmn
         assert _wait_for(lambda: longpoll.waiting_count() == 0, seconds=10)
     actions = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert not [a for a in actions if a["action"] == "error"], (actions, err)
-    assert [a["retries"] for a in actions if a["action"] == "failure"] == [1, 0]
+    # the first failure leaves one retry; the second (whose report line the kill may cut) none
+    assert [a["retries"] for a in actions if a["action"] == "failure"][:1] == [1]
+    assert failing.waiting_steps.get().retries == 0
     paid.refresh_from_db()
     assert paid.variables["charged"] is True and paid.variables["receipt"] == {"number": "R-1", "lines": 2}
     declined.refresh_from_db()
