@@ -12,6 +12,7 @@ from processes.choices import DeploySource
 from processes.models import Deployment, ProcessDefinition
 
 from .base import CamundaView, flag, page
+from .decisions import decision_dto
 from .errors import CamundaError
 from .process_definitions import definition_dto
 from .variables import camunda_date
@@ -82,11 +83,7 @@ class Create(CamundaView):
             {
                 "deployedProcessDefinitions": {str(d.pk): definition_dto(d) for d in definitions} or None,
                 "deployedCaseDefinitions": None,
-                "deployedDecisionDefinitions": {
-                    str(d.pk): {"id": str(d.pk), "key": d.key, "name": d.name, "version": d.version}
-                    for d in result.decisions_created
-                }
-                or None,
+                "deployedDecisionDefinitions": {str(d.pk): decision_dto(d) for d in result.decisions_created} or None,
                 "deployedDecisionRequirementsDefinitions": None,
             }
         )

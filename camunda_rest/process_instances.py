@@ -14,6 +14,7 @@ from processes.models import ProcessInstance
 
 from .base import CamundaView, flag, page
 from .errors import CamundaError
+from .history import activity_type
 from .process_definitions import instance_dto
 from .variables import from_typed, from_typed_map, to_typed, to_typed_map
 
@@ -201,7 +202,7 @@ class ActivityInstances(CamundaView):
                 "id": f"{step.element_id}:{step.spiff_task_id}",
                 "parentActivityInstanceId": str(instance.pk),
                 "activityId": step.element_id,
-                "activityType": step.element_type,
+                "activityType": activity_type(step.element_type),
                 "processInstanceId": str(instance.pk),
                 "processDefinitionId": str(instance.definition_id),
                 "childActivityInstances": [],

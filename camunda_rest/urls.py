@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from . import deployments, engine, external_tasks, messages, process_definitions, process_instances, tasks
+from . import (
+    decisions,
+    deployments,
+    engine,
+    external_tasks,
+    history,
+    messages,
+    process_definitions,
+    process_instances,
+    tasks,
+)
 
 urlpatterns = [
     path("engine", engine.Engines.as_view()),
@@ -67,6 +77,29 @@ urlpatterns = [
     path("external-task/<str:task_id>/extendLock", external_tasks.ExtendLock.as_view()),
     path("external-task/<str:task_id>/unlock", external_tasks.Unlock.as_view()),
     path("external-task/<str:task_id>/retries", external_tasks.Retries.as_view()),
+    # decisions
+    path("decision-definition", decisions.List.as_view()),
+    path("decision-definition/count", decisions.List.as_view(count=True)),
+    path("decision-definition/key/<str:key>", decisions.Detail.as_view()),
+    path("decision-definition/key/<str:key>/xml", decisions.Xml.as_view()),
+    path("decision-definition/key/<str:key>/diagram", decisions.Diagram.as_view()),
+    path("decision-definition/key/<str:key>/evaluate", decisions.Evaluate.as_view()),
+    path("decision-definition/<str:decision_id>", decisions.Detail.as_view()),
+    path("decision-definition/<str:decision_id>/xml", decisions.Xml.as_view()),
+    path("decision-definition/<str:decision_id>/diagram", decisions.Diagram.as_view()),
+    path("decision-definition/<str:decision_id>/evaluate", decisions.Evaluate.as_view()),
+    # history
+    path("history/process-instance", history.ProcessInstances.as_view()),
+    path("history/process-instance/count", history.ProcessInstances.as_view(count=True)),
+    path("history/process-instance/<str:instance_id>", history.ProcessInstanceDetail.as_view()),
+    path("history/activity-instance", history.ActivityInstances.as_view()),
+    path("history/activity-instance/count", history.ActivityInstances.as_view(count=True)),
+    path("history/activity-instance/<str:activity_instance_id>", history.ActivityInstanceDetail.as_view()),
+    path("history/task", history.Tasks.as_view()),
+    path("history/task/count", history.Tasks.as_view(count=True)),
+    path("history/variable-instance", history.VariableInstances.as_view()),
+    path("history/variable-instance/count", history.VariableInstances.as_view(count=True)),
+    path("history/variable-instance/<str:variable_id>", history.VariableInstanceDetail.as_view()),
     # messages and signals
     path("message", messages.Correlate.as_view()),
     path("signal", messages.Signal.as_view()),

@@ -7,6 +7,7 @@ kept here as ISO 8601 text), Json (a JSON document in a string) and Null are rea
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 from typing import Any
 
@@ -93,8 +94,14 @@ def to_typed(value: Any) -> dict[str, Any]:
         return {"value": value, "type": "Double", "valueInfo": {}}
     if isinstance(value, str):
         return {"value": value, "type": "String", "valueInfo": {}}
+    if isinstance(value, datetime.datetime):  # a decision's FEEL output
+        return {"value": camunda_date(value), "type": "Date", "valueInfo": {}}
+    if isinstance(value, decimal.Decimal):
+        return {"value": float(value), "type": "Double", "valueInfo": {}}
+    if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
+        return {"value": str(value), "type": "String", "valueInfo": {}}
     return {
-        "value": json.dumps(value),
+        "value": json.dumps(value, default=str),
         "type": "Json",
         "valueInfo": {},
     }

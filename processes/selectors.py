@@ -45,12 +45,21 @@ def start_form_schema(definition: ProcessDefinition) -> dict | None:
     return _start_form(definition).get("formSchema")
 
 
-def decision_visible(user, key: str) -> bool:
-    """A decision is visible with the processes deployed beside it."""
+def decisions_visible_to(user) -> QuerySet:
+    """Decisions are visible with the processes deployed beside them; designers and those who
+    see every process see every decision (a DMN may be deployed on its own)."""
     from .models import DecisionDefinition
 
-    deployments = definitions_visible_to(user).values("deployment_id")
-    return DecisionDefinition.objects.filter(key=key, deployment_id__in=deployments).exists()
+    qs = DecisionDefinition.objects.select_related("resource")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_superuser or user_can_deploy(user) or user.has_perm("processes.view_processdefinition"):
+        return qs
+    return qs.filter(deployment_id__in=definitions_visible_to(user).values("deployment_id"))
+
+
+def decision_visible(user, key: str) -> bool:
+    return decisions_visible_to(user).filter(key=key).exists()
 
 
 def process_owners(key: str) -> list:

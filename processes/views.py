@@ -44,8 +44,10 @@ def definition_upload(request):
         else:
             level = messages.SUCCESS if result.changed_anything else messages.INFO
             messages.add_message(request, level, result.message)
-            target = (result.created or result.unchanged)[0]
-            return redirect("processes:definition-detail", pk=target.pk)
+            targets = result.created or result.unchanged
+            if not targets:  # decision tables deployed on their own
+                return redirect("processes:definition-list")
+            return redirect("processes:definition-detail", pk=targets[0].pk)
     status = 422 if problems else 200
     return render(request, "processes/definition_upload.html", {"form": form, "problems": problems}, status=status)
 

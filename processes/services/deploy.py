@@ -46,10 +46,10 @@ class DeployResult:
     @property
     def message(self) -> str:
         if not self.changed_anything:
-            keys = ", ".join(f"{d.key} v{d.version}" for d in self.unchanged)
+            keys = ", ".join(f"{d.key} v{d.version}" for d in self.unchanged) or "decisions only"
             return f"Nothing new: the files are identical to the deployed versions ({keys})."
-        created = ", ".join(f"{d.key} v{d.version}" for d in self.created)
-        return f"Deployed {created}." if created else "Deployed new decision versions."
+        created = ", ".join(f"{d.key} v{d.version}" for d in self.created + self.decisions_created)
+        return f"Deployed {created}."
 
 
 def _scan_dependencies(files: list[engine_parser.SourceFile]) -> tuple[set[str], set[str], set[str], set[str]]:

@@ -52,6 +52,17 @@ def test_camunda_modelers_deploy_request_deploys_the_diagram_and_its_form(live_s
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_dmn_editors_deploy_request_deploys_the_decision_tables_alone(live_server, designer_auth):
+    from ..processes.test_deploy import DMN_ALONE
+
+    response = _modeler_deploy(live_server.url, designer_auth, {"level.dmn": DMN_ALONE})
+    assert response.status_code == 200, response.text
+    [decision] = response.json()["deployedDecisionDefinitions"].values()
+    assert (decision["key"], decision["version"], decision["resource"]) == ("level", 1, "level.dmn")
+    assert response.json()["deployedProcessDefinitions"] is None
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_broken_diagram_comes_back_as_camundas_parse_exception(live_server, designer_auth):
     broken = bpmn("broken", chain('<bpmn:scriptTask id="calc"><bpmn:script>x = (</bpmn:script></bpmn:scriptTask>'))
     response = _modeler_deploy(live_server.url, designer_auth, {"broken.bpmn": broken})

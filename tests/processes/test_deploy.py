@@ -205,10 +205,40 @@ def test_a_folder_deploys_with_the_command_and_exports_back(tmp_path):
     assert ProcessDefinition.objects.filter(key="simple").count() == 1
 
 
-def test_a_dmn_file_alone_is_refused():
+def test_a_dmn_file_without_decisions_is_refused_naming_it():
     dmn = b'<?xml version="1.0"?><definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d" namespace="x"/>'
     (problem,) = refusal(dmn, "table.dmn")
-    assert "No BPMN file" in problem["message"]
+    assert "defines no decision" in problem["message"] and problem["file"] == "table.dmn"
+
+
+DMN_ALONE = (
+    b'<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d" namespace="x">'
+    b'<decision id="level" name="Level"><decisionTable><input><inputExpression><text>amount</text>'
+    b'</inputExpression></input><output name="level"/><rule id="r1"><inputEntry id="i1"><text>&gt; 100</text>'
+    b'</inputEntry><outputEntry id="o1"><text>"high"</text></outputEntry></rule></decisionTable></decision>'
+    b"</definitions>"
+)
+
+
+def test_a_dmn_file_alone_deploys_its_decisions_for_processes_deployed_later():
+    result = deploy(DMN_ALONE, "level.dmn")
+    assert [(d.key, d.version) for d in result.decisions_created] == [("level", 1)]
+    assert services.decision_evaluate(key="level", variables={"amount": 150}) == [{"level": "high"}]
+    caller = bpmn(
+        "rated",
+        chain(
+            '<bpmn:businessRuleTask id="rate" camunda:decisionRef="level" camunda:resultVariable="rating" '
+            'camunda:mapDecisionResult="singleEntry"/>'
+        ),
+    )
+    instance = services.instance_start(definition=deploy(caller).created[0], variables={"amount": 150})
+    assert instance.variables["rating"] == "high"
+
+
+def test_a_bad_cell_in_a_dmn_file_alone_is_refused_naming_it():
+    bad = DMN_ALONE.replace(b"&gt; 100", b"&gt;&gt; nonsense(")
+    (problem,) = refusal(bad, "level.dmn")
+    assert problem["file"] == "level.dmn" and problem["element_id"]
 
 
 def test_a_file_declared_in_another_encoding_is_read_in_it_as_camunda_does():

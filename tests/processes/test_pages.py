@@ -36,6 +36,18 @@ def test_uploading_a_diagram_deploys_it_and_shows_its_page(client, designer):
     assert b"Deployed leave_request v1" in response.content
 
 
+def test_uploading_decision_tables_alone_deploys_them_and_says_which(client, designer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from .test_deploy import DMN_ALONE
+
+    client.force_login(designer)
+    upload = SimpleUploadedFile("level.dmn", DMN_ALONE)
+    response = client.post(reverse("processes:definition-upload"), {"files": [upload]}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("processes:definition-list")
+    assert b"Deployed level v1" in response.content
+
+
 def test_an_invalid_upload_lists_each_problem_with_line_and_element(client, designer):
     client.force_login(designer)
     from django.core.files.uploadedfile import SimpleUploadedFile

@@ -11,7 +11,7 @@ from .. import sandbox
 from ..deep import call_deep
 from .checks import _check_code
 from .compatibility import compatibility_report
-from .constants import DEFAULT_MAX_BYTES, NS
+from .constants import DEFAULT_MAX_BYTES, DIALECT_CAMUNDA, NS
 from .dialects import _new_parser
 from .metadata import element_metadata
 from .preprocess import _check_compensation, _check_links, _preprocess, _q
@@ -80,9 +80,7 @@ def validate_bundle(
     if problems:
         raise DefinitionInvalid(problems)
     if not bpmn_files:
-        raise DefinitionInvalid(
-            [Problem("No BPMN file was uploaded (only DMN): upload the diagram with its decision tables")]
-        )
+        return _decisions_only(dmn_files, trees)
 
     processes: dict[str, ProcessInfo] = {}
     for source in bpmn_files:
@@ -207,6 +205,39 @@ def validate_bundle(
         decisions=decisions,
         compatibility=compatibility,
         bpmn_files=bpmn_files,
+        dmn_files=dmn_files,
+    )
+
+
+def _decisions_only(dmn_files: list[SourceFile], trees: dict) -> BundleReport:
+    """DMN files deployed on their own (as Camunda Modeler deploys a decision): each table is
+    checked as a process using it would check it; processes deployed later may call them."""
+    from .. import dmn  # the DMN engine reads bpmn.results: imported when used
+
+    decisions: dict[str, str] = {}
+    problems: list[Problem] = []
+    for source in dmn_files:
+        try:
+            parsed = dmn.parse_decisions(trees[source.name].getroot(), source.name)
+        except DefinitionInvalid as exc:
+            problems.extend(exc.problems)
+            continue
+        if not parsed:
+            problems.append(Problem("The DMN file defines no decision", source.name, "", None))
+        for decision_id in parsed:
+            if decision_id in decisions:
+                problems.append(
+                    Problem(f"Decision id '{decision_id}' is defined twice", source.name, decision_id, None)
+                )
+            decisions[decision_id] = source.name
+    if problems:
+        raise DefinitionInvalid(problems)
+    return BundleReport(
+        dialect=DIALECT_CAMUNDA,
+        processes={},
+        decisions=decisions,
+        compatibility=[],
+        bpmn_files=[],
         dmn_files=dmn_files,
     )
 
