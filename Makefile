@@ -29,9 +29,10 @@ check:            ## migrations and deployment checks
 	SECRET_KEY=check .venv/bin/python manage.py makemigrations --check --dry-run
 	SECRET_KEY=check-$$(date +%s)-a-long-enough-random-looking-secret-key-for-the-check DEBUG=false .venv/bin/python manage.py check --deploy
 
-schema:           ## regenerate docs/openapi.yaml on PostgreSQL, as the tests do (integer ranges depend on the backend)
+schema:           ## regenerate docs/openapi.yaml on PostgreSQL and docs/engine-rest.yaml, as the tests do (integer ranges depend on the backend)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bpm} SECRET_KEY=schema \
 	  .venv/bin/python manage.py spectacular --file docs/openapi.yaml --validate
+	SECRET_KEY=schema .venv/bin/python manage.py engine_rest_schema
 
 bench:            ## engine throughput vs bare SpiffWorkflow (DATABASE_URL, default bpm_bench on 127.0.0.1)
 	.venv/bin/python bench/engine.py

@@ -59,9 +59,12 @@ urlpatterns = [
     path("task/<str:task_id>/variables", tasks.Variables.as_view()),
     path("task/<str:task_id>/localVariables", tasks.Variables.as_view(local=True)),
     path("task/<str:task_id>/comment", tasks.Comments.as_view()),
-    path("task/<str:task_id>/comment/create", tasks.Comments.as_view()),
+    path("task/<str:task_id>/comment/create", tasks.Comments.as_view(http_method_names=["post", "options"])),
     path("task/<str:task_id>/identity-links", tasks.IdentityLinks.as_view()),
-    path("task/<str:task_id>/identity-links/delete", tasks.IdentityLinks.as_view(removing=True)),
+    path(
+        "task/<str:task_id>/identity-links/delete",
+        tasks.IdentityLinks.as_view(removing=True, http_method_names=["post", "options"]),
+    ),
     path("task/<str:task_id>/bpmnError", tasks.BpmnError.as_view()),
     path("task/<str:task_id>/bpmnEscalation", tasks.BpmnError.as_view(escalation=True)),
     # external tasks (workers)
