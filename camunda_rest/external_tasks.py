@@ -111,7 +111,11 @@ class FetchAndLock(CamundaView):
                 worker_id=worker_id, max_tasks=max_tasks, topics=topics, use_priority=use_priority, user=request.user
             )
 
-        with longpoll.Listener([t.topic for t in topics]) as listener:
+        takes_any: dict[str, bool] = {}
+        for t in topics:
+            plain = not (t.business_key or t.process_definition_keys or t.process_definition_ids or t.process_variables)
+            takes_any[t.topic] = takes_any.get(t.topic, False) or plain
+        with longpoll.Listener(takes_any) as listener:
             locked = fetch()
             while not locked and time.monotonic() < deadline:
                 # wait without a database connection; woken when tasks of a topic may be free

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from django.conf import settings
 
@@ -17,7 +17,9 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "bpm:external-tasks"
 _lock = threading.Lock()
-_waiters: dict[str, set[threading.Event]] = defaultdict(set)
+# topic -> waiting requests in the order they began, each with whether it takes any task of
+# the topic (no business key, definition or variable filter)
+_waiters: dict[str, dict[threading.Event, bool]] = defaultdict(dict)
 _subscriber: threading.Thread | None = None
 
 
@@ -26,20 +28,31 @@ def _redis_url() -> str:
 
 
 def _wake(topics: list[str]) -> None:
+    """A topic named n times had n tasks created or freed: n of its unfiltered waiters are woken
+    (the longest waiting first; each will fetch, so one task does not wake a herd of fetches),
+    and every waiter with filters, which may or may not match them."""
+    chosen: set[threading.Event] = set()
     with _lock:
-        events = {event for topic in topics for event in _waiters.get(topic, ())}
-    for event in events:
+        for topic, count in Counter(topics).items():
+            for event, takes_any in _waiters.get(topic, {}).items():
+                if not takes_any:
+                    chosen.add(event)
+                elif count > 0 and event not in chosen and not event.is_set():
+                    chosen.add(event)
+                    count -= 1
+    for event in chosen:
         event.set()
 
 
 def notify(topics: list[str]) -> None:
-    """Tasks of these topics were created or freed (after the commit that did it)."""
+    """Tasks of these topics were created or freed (after the commit that did it), a topic
+    once per task."""
     if not topics:
         return
     _wake(topics)
     if _redis_url():
         try:
-            _publisher().publish(CHANNEL, "\n".join(sorted(set(topics))))
+            _publisher().publish(CHANNEL, "\n".join(sorted(topics)))
         except Exception:  # waiting workers still re-check on their own within seconds
             logger.warning("Could not publish external task topics to Redis", exc_info=True)
 
@@ -85,15 +98,17 @@ def _ensure_subscriber() -> None:
 
 
 class Listener:
-    """Registered before the first fetch, so a task created in between is not missed."""
+    """Registered before the first fetch, so a task created in between is not missed.
 
-    def __init__(self, topics: list[str]):
+    ``topics``: topic -> whether the request takes any task of it (no filters)."""
+
+    def __init__(self, topics: dict[str, bool]):
         _ensure_subscriber()
-        self.topics = list(topics)
+        self.topics = dict(topics)
         self.event = threading.Event()
         with _lock:
-            for topic in self.topics:
-                _waiters[topic].add(self.event)
+            for topic, takes_any in self.topics.items():
+                _waiters[topic][self.event] = takes_any
 
     def wait(self, seconds: float) -> bool:
         """Block until tasks of a topic may be free (True) or ``seconds`` pass (False)."""
@@ -104,9 +119,12 @@ class Listener:
     def close(self) -> None:
         with _lock:
             for topic in self.topics:
-                _waiters[topic].discard(self.event)
+                _waiters[topic].pop(self.event, None)
                 if not _waiters[topic]:
                     del _waiters[topic]
+        if self.event.is_set():
+            # woken for a task it will not fetch (it is answering with others): wake another
+            _wake([topic for topic, takes_any in self.topics.items() if takes_any])
 
     def __enter__(self) -> Listener:
         return self
