@@ -182,7 +182,7 @@ def _activities(request, params: dict) -> list[dict]:
     key = _ACTIVITY_SORT.get(get("sortBy") or "startTime")
     if key is None:
         raise CamundaError(f"Cannot set query parameter 'sortBy' to value '{get('sortBy')}'")
-    rows.sort(key=lambda r: r["id"])
+    rows.sort(key=lambda r: int(r["id"].rsplit(":", 1)[1]))  # ties in the order they were recorded
     rows.sort(key=key, reverse=get("sortOrder") == "desc")
     return rows
 
