@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include("integrations.urls")),
     path("api/v1/", include("dashboards.api.urls")),
     path(f"{settings.BPM['ENGINE_REST_PREFIX'].strip('/')}/", include("camunda_rest.urls")),
+    path("camunda/", include("camunda_rest.page_urls")),
     path("metrics", integration_views.metrics, name="metrics"),
     path("oauth/token/", oauth2_views.TokenView.as_view(), name="oauth2-token"),
     path("oauth/revoke/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke"),

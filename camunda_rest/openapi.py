@@ -258,7 +258,7 @@ _METHODS = ("get", "post", "put", "delete")
 def routes(patterns: list[URLPattern] | None = None) -> dict[str, type]:
     """``"method /path"`` -> view class, for every route and method it answers."""
     if patterns is None:
-        from .urls import urlpatterns as patterns
+        from .urls import resource_patterns as patterns
     found = {}
     for pattern in patterns:
         path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern))

@@ -1,6 +1,6 @@
 """/engine-rest/ routes (Camunda 7.2x paths); docs/engine-rest.yaml lists them."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import (
     decisions,
@@ -14,7 +14,7 @@ from . import (
     tasks,
 )
 
-urlpatterns = [
+resource_patterns = [
     path("engine", engine.Engines.as_view()),
     path("version", engine.Version.as_view()),
     # deployments
@@ -107,3 +107,6 @@ urlpatterns = [
     path("message", messages.Correlate.as_view()),
     path("signal", messages.Signal.as_view()),
 ]
+
+# any other path is a Camunda resource not served here: Camunda's error body, not a web page
+urlpatterns = [*resource_patterns, re_path(r"^.*$", engine.NotServed.as_view())]

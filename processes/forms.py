@@ -11,7 +11,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".bpmn,.dmn,.xml"}))
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".bpmn,.dmn,.form,.xml"}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -36,7 +36,7 @@ def parse_json_object(raw: str | None) -> dict:
 
 
 class DeployForm(forms.Form):
-    files = MultipleFileField(help_text="The .bpmn diagram and any .bpmn/.dmn files it calls.")
+    files = MultipleFileField(help_text="The .bpmn diagram and any .bpmn/.dmn/.form files it calls or opens.")
 
 
 class StartInstanceForm(forms.Form):

@@ -18,7 +18,15 @@ from . import external_tasks
 from .checks import InstanceCheck, instances_check
 from .correlation import conditions_evaluate, message_correlate, signal_broadcast
 from .decisions import decision_evaluate
-from .deploy import DeployResult, definition_activate, definition_deploy, deployment_delete, specs_for
+from .deploy import (
+    CheckResult,
+    DeployResult,
+    definition_activate,
+    definition_check,
+    definition_deploy,
+    deployment_delete,
+    specs_for,
+)
 from .grants import definition_grant, definition_revoke
 from .instances import (
     HUMAN_STEP_KINDS,
@@ -50,8 +58,10 @@ __all__ = [
     "decision_evaluate",
     "instances_check",
     "HUMAN_STEP_KINDS",
+    "CheckResult",
     "DeployResult",
     "definition_activate",
+    "definition_check",
     "definition_deploy",
     "deployment_delete",
     "definition_grant",

@@ -186,7 +186,17 @@ def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> li
     return notes
 
 
-def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str) -> DeployResult:
+@dataclass
+class _Validated:
+    uploaded: list
+    form_files: list
+    report: engine_parser.BundleReport
+    compatibility: list[dict]
+    dependencies: list[Resource]
+
+
+def _validate(files: Iterable[tuple[str, bytes]]) -> _Validated:
+    """Everything a deployment checks, against what is deployed now; stores nothing."""
     uploaded = [engine_parser.SourceFile(file_name, engine_parser.as_utf8(content)) for file_name, content in files]
     form_files = [f for f in uploaded if camunda_forms.is_form_file(f)]
     sources = [f for f in uploaded if f not in form_files]
@@ -206,9 +216,40 @@ def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str)
             "The files cannot be deployed: " + "; ".join(str(p) for p in exc.problems[:5]),
             details=[p.as_dict() for p in exc.problems],
         ) from exc
-
     form_notes = _attach_forms(report.processes, forms_by_id, forms_by_file)
     compatibility = [note.as_dict() for note in report.compatibility] + form_notes
+    return _Validated(uploaded, form_files, report, compatibility, dep_resources)
+
+
+@dataclass
+class CheckResult:
+    """What deploying these files would do, found without deploying them."""
+
+    processes: list[str]
+    decisions: list[str]
+    forms: list[str]
+    compatibility: list[dict]
+
+
+def definition_check(*, files: Iterable[tuple[str, bytes]]) -> CheckResult:
+    """Validate files as a deployment would (against what is deployed now) and report the
+    executable processes, decisions and forms found and each compatibility note; nothing is
+    stored. Raises DefinitionInvalidError listing each problem, as deploying would."""
+    with engine_parser.parsed_once():
+        checked = _validate(files)
+    report = checked.report
+    return CheckResult(
+        processes=[info.key for info in report.processes.values() if info.executable],
+        decisions=sorted(report.decisions),
+        forms=[f.name for f in checked.form_files],
+        compatibility=checked.compatibility,
+    )
+
+
+def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str) -> DeployResult:
+    checked = _validate(files)
+    uploaded, form_files, report = checked.uploaded, checked.form_files, checked.report
+    compatibility, dep_resources = checked.compatibility, checked.dependencies
     with transaction.atomic():
         executable = [info for info in report.processes.values() if info.executable]
         # Lock the current versions of these keys so two deploys of one key number versions in turn.

@@ -13,7 +13,7 @@ from camunda_rest import openapi
 from camunda_rest.base import CamundaView
 from camunda_rest.management.commands.engine_rest_schema import render
 from camunda_rest.schemas import SCHEMAS
-from camunda_rest.urls import urlpatterns
+from camunda_rest.urls import resource_patterns
 from processes import services
 from tasks.models import HumanTask
 
@@ -40,7 +40,7 @@ class NoDocs(CamundaView):
 
 def test_a_route_without_documentation_stops_the_document_naming_it():
     with pytest.raises(openapi.UndocumentedRoute, match="get /secret"):
-        openapi.build([*urlpatterns, path("secret", NoDocs.as_view())])
+        openapi.build([*resource_patterns, path("secret", NoDocs.as_view())])
 
 
 @pytest.fixture

@@ -51,3 +51,12 @@ def test_a_deployment_with_instances_is_deleted_only_with_cascade(client):
     assert not Deployment.objects.filter(pk=second.deployment_id).exists()
     # the key's remaining version is the one new instances start on again
     assert ProcessDefinition.objects.get(pk=first.pk).is_active
+
+
+def test_a_camunda_resource_not_served_here_is_a_404_in_camundas_shape(client):
+    response = client.get(f"{REST}/identity/groups?userId=demo")
+    assert response.status_code == 404
+    assert (
+        response.json()["type"] == "InvalidRequestException"
+        and "/engine-rest/identity/groups" in response.json()["message"]
+    )
