@@ -12,7 +12,8 @@ on separate web nodes (``BPM_LONG_POLL_REDIS_URL``), and drives it from this pro
 - ``delivery`` (per ``--rate``): ERPs start instances at R/s (open loop) while ``--pollers``
   workers long-poll (``asyncResponseTimeout`` 2 s, ``--max-tasks`` each, 10 by default) and complete what they
   get. Latency from sending the start request to a worker holding the task (p50/p95/p99;
-  the start request's own latency beside it), the complete's latency, tasks/s, and tasks
+  the start request's own latency beside it), from the task's row being written
+  (its ``createTime``, same clock) to a worker holding it, the complete's latency, tasks/s, and tasks
   not delivered within 60 s of the last start (must be 0).
 - ``idle`` (per ``--idle`` N): N workers long-poll with nothing to do; meanwhile a client
   asks ``GET /engine-rest/version`` 20 times: its p50/p95 tells whether the node still
@@ -23,6 +24,7 @@ on separate web nodes (``BPM_LONG_POLL_REDIS_URL``), and drives it from this pro
 from __future__ import annotations
 
 import argparse
+import datetime
 import http.client
 import json
 import os
@@ -129,6 +131,7 @@ def delivery(port: int, token: str, pollers: int, max_tasks: int, rate: float, s
     sent: dict[str, float] = {}
     delivered, completed, starts, failures = [], [], [], {"start": 0, "fetch": 0, "complete": 0}
     seen: set[str] = set()
+    waited: list[float] = []  # from the task's row being written (createTime) to a worker holding it
     fetches = [0]
     twice: list[str] = []  # a task given to two workers: must stay empty
     lock = threading.Lock()
@@ -140,7 +143,7 @@ def delivery(port: int, token: str, pollers: int, max_tasks: int, rate: float, s
             status, tasks = client.call(
                 "POST", "/engine-rest/external-task/fetchAndLock", fetch_body(f"w{n}", 2000, max_tasks)
             )
-            now = time.perf_counter()
+            now, wall = time.perf_counter(), time.time()
             with lock:
                 fetches[0] += 1
             if status != 200:
@@ -155,6 +158,8 @@ def delivery(port: int, token: str, pollers: int, max_tasks: int, rate: float, s
                     elif key in sent:
                         seen.add(key)
                         delivered.append((now - sent[key]) * 1000)
+                        created = datetime.datetime.strptime(task["createTime"], "%Y-%m-%dT%H:%M:%S.%f%z")
+                        waited.append((wall - created.timestamp()) * 1000)
                 begin = time.perf_counter()
                 status, _ = client.call(
                     "POST", f"/engine-rest/external-task/{task['id']}/complete", {"workerId": f"w{n}"}
@@ -210,6 +215,8 @@ def delivery(port: int, token: str, pollers: int, max_tasks: int, rate: float, s
                 "delivered_twice": len(twice),
                 "fetch_requests_per_task": round(fetches[0] / max(len(delivered), 1), 2),
                 "tasks_per_s": figures["rps"],
+                "created_to_worker_p50_ms": _figures(waited, 0, elapsed)["p50_ms"],
+                "created_to_worker_p95_ms": _figures(waited, 0, elapsed)["p95_ms"],
                 "deliver_p50_ms": figures["p50_ms"],
                 "deliver_p95_ms": figures["p95_ms"],
                 "deliver_p99_ms": figures["p99_ms"],
