@@ -30,7 +30,7 @@ def definition_dto(definition: ProcessDefinition) -> dict:
         "diagram": None,
         "suspended": False,
         "tenantId": None,
-        "versionTag": None,
+        "versionTag": definition.version_tag or None,
         "historyTimeToLive": None,
         "startableInTasklist": True,
     }

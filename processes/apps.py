@@ -20,6 +20,11 @@ class ProcessesConfig(AppConfig):
             max_memory_mb=bpm["SCRIPT_MAX_MEMORY_MB"],
             spec_cache_size=bpm["SPEC_CACHE_SIZE"],
         )
+        from .engine import called
+        from .services import deploy
+
+        # which version a call activity runs is looked up when the call happens
+        called.register(deploy.called_version, deploy.called_version_by_id)
         from integrations import health
 
         from . import jobs, selectors

@@ -66,6 +66,8 @@ class ProcessDefinition(models.Model):
     compatibility = models.JSONField(default=list, blank=True)
     has_message_start = models.BooleanField(default=False)
     has_timer_start = models.BooleanField(default=False)
+    # camunda:versionTag of the process: calls with calledElementBinding="versionTag" find it
+    version_tag = models.CharField(max_length=255, blank=True, default="", db_index=True)
     # The version new instances of this key start on (the latest, unless a designer reverted).
     is_active = models.BooleanField(default=False)
     deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -87,26 +89,30 @@ class ProcessDefinition(models.Model):
     def __str__(self) -> str:
         return f"{self.key} v{self.version}"
 
-    def element(self, element_id: str, process_key: str = ""):
+    def element(self, element_id: str, process_key: str = "", called_definition_id: int | None = None):
         """What this version records about one element, typed (processes.elements.Element);
-        ``process_key`` names a process a call activity runs, whose element it is."""
+        ``process_key`` names a process a call activity runs, whose element it is, and
+        ``called_definition_id`` the version of it the call runs, when the run knows it."""
         from .elements import element_of
 
         if process_key and process_key != self.key:
-            return element_of(self.called_elements(process_key), element_id)
+            return element_of(self.called_elements(process_key, called_definition_id), element_id)
         return element_of(self.elements, element_id)
 
-    def called_elements(self, process_key: str) -> dict:
-        """The element metadata of a called process: the version deployed with this one, else
-        the active one (cached per version; versions never change)."""
+    def called_elements(self, process_key: str, called_definition_id: int | None = None) -> dict:
+        """The element metadata of a called process: the version the call runs, else the one
+        deployed with this version, else the active one (cached; versions never change)."""
         cache = self.__dict__.setdefault("_called_elements", {})
-        if process_key not in cache:
+        cache_key = (process_key, called_definition_id)
+        if cache_key not in cache:
             called = (
-                ProcessDefinition.objects.filter(key=process_key, deployment_id=self.deployment_id).first()
+                (ProcessDefinition.objects.filter(pk=called_definition_id, key=process_key).first()
+                 if called_definition_id else None)
+                or ProcessDefinition.objects.filter(key=process_key, deployment_id=self.deployment_id).first()
                 or ProcessDefinition.objects.filter(key=process_key, is_active=True).first()
-            )
-            cache[process_key] = called.elements if called is not None else {}
-        return cache[process_key]
+            )  # fmt: skip
+            cache[cache_key] = called.elements if called is not None else {}
+        return cache[cache_key]
 
     @property
     def xml(self) -> str:

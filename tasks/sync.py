@@ -42,6 +42,13 @@ def _task_form(element, variables: dict) -> list[dict]:
     ]
 
 
+def _element(instance, point):
+    """The element a waiting point is, in the version of the (called) process that runs it."""
+    return instance.definition.element(
+        point.element_id, getattr(point, "process_key", ""), getattr(point, "process_definition_id", None)
+    )
+
+
 def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
     """Create a task, with its assignee and candidates, for each newly waiting user/manual step."""
     points = [p for p in points if p.kind in HUMAN_KINDS]
@@ -52,7 +59,7 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
         (
             p,
             assignment.resolve(
-                instance.definition.element(p.element_id, getattr(p, "process_key", "")).raw,
+                _element(instance, p).raw,
                 {**variables, **(p.data or {})},
             ),
         )
@@ -84,7 +91,7 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
                 follow_up_at=a.follow_up_at,
             )
             for point, a in resolved
-            for element in [instance.definition.element(point.element_id, getattr(point, "process_key", ""))]
+            for element in [_element(instance, point)]
         ]
     )
     candidates = []

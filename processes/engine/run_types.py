@@ -42,8 +42,10 @@ class WaitPoint:
     due_at: datetime | None = None
     # The waiting task's own data (user/manual tasks): a multi-instance child's element variable lives here.
     data: dict | None = None
-    # The process the element belongs to: the instance's own, or a process a call activity runs.
+    # The process the element belongs to: the instance's own, or a process a call activity runs
+    # (and which version of it the call runs, when the call recorded it).
     process_key: str = ""
+    process_definition_id: int | None = None
 
 
 @dataclass

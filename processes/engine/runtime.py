@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import compaction, expressions, scripting, serializer, spiff_patches  # noqa: F401 (patches on import)
+from . import called, compaction, expressions, scripting, serializer, spiff_patches  # noqa: F401 (patches on import)
 from .approval_rules import decision_variable
 from .parser import ConnectorServiceTask, ExternalServiceTask, SourceFile, TriggeredReceiveTask, build_specs
 from .run_events import (  # noqa: F401 (re-exported: the run's event half)
@@ -218,7 +218,8 @@ class Run(StepActions, EventActions):
     # -- creation -----------------------------------------------------------------
     @classmethod
     def start(cls, specs: Specs, variables: dict | None = None) -> Run:
-        workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=SCRIPT_ENGINE)
+        # each run its own mapping: a call may add the called version's subprocesses to it
+        workflow = BpmnWorkflow(specs.spec, dict(specs.subprocess_specs), script_engine=SCRIPT_ENGINE)
         run = cls(workflow, specs)
         if variables:
             # the ready start task passes its data on to the first BPMN element
@@ -228,7 +229,7 @@ class Run(StepActions, EventActions):
 
     @classmethod
     def load(cls, state: dict, specs: Specs) -> Run:
-        workflow = serializer.load(state, specs.dialect, specs.spec, specs.subprocess_specs)
+        workflow = serializer.load(state, specs.dialect, specs.spec, dict(specs.subprocess_specs))
         workflow.script_engine = SCRIPT_ENGINE
         run = cls(workflow, specs)
         run.waiting_before = {(w.spiff_task_id, w.element_id, w.kind) for w in run.waiting()}
@@ -358,6 +359,7 @@ class Run(StepActions, EventActions):
                         event_name=event_name,
                         data=serializer.to_json_value(task.data) if with_data else None,
                         process_key=_process_key(task),
+                        process_definition_id=called.called_definition_id(task),
                     )
                 )
                 continue

@@ -15,10 +15,16 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from . import called
 from .parser import DIALECT_CAMUNDA, DIALECT_SPIFF
 
 # Bump when the stored shape changes; load() refuses states it does not know.
@@ -47,9 +53,22 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class BoundSubWorkflowConverter(BpmnSubWorkflowConverter):
+    """A called process is rebuilt with the version its call started (engine/called.py)."""
+
+    def from_dict(self, dct, task, top_workflow):
+        spec = called.restored_spec(task, top_workflow)
+        subprocess = self.target_class(spec, task.id, top_workflow, deserializing=True)
+        subprocess.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=subprocess)
+        subprocess.task_tree = subprocess.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(subprocess, dct)
+        return subprocess
+
+
 def _make_serializer(config: dict) -> BpmnWorkflowSerializer:
     config = deepcopy(config)
     config[BpmnWorkflow] = StateOnlyWorkflowConverter
+    config[BpmnSubWorkflow] = BoundSubWorkflowConverter
     registry = BpmnWorkflowSerializer.configure(config)
     # Values scripts commonly produce that JSON cannot hold as they are.
     registry.register(

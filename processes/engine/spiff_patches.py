@@ -20,6 +20,9 @@
   ``_on_complete_with_outputs``).
 - A call activity passes every variable both ways; with camunda:in / camunda:out it passes
   only what they map, as Camunda does (``_mapped_copy_data``, ``_mapped_update_data``).
+- A call activity runs the called process's spec bundled when the caller was deployed; it
+  runs the version its camunda:calledElementBinding names when the call happens
+  (``called.start_bound_workflow``).
 - A date or duration timer fires by the clock whenever its task is looked at, so a
   `PT0S` or past-due timer fired inside the command that reached it. As in Camunda, a
   timer fires only through its job (``Run.fire_timer``).
@@ -52,6 +55,8 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from bpm.cron import looks_like_cron, next_fire
+
+from . import called
 
 PREDICTION_DEPTH = 50
 
@@ -333,6 +338,7 @@ def apply() -> None:
     CycleTimerEventDefinition.cycle_complete = _cron_cycle_complete
     CallActivity.copy_data = _mapped_copy_data
     CallActivity.update_data = _mapped_update_data
+    CallActivity.start_workflow = called.start_bound_workflow
     Task._bpm_patched = True
 
 

@@ -13,7 +13,7 @@ from bpm.exceptions import Conflict
 
 from .. import schedules
 from ..choices import DeploySource, JobKind, ResourceKind
-from ..engine import camunda_forms, runtime
+from ..engine import called, camunda_forms, runtime
 from ..engine import parser as engine_parser
 from ..exceptions import (
     DefinitionInvalidError,
@@ -331,6 +331,7 @@ def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str)
                 compatibility=[n for n in compatibility if n["file"] == info.file],
                 has_message_start=info.has_message_start,
                 has_timer_start=info.has_timer_start,
+                version_tag=((info.elements.get(info.key) or {}).get("camunda") or {}).get("versionTag", "")[:255],
                 is_active=True,
                 deployed_by=deployer,
             )
@@ -423,3 +424,31 @@ def _spec_source(definition: ProcessDefinition) -> runtime.SpecSource:
 def specs_for(definition: ProcessDefinition) -> runtime.Specs:
     """The parsed spec of a definition version, from the in-process cache."""
     return runtime.SPEC_CACHE.get(definition.pk, lambda: _spec_source(definition))
+
+
+def called_version(key: str, binding: dict) -> called.CalledVersion | None:
+    """The version of ``key`` a call activity with this camunda:calledElementBinding runs now."""
+    kind = binding.get("binding") or "latest"
+    versions = ProcessDefinition.objects.filter(key=key)
+    if kind == "version":
+        found = versions.filter(version=int(binding.get("version") or 0)).first()
+        wanted = f"version {binding.get('version')} of process '{key}'"
+    elif kind == "versionTag":
+        found = versions.filter(version_tag=binding.get("version_tag") or "").order_by("-version").first()
+        wanted = f"a version of process '{key}' tagged '{binding.get('version_tag')}'"
+    else:
+        found = versions.filter(is_active=True).first()
+        if found is None:
+            return None  # not deployed as a process of its own (not executable): the copy deployed with the caller
+    if found is None:
+        raise called.CalledVersionMissing(f"The call activity needs {wanted}, and none is deployed")
+    specs = specs_for(found)
+    return called.CalledVersion(found.pk, specs.spec, specs.subprocess_specs)
+
+
+def called_version_by_id(definition_id: int) -> called.CalledVersion | None:
+    found = ProcessDefinition.objects.filter(pk=definition_id).first()
+    if found is None:
+        return None
+    specs = specs_for(found)
+    return called.CalledVersion(found.pk, specs.spec, specs.subprocess_specs)

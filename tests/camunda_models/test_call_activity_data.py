@@ -98,3 +98,21 @@ def test_variables_mapped_out_with_local_reach_the_caller_only_through_output_pa
     )
     assert instance.variables["doubled"] == 42
     assert instance.variables["result"] == "the caller's own"
+
+
+def test_passing_the_callers_business_key_runs_as_in_camunda():
+    instance = _run(
+        '<camunda:in businessKey="#{execution.processBusinessKey}"/><camunda:in source="amount" target="amount"/>'
+        '<camunda:out source="result" target="doubled"/>',
+        amount=4,
+    )
+    assert instance.variables["doubled"] == 8
+
+
+def test_another_business_key_for_the_called_process_is_refused_at_deploy():
+    from processes.exceptions import DefinitionInvalidError
+
+    with pytest.raises(DefinitionInvalidError) as refused:
+        _run('<camunda:in businessKey="${orderId}"/>')
+    [problem] = refused.value.details
+    assert problem["element_id"] == "call" and "businessKey" in problem["message"]

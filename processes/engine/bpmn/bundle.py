@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask as CamundaBusinessRuleTask
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .. import sandbox
+from ..called import BINDINGS
 from ..deep import call_deep
 from .checks import _check_code
 from .compatibility import compatibility_report
@@ -157,6 +160,10 @@ def validate_bundle(
                         call.sourceline,
                     )
                 )
+            else:
+                reason = _call_problem(call, called, in_upload=called in processes)
+                if reason:
+                    problems.append(Problem(reason, info.file, call.get("id", ""), call.sourceline))
         for decision in info.called_decisions:
             if "${" in decision or "#{" in decision:
                 continue  # SpiffWorkflow's parser refuses it below if the task is reachable
@@ -207,6 +214,39 @@ def validate_bundle(
         bpmn_files=bpmn_files,
         dmn_files=dmn_files,
     )
+
+
+def _call_problem(call: etree._Element, called: str, *, in_upload: bool) -> str:
+    """Why a call activity cannot run as written: its binding names no version, or it asks for
+    a business key the called process cannot have."""
+    camunda = f"{{{NS['camunda']}}}"
+    binding = call.get(f"{camunda}calledElementBinding") or "latest"
+    if binding not in BINDINGS:
+        return f"calledElementBinding '{binding}' is not one of latest, deployment, version or versionTag"
+    if binding == "deployment" and not in_upload:
+        return (
+            f"calledElementBinding=\"deployment\" calls the process '{called}' of the same deployment, but it is "
+            "not in this upload: deploy them together"
+        )
+    if binding == "version":
+        version = call.get(f"{camunda}calledElementVersion") or ""
+        if not version:
+            return 'calledElementBinding="version" needs camunda:calledElementVersion'
+        if not version.isdigit():
+            return f"camunda:calledElementVersion '{version}' must be a whole number (expressions are not supported)"
+    if binding == "versionTag" and not call.get(f"{camunda}calledElementVersionTag"):
+        return 'calledElementBinding="versionTag" needs camunda:calledElementVersionTag'
+    for mapping in call.iterfind(f"{_q('extensionElements')}/{camunda}in"):
+        key = mapping.get("businessKey")
+        if key is not None and re.sub(r"\s", "", key) not in _CALLERS_BUSINESS_KEY:
+            return (
+                f'camunda:in businessKey="{key}" cannot be honoured: a called process runs inside its caller\'s '
+                "instance and keeps the caller's business key (#{execution.processBusinessKey} is accepted)"
+            )
+    return ""
+
+
+_CALLERS_BUSINESS_KEY = {"#{execution.processBusinessKey}", "${execution.processBusinessKey}"}
 
 
 def _decisions_only(dmn_files: list[SourceFile], trees: dict) -> BundleReport:

@@ -24,10 +24,10 @@ _IGNORED_CAMUNDA_ATTRS = {
     "jobPriority": "Job priorities are ignored",
     "taskPriority": "Kept: external tasks are fetched highest priority first when a worker asks (usePriority)",
     "historyTimeToLive": "History clean-up is not configured per process",
-    "calledElementBinding": "Call activities call the version of the called process that was active when this "
-    "diagram was deployed (Camunda's default, latest, resolves when the call happens)",
-    "calledElementVersion": "Call activities call the version of the called process that was active when this "
-    "diagram was deployed; a fixed version is not honoured",
+    "calledElementBinding": "Kept: latest (the default; the active version when the call happens), deployment, "
+    "version or versionTag, as in Camunda; a call already running goes on in the version it started",
+    "calledElementVersion": 'Kept: the version a calledElementBinding="version" call runs',
+    "calledElementVersionTag": "Kept: the newest version with this camunda:versionTag runs",
     "calledElementTenantId": "Tenants are not supported; the tenant id is ignored",
     "decisionRefBinding": "Business rule tasks always use the latest deployed decision",
     "decisionRefVersion": "Business rule tasks always use the latest deployed decision",
@@ -43,7 +43,7 @@ _IGNORED_CAMUNDA_ATTRS = {
     "variableMappingDelegateExpression": "Java variable mapping delegates are not run",
     "errorCodeVariable": "The error code is not stored in a variable",
     "errorMessageVariable": "The error message is not stored in a variable",
-    "versionTag": "Kept for information only",
+    "versionTag": 'Kept: calls with calledElementBinding="versionTag" find the version by it; /engine-rest shows it',
     "candidateStarterGroups": "Who may start is set by object permissions on the definition, not by the diagram",
     "candidateStarterUsers": "Who may start is set by object permissions on the definition, not by the diagram",
     "initiator": "The initiator is available as the variable 'initiator' regardless of this attribute",
@@ -56,8 +56,9 @@ _IGNORED_CAMUNDA_ELEMENTS = {
     "executionListener": "Execution listeners are not run",
     "taskListener": "Task listeners are not run",
     "in": 'Kept: source, sourceExpression, target, variables="all" and local map variables into the called '
-    "process (businessKey is ignored: the called process shares its caller's instance and business key); a call "
-    "activity without any camunda:in/out passes every variable both ways (Camunda passes none)",
+    'process; businessKey="#{execution.processBusinessKey}" as in Camunda (the called process shares its caller\'s '
+    "instance and business key; another business key is refused at deploy); a call activity without any "
+    "camunda:in/out passes every variable both ways (Camunda passes none)",
     "out": 'Kept: source, sourceExpression, target, variables="all" and local (values local to the call activity, '
     "for its output parameters) map variables back to the caller",
     "failedJobRetryTimeCycle": "Only the number of retries (R<n>/...) is used; the delay follows the engine's backoff",

@@ -24,6 +24,11 @@ _CAMUNDA_TASK_ATTRS = (
     "type",
     "topic",
     "taskPriority",
+    # which version a call activity runs, and the tag a process version carries
+    "calledElementBinding",
+    "calledElementVersion",
+    "calledElementVersionTag",
+    "versionTag",
 )
 
 

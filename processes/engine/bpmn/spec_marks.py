@@ -6,7 +6,8 @@ per spec (specs are cached and shared by every instance of a version).
 - compensation handlers parsed (they have no incoming flow) and compensation marks;
 - asynchronous continuations (``bpm_async_before`` / ``bpm_async_after``);
 - ``camunda:inputOutput`` (``bpm_io``) and call-activity ``camunda:in``/``out``
-  (``bpm_call_mappings``), which runtime.Run and spiff_patches apply.
+  (``bpm_call_mappings``), which runtime.Run and spiff_patches apply, and which version a
+  call runs (``bpm_call_binding``, engine/called.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def mark_specs(parser, spec, subprocess_specs: dict) -> None:
                 task_spec.bpm_io = element.get("io")
             if element.get("call"):
                 task_spec.bpm_call_mappings = element["call"]
+            if element.get("binding"):
+                task_spec.bpm_call_binding = element["binding"]
 
 
 CAMUNDA_MULTI_INSTANCE = (CamundaSequentialMI, CamundaParallelMI)
@@ -92,6 +95,12 @@ def _engine_markers(parser) -> tuple[dict[str, tuple[bool, bool]], dict[str, dic
                     "outputs": {p.get("name"): _parameter_value(p) for p in io.findall(f"{ns}outputParameter")},
                 }
             if etree.QName(el).localname == "callActivity":
+                ns = f"{{{NS['camunda']}}}"
+                marks.setdefault(el.get("id"), {})["binding"] = {
+                    "binding": el.get(f"{ns}calledElementBinding") or "latest",
+                    "version": el.get(f"{ns}calledElementVersion") or "",
+                    "version_tag": el.get(f"{ns}calledElementVersionTag") or "",
+                }
                 mappings = {"in": [], "out": []}
                 for direction in ("in", "out"):
                     for mapping in el.iterfind(f"{_q('extensionElements')}/{{{NS['camunda']}}}{direction}"):
