@@ -190,6 +190,10 @@ class ProcessInstance(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    def expression_context(self, variables: dict) -> dict:
+        """Variables with what expressions read of the execution (execution.processBusinessKey)."""
+        return {**variables, "execution_business_key": self.business_key or None}
+
 
 class WaitingStep(models.Model):
     """Mirror one point where an instance waits: a user/manual task, a timer, a message or a signal.

@@ -60,7 +60,7 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
             p,
             assignment.resolve(
                 _element(instance, p).raw,
-                {**variables, **(p.data or {})},
+                instance.expression_context({**variables, **(p.data or {})}),
             ),
         )
         for p in points

@@ -199,9 +199,51 @@ def _receiver_start(tokens: list[tuple[str, str]], dot_at: int) -> int:
     raise ExpressionSyntaxError("A method call needs a receiver")
 
 
+# What an expression may read of the execution (Camunda's DelegateExecution), each a name the
+# evaluation context carries (EXECUTION_NAMES); execution.getVariable is rewritten below.
+_EXECUTION_PROPERTIES = {
+    "processBusinessKey": "execution_business_key",
+    "getProcessBusinessKey": "execution_business_key",
+    "businessKey": "execution_business_key",
+    "getBusinessKey": "execution_business_key",
+}
+EXECUTION_NAMES = ("execution_business_key",)
+
+
+def _execution_properties(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``execution.processBusinessKey`` (or its getter) becomes a name of the evaluation context;
+    any other use of ``execution`` is refused (a new instance has no id while its first steps run)."""
+    out: list[tuple[str, str]] = []
+    index = 0
+    while index < len(tokens):
+        kind, value = tokens[index]
+        follows_dot = index > 0 and tokens[index - 1][1] == "."
+        if kind == "name" and value == "execution" and not follows_dot:
+            if index + 2 >= len(tokens) or tokens[index + 1][1] != ".":
+                raise ExpressionSyntaxError(
+                    "'execution' can only be read as execution.processBusinessKey or execution.getVariable('name')"
+                )
+            member = tokens[index + 2][1]
+            if member in ("getVariable", "getVariableLocal"):
+                out.append(tokens[index])
+                index += 1
+                continue
+            name = _EXECUTION_PROPERTIES.get(member)
+            if name is None:
+                raise ExpressionSyntaxError(f"execution.{member} is not supported (processBusinessKey, getVariable)")
+            out.append(("name", name))
+            index += 3
+            if member.startswith("get") and index + 1 < len(tokens) and tokens[index][1] == "(":
+                index += 2  # the getter's empty ()
+            continue
+        out.append(tokens[index])
+        index += 1
+    return out
+
+
 def _java_methods(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Rewrite the Java calls Camunda diagrams use into Python; refuse any other method call."""
-    tokens = list(tokens)
+    tokens = _execution_properties(list(tokens))
     index = 0
     while index < len(tokens):
         kind, value = tokens[index]

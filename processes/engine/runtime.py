@@ -89,7 +89,15 @@ class RestrictedScriptEngine(PythonScriptEngine):
     def evaluate(self, task, expression, external_context=None):
         if expression and "nrOf" in expression:
             external_context = {**(external_context or {}), **multi_instance_counters(task)}
+        if expression and "execution" in expression:
+            external_context = {**(external_context or {}), **execution_context(task.workflow.top_workflow)}
         return super().evaluate(task, expression, external_context)
+
+
+def execution_context(workflow) -> dict[str, Any]:
+    """What an expression reads of the execution (expressions.EXECUTION_NAMES): the instance's
+    business key, which the run is given when it starts or loads (Run.set_business_key)."""
+    return {"execution_business_key": getattr(workflow, "bpm_business_key", None)}
 
 
 def approval_variable(task_spec) -> str:
@@ -236,6 +244,10 @@ class Run(StepActions, EventActions):
         pending = TaskState.READY | TaskState.WAITING | TaskState.STARTED
         run.entered = {task.id: task.last_state_change for task in workflow.get_tasks(state=pending)}
         return run
+
+    def set_business_key(self, business_key: str) -> None:
+        """The instance's business key, for ``execution.processBusinessKey`` in expressions."""
+        self.workflow.bpm_business_key = business_key or None
 
     # -- actions --------------------------------------------------------------------
     def _record(self, task) -> None:

@@ -368,7 +368,7 @@ def priority_of(instance: ProcessInstance, element_id: str, variables: dict) -> 
         raw = definition.element(definition.key).camunda.get("taskPriority")
     if raw in (None, ""):
         return 0
-    value = expressions.evaluate_attribute(raw, variables, scripting.evaluate)
+    value = expressions.evaluate_attribute(raw, instance.expression_context(variables), scripting.evaluate)
     try:
         return int(value)
     except (TypeError, ValueError):

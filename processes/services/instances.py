@@ -75,6 +75,7 @@ def instance_start(
 def _start(definition: ProcessDefinition, specs, data: dict, business_key: str, user) -> ProcessInstance:
     with transaction.atomic():
         run = runtime.Run.start(specs, data)
+        run.set_business_key(business_key)
         run.advance()
         instance = ProcessInstance(
             definition=definition,

@@ -342,7 +342,9 @@ _DEFINITIONS: dict[int, ProcessDefinition] = {}
 
 
 def _load_run(instance: ProcessInstance) -> runtime.Run:
-    return runtime.Run.load(instance.state, specs_for(instance.definition))
+    run = runtime.Run.load(instance.state, specs_for(instance.definition))
+    run.set_business_key(instance.business_key)
+    return run
 
 
 def waiting_element_ids(instance: ProcessInstance) -> list[str]:
