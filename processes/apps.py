@@ -25,6 +25,11 @@ class ProcessesConfig(AppConfig):
 
         # which version a call activity runs is looked up when the call happens
         called.register(deploy.called_version, deploy.called_version_by_id)
+        from .engine import dmn
+        from .services import decisions
+
+        # and which version of a decision a business rule task evaluates (decisionRefBinding)
+        dmn.register_decision_resolver(decisions.bound_decisions)
         from integrations import health
 
         from . import jobs, selectors

@@ -16,6 +16,7 @@ report names it. A cell that is neither is refused at deploy with its file, id a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -316,20 +317,51 @@ def map_result(results: list[dict], mapping: str, decision_id: str):
     raise DecisionFailed(f"Unknown mapDecisionResult '{mapping}'")
 
 
-class DecisionEngine:
-    """What a SpiffWorkflow business rule task calls: ``result(task)`` gives the data to merge."""
+# Registered by the processes app: (decision id, binding) -> the decisions of the DMN file of the
+# version the binding names now (None: none deployed on its own; the caller's bundled copy).
+_bound_decisions: dict[str, Callable[[str, dict], dict[str, Decision] | None]] = {}
+DECISION_BINDINGS = ("latest", "deployment", "version")
 
-    def __init__(self, decisions: dict[str, Decision], decision_id: str, result_variable: str = "", mapping: str = ""):
+
+def register_decision_resolver(resolve: Callable[[str, dict], dict[str, Decision] | None]) -> None:
+    _bound_decisions["resolve"] = resolve
+
+
+class DecisionEngine:
+    """What a SpiffWorkflow business rule task calls: ``result(task)`` gives the data to merge.
+
+    ``binding`` is camunda:decisionRefBinding with its version: ``latest`` (the default) finds
+    the newest deployed version when the task runs, as Camunda does; ``deployment`` uses the
+    decision deployed with the process; ``version`` that version."""
+
+    def __init__(
+        self,
+        decisions: dict[str, Decision],
+        decision_id: str,
+        result_variable: str = "",
+        mapping: str = "",
+        binding: dict | None = None,
+    ):
         self.decisions = decisions
         self.decision_id = decision_id
         self.result_variable = result_variable
         self.mapping = mapping
+        self.binding = binding or {"binding": "latest"}
+
+    def _decisions(self, decision_id: str, data: dict) -> dict[str, Decision]:
+        binding = dict(self.binding)
+        if binding.get("binding") == "deployment" or "resolve" not in _bound_decisions:
+            return self.decisions
+        version = binding.get("version") or ""
+        if "${" in version or "#{" in version:
+            binding["version"] = str(expressions.evaluate_attribute(version, data, scripting.evaluate))
+        return _bound_decisions["resolve"](decision_id, binding) or self.decisions
 
     def result(self, task) -> dict:
         decision_id = self.decision_id
         if "${" in decision_id or "#{" in decision_id:  # camunda:decisionRef="${...}"
             decision_id = str(expressions.evaluate_attribute(decision_id, dict(task.data), scripting.evaluate))
-        results = evaluate(self.decisions, decision_id, task.data)
+        results = evaluate(self._decisions(decision_id, dict(task.data)), decision_id, task.data)
         if self.result_variable:
             return {self.result_variable: map_result(results, self.mapping, decision_id)}
         # Without a result variable the outputs are merged into the data (our behaviour before

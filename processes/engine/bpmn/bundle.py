@@ -177,6 +177,12 @@ def validate_bundle(
                         el[0].sourceline if el else None,
                     )
                 )
+        for task in tree.getroot().xpath(
+            "//bpmn:process[@id=$id]//bpmn:businessRuleTask[@camunda:decisionRef]", namespaces=NS, id=info.key
+        ):
+            reason = _decision_binding_problem(task, in_upload=task.get(f"{{{NS['camunda']}}}decisionRef") in decisions)
+            if reason:
+                problems.append(Problem(reason, info.file, task.get("id", ""), task.sourceline))
     if problems:
         raise DefinitionInvalid(problems)
 
@@ -243,6 +249,29 @@ def _call_problem(call: etree._Element, called: str, *, in_upload: bool) -> str:
                 f'camunda:in businessKey="{key}" cannot be honoured: a called process runs inside its caller\'s '
                 "instance and keeps the caller's business key (#{execution.processBusinessKey} is accepted)"
             )
+    return ""
+
+
+def _decision_binding_problem(task: etree._Element, *, in_upload: bool) -> str:
+    """Why camunda:decisionRefBinding cannot name a version of the decision, if it cannot."""
+    from ..dmn import DECISION_BINDINGS  # the DMN engine reads bpmn.results: imported when used
+
+    camunda = f"{{{NS['camunda']}}}"
+    binding = task.get(f"{camunda}decisionRefBinding") or "latest"
+    if binding == "versionTag":
+        return 'decisionRefBinding="versionTag" is not supported: use latest, deployment or version'
+    if binding not in DECISION_BINDINGS:
+        return f"decisionRefBinding '{binding}' is not one of latest, deployment or version"
+    if binding == "deployment" and not in_upload:
+        return (
+            f"decisionRefBinding=\"deployment\" uses the decision '{task.get(f'{camunda}decisionRef')}' of the same "
+            "deployment, but it is not in this upload: deploy them together"
+        )
+    version = task.get(f"{camunda}decisionRefVersion") or ""
+    if binding == "version" and not version:
+        return 'decisionRefBinding="version" needs camunda:decisionRefVersion'
+    if binding == "version" and not version.isdigit() and "${" not in version and "#{" not in version:
+        return f"camunda:decisionRefVersion '{version}' must be a whole number or an expression"
     return ""
 
 

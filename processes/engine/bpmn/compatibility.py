@@ -29,8 +29,9 @@ _IGNORED_CAMUNDA_ATTRS = {
     "calledElementVersion": 'Kept: the version a calledElementBinding="version" call runs',
     "calledElementVersionTag": "Kept: the newest version with this camunda:versionTag runs",
     "calledElementTenantId": "Tenants are not supported; the tenant id is ignored",
-    "decisionRefBinding": "Business rule tasks always use the latest deployed decision",
-    "decisionRefVersion": "Business rule tasks always use the latest deployed decision",
+    "decisionRefBinding": "Kept: latest (the default; the newest decision deployed when the task runs), deployment or "
+    "version, as in Camunda (versionTag is refused at deploy)",
+    "decisionRefVersion": 'Kept: the version a decisionRefBinding="version" task evaluates (a number or an expression)',
     "decisionRefTenantId": "Tenants are not supported; the tenant id is ignored",
     "mapDecisionResult": "Kept: singleEntry, singleResult, collectEntries or resultList (the default), as in Camunda",
     "resultVariable": "Kept: the decision result, mapped by mapDecisionResult, is stored in this variable (without "

@@ -228,6 +228,10 @@ class EngineCamundaParser(CamundaParser):
             decision_ref,
             result_variable=node.get(f"{{{CAMUNDA_NS}}}resultVariable") or "",
             mapping=node.get(f"{{{CAMUNDA_NS}}}mapDecisionResult") or "",
+            binding={
+                "binding": node.get(f"{{{CAMUNDA_NS}}}decisionRefBinding") or "latest",
+                "version": node.get(f"{{{CAMUNDA_NS}}}decisionRefVersion") or "",
+            },
         )
 
     OVERRIDE_PARSER_CLASSES = {
