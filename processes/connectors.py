@@ -183,13 +183,7 @@ def _registry() -> dict[str, Callable[[dict], dict]]:
 
 
 def _evaluate(value: Any, variables: dict) -> Any:
-    if isinstance(value, dict):
-        return {k: _evaluate(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_evaluate(v, variables) for v in value]
-    if isinstance(value, str):
-        return expressions.evaluate_attribute(value, variables, scripting.evaluate)
-    return value
+    return expressions.evaluate_parameter(value, variables, scripting.evaluate)
 
 
 def call(connector: dict, variables: dict) -> dict[str, Any]:

@@ -349,3 +349,21 @@ def evaluate_attribute(text: str | None, variables: dict, evaluate) -> object:
         return "" if value is None else str(value)
 
     return _EMBEDDED.sub(fill, text)
+
+
+# A camunda:inputParameter / outputParameter written as a camunda:script (one Python expression)
+SCRIPT_KEY = "camunda:script"
+
+
+def evaluate_parameter(value, variables: dict, evaluate) -> object:
+    """An input/output parameter's value: text with ``${...}``, a camunda:list or camunda:map of
+    them, or a camunda:script (``{SCRIPT_KEY: python}``), whose value is its expression's."""
+    if isinstance(value, dict):
+        if set(value) == {SCRIPT_KEY}:
+            return evaluate(value[SCRIPT_KEY], variables)
+        return {k: evaluate_parameter(v, variables, evaluate) for k, v in value.items()}
+    if isinstance(value, list):
+        return [evaluate_parameter(v, variables, evaluate) for v in value]
+    if isinstance(value, str):
+        return evaluate_attribute(value, variables, evaluate)
+    return value

@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import serializer
 from .run_types import _ABSENT, EngineActionError, WaitPoint, _element_type
+from .spiff_patches import ERROR_MESSAGE
 
 
 class EventActions:
@@ -239,7 +240,7 @@ class EventActions:
         if task is None:
             raise EngineActionError("No such task in this instance")
         definition_class = EscalationEventDefinition if escalation else ErrorEventDefinition
-        event = BpmnEvent(definition_class(code, code=code), payload={"message": message}, target=task.workflow)
+        event = BpmnEvent(definition_class(code, code=code), payload={ERROR_MESSAGE: message}, target=task.workflow)
         caught = self.workflow.event_manager.catch(event)
         self.advance()
         return bool(caught)

@@ -20,6 +20,8 @@
   ``_on_complete_with_outputs``).
 - A call activity passes every variable both ways; with camunda:in / camunda:out it passes
   only what they map, as Camunda does (``_mapped_copy_data``, ``_mapped_update_data``).
+- A caught error's code and message reach no variable; camunda:errorCodeVariable and
+  errorMessageVariable set them (``_code_catch_keeping_code``, ``_code_update_with_variables``).
 - A call activity runs the called process's spec bundled when the caller was deployed; it
   runs the version its camunda:calledElementBinding names when the call happens
   (``called.start_bound_workflow``).
@@ -39,6 +41,7 @@ from datetime import UTC, datetime
 from SpiffWorkflow import version
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import CodeEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -124,11 +127,7 @@ _IO_LOCALS = "bpm_io_locals"
 def _io_value(value, data: dict):
     from . import expressions, scripting
 
-    if isinstance(value, dict):
-        return {k: _io_value(v, data) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_io_value(v, data) for v in value]
-    return expressions.evaluate_attribute(value, data, scripting.evaluate)
+    return expressions.evaluate_parameter(value, data, scripting.evaluate)
 
 
 def _apply_input_parameters(spec, my_task) -> None:
@@ -319,6 +318,34 @@ def _cron_cycle_complete(self, my_task):
     return ready
 
 
+# The payload of an error or escalation the engine throws (a worker's bpmnError, a connector's
+# mapped failure): its message only, for camunda:errorMessageVariable; not merged into the data.
+ERROR_MESSAGE = "bpm_error_message"
+_CAUGHT_CODE = "bpm_caught_code"  # internal data of the catching task
+_code_catch = CodeEventDefinition.catch
+_code_update_task_data = CodeEventDefinition.update_task_data
+
+
+def _code_catch_keeping_code(self, my_task, event=None):
+    _code_catch(self, my_task, event)
+    my_task.internal_data[_CAUGHT_CODE] = getattr(getattr(event, "event_definition", None), "code", None)
+
+
+def _code_update_with_variables(self, my_task):
+    """camunda:errorCodeVariable / errorMessageVariable on the catching event get the caught
+    error's code and message, as in Camunda."""
+    payload = my_task.internal_data.get(self.name)
+    message = None
+    if isinstance(payload, dict) and set(payload) == {ERROR_MESSAGE}:
+        message = payload[ERROR_MESSAGE] or None
+    else:
+        _code_update_task_data(self, my_task)
+    if getattr(self, "bpm_code_variable", None):
+        my_task.data[self.bpm_code_variable] = my_task.internal_data.get(_CAUGHT_CODE)
+    if getattr(self, "bpm_message_variable", None):
+        my_task.data[self.bpm_message_variable] = message
+
+
 def apply() -> None:
     if getattr(Task, "_bpm_patched", False):
         return
@@ -339,6 +366,8 @@ def apply() -> None:
     CallActivity.copy_data = _mapped_copy_data
     CallActivity.update_data = _mapped_update_data
     CallActivity.start_workflow = called.start_bound_workflow
+    CodeEventDefinition.catch = _code_catch_keeping_code
+    CodeEventDefinition.update_task_data = _code_update_with_variables
     Task._bpm_patched = True
 
 

@@ -60,6 +60,8 @@ def instance_start(
     data = dict(variables or {})
     if getattr(user, "is_authenticated", False):
         data["initiator"] = user.get_username()
+        for name in _initiator_variables(definition):  # camunda:initiator on the start event
+            data[name] = user.get_username()
     try:
         return _start(definition, specs, data, business_key, user)
     except IntegrityError as exc:
@@ -70,6 +72,16 @@ def instance_start(
             f"An open instance of '{definition.key}' already has business key '{business_key}'",
             details={"business_key": [f"'{business_key}' is in use by an open instance of {definition.key}."]},
         ) from None
+
+
+def _initiator_variables(definition: ProcessDefinition) -> list[str]:
+    return [
+        element["camunda"]["initiator"]
+        for element in (definition.elements or {}).values()
+        if element.get("type") == "startEvent"
+        and element.get("scope") == definition.key
+        and (element.get("camunda") or {}).get("initiator")
+    ]
 
 
 def _start(definition: ProcessDefinition, specs, data: dict, business_key: str, user) -> ProcessInstance:

@@ -12,7 +12,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from .. import sandbox
 from ..called import BINDINGS
 from ..deep import call_deep
-from .checks import _check_code
+from .checks import _check_code, _check_unsupported_elements
 from .compatibility import compatibility_report
 from .constants import DEFAULT_MAX_BYTES, DIALECT_CAMUNDA, NS
 from .dialects import _new_parser
@@ -91,6 +91,7 @@ def validate_bundle(
         problems.extend(_check_links(tree, source.name))
         problems.extend(_check_compensation(tree, source.name))
         problems.extend(_check_code(tree, source.name, scripts_enabled))
+        problems.extend(_check_unsupported_elements(tree, source.name, dialect_of([tree]) == DIALECT_CAMUNDA))
         for key, executable, el in process_ids(tree):
             if key in processes:
                 problems.append(Problem(f"Process id '{key}' is defined twice", source.name, key, el.sourceline))

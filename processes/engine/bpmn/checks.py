@@ -95,6 +95,7 @@ def _check_code(tree: etree._ElementTree, name: str, scripts_enabled: bool) -> l
     for cond in root.iter(_q("condition")):
         _compile_check(problems, cond.text, cond, name, "Condition")
     _check_attribute_expressions(root, name, problems)
+    _check_parameter_scripts(root, name, problems)
     return problems
 
 
@@ -124,3 +125,67 @@ def _check_attribute_expressions(root: etree._Element, name: str, problems: list
                 continue
             for body in expressions._EMBEDDED.findall(text):
                 _compile_check(problems, "${" + body + "}", el, name, f"Expression in {attribute}")
+
+
+def _check_parameter_scripts(root: etree._Element, name: str, problems: list[Problem]) -> None:
+    """A camunda:script giving an input/output parameter's value runs as one Python expression;
+    another language, an external resource or statements are refused here."""
+    ns = f"{{{CAMUNDA_NS}}}"
+    for kind in ("inputParameter", "outputParameter"):
+        for param in root.iter(f"{ns}{kind}"):
+            script = param.find(f"{ns}script")
+            if script is None:
+                continue
+            owner = param
+            while owner is not None and not owner.get("id"):
+                owner = owner.getparent()
+            element_id = owner.get("id", "") if owner is not None else ""
+            fmt = (script.get("scriptFormat") or "python").lower()
+            reason = ""
+            if fmt not in ("python", "py", "text/x-python"):
+                reason = f"script format '{fmt}' is not supported; write it as one Python expression"
+            elif script.get("resource"):
+                reason = "a script from a resource is not supported; write it inline as one Python expression"
+            else:
+                try:
+                    scripting.compile_expression((script.text or "").strip())
+                except SyntaxError as exc:
+                    reason = (
+                        f"it must be one Python expression, whose value the parameter takes ({_syntax_reason(exc)})"
+                    )
+            if reason:
+                problems.append(
+                    Problem(
+                        f"The script of {kind} '{param.get('name')}': {reason}", name, element_id, script.sourceline
+                    )
+                )
+
+
+_NOT_RUN = {
+    "complexGateway": "Complex gateways are not run (Camunda 7 ignores them too, so flows through it lead nowhere): "
+    "model the join with a parallel or an inclusive gateway",
+    "adHocSubProcess": "Ad-hoc subprocesses are not run (Camunda 7 ignores them too): model the activities in an "
+    "embedded subprocess, or as separate tasks",
+}
+
+
+def _check_unsupported_elements(tree: etree._ElementTree, name: str, camunda: bool) -> list[Problem]:
+    """Elements nothing here runs as drawn: refused with the element, rather than run differently.
+    A standard loop is refused in Camunda diagrams (Camunda 7 ignores it and runs the activity
+    once); SpiffWorkflow diagrams keep SpiffWorkflow's loop."""
+    problems = []
+    for el in tree.getroot().iter(*(_q(tag) for tag in _NOT_RUN)):
+        problems.append(Problem(_NOT_RUN[etree.QName(el).localname], name, el.get("id", ""), el.sourceline))
+    if camunda:
+        for loop in tree.getroot().iter(_q("standardLoopCharacteristics")):
+            owner = loop.getparent()
+            problems.append(
+                Problem(
+                    "Standard loops are not run in Camunda diagrams (Camunda 7 ignores them and runs the activity once): "
+                    "use a multi-instance marker, or a loop back through a gateway",
+                    name,
+                    owner.get("id", "") if owner is not None else "",
+                    loop.sourceline,
+                )
+            )
+    return problems

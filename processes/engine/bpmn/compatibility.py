@@ -40,14 +40,17 @@ _IGNORED_CAMUNDA_ATTRS = {
     "fields are validated again on the server",
     "formRefBinding": "The form deployed with the diagram is used (binding is not read)",
     "formRefVersion": "The form deployed with the diagram is used (the version is not read)",
-    "variableMappingClass": "Java variable mapping classes are not run",
-    "variableMappingDelegateExpression": "Java variable mapping delegates are not run",
-    "errorCodeVariable": "The error code is not stored in a variable",
-    "errorMessageVariable": "The error message is not stored in a variable",
+    "variableMappingClass": "Java variable mapping classes are not run: the call activity's camunda:in/out (or, "
+    "without them, every variable) decide what passes",
+    "variableMappingDelegateExpression": "Java variable mapping delegates are not run: the call activity's "
+    "camunda:in/out (or, without them, every variable) decide what passes",
+    "errorCodeVariable": "Kept: the caught error's code is stored in this variable",
+    "errorMessageVariable": "Kept: the message a worker or a connector gave with the error is stored in this variable "
+    "(an error end event gives none: null)",
     "versionTag": 'Kept: calls with calledElementBinding="versionTag" find the version by it; /engine-rest shows it',
     "candidateStarterGroups": "Who may start is set by object permissions on the definition, not by the diagram",
     "candidateStarterUsers": "Who may start is set by object permissions on the definition, not by the diagram",
-    "initiator": "The initiator is available as the variable 'initiator' regardless of this attribute",
+    "initiator": "Kept: the variable it names holds the starting user's username (also in 'initiator')",
     "type": "Kept: an external task waits for a worker (listed as waiting, kind 'external', with its topic)",
     "topic": "Kept: the external task's topic",
     "collection": "Multi-instance collections are evaluated as Python or translated JUEL",
@@ -64,7 +67,8 @@ _IGNORED_CAMUNDA_ELEMENTS = {
     "for its output parameters) map variables back to the caller",
     "failedJobRetryTimeCycle": "Only the number of retries (R<n>/...) is used; the delay follows the engine's backoff",
     "field": "Java delegate field injection is ignored",
-    "script": "Camunda script extensions (listeners, I/O scripts) are not run",
+    "script": "A listener's script is not run (with its listener); an input/output parameter's script runs as one "
+    "Python expression",
 }
 _UNSUPPORTED_BPMN = {
     "compensateEventDefinition": "Kept: compensation boundary events with a handler, compensation throw and end "
@@ -72,10 +76,9 @@ _UNSUPPORTED_BPMN = {
     "conditionalEventDefinition": "Conditional events are evaluated on arrival and again after every command "
     "(variables set, a task completed, a message), against the variables of their own branch; conditional starts "
     "of event subprocesses are not triggered yet",
-    "complexGateway": "Complex gateways are not supported",
     "dataStoreReference": "Documentation only, as in Camunda: the data store and its associations are not executed",
-    "standardLoopCharacteristics": "Standard loops run as SpiffWorkflow implements them (test after each pass)",
-    "adHocSubProcess": "Ad-hoc subprocesses run as SpiffWorkflow implements them",
+    "standardLoopCharacteristics": "SpiffWorkflow diagrams: the loop runs as SpiffWorkflow implements it (its condition is "
+    "tested after each pass); in Camunda diagrams it is refused at deploy",
 }
 
 
@@ -243,7 +246,8 @@ def compatibility_report(tree: etree._ElementTree, file: str) -> list[Compatibil
                     el.sourceline,
                     file,
                     "camunda:inputOutput",
-                    "Input/output mappings are recorded as task metadata; they are not applied to variables",
+                    "Kept: input parameters are local to the activity, output parameters set what goes on (text with "
+                    "${...}, camunda:list, camunda:map, or a camunda:script of one Python expression)",
                 )
             )
         elif qname.namespace == ZEEBE_NS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from ..expressions import SCRIPT_KEY
 from .constants import BPMN_NS, CAMUNDA_NS, NS, SPIFF_NS
 from .dialects import has_connector
 from .preprocess import _q
@@ -29,6 +30,7 @@ _CAMUNDA_TASK_ATTRS = (
     "calledElementVersion",
     "calledElementVersionTag",
     "versionTag",
+    "initiator",
 )
 
 
@@ -118,8 +120,12 @@ def element_metadata(process: etree._Element) -> dict[str, dict]:
 
 
 def _parameter_value(param: etree._Element):
-    """A camunda:inputParameter's value: text, or a camunda:map / camunda:list."""
+    """A camunda:inputParameter's value: text, a camunda:map / camunda:list, or a camunda:script
+    (checked at deploy to be one Python expression)."""
     ns = f"{{{CAMUNDA_NS}}}"
+    script = param.find(f"{ns}script")
+    if script is not None:
+        return {SCRIPT_KEY: (script.text or "").strip()}
     mapping = param.find(f"{ns}map")
     if mapping is not None:
         return {e.get("key"): (e.text or "").strip() for e in mapping.findall(f"{ns}entry")}
@@ -141,7 +147,7 @@ def _connector_metadata(el: etree._Element) -> dict:
         io = connector.find(f"{ns}inputOutput")
         if io is not None:
             result["inputs"] = {p.get("name"): _parameter_value(p) for p in io.findall(f"{ns}inputParameter")}
-            result["outputs"] = {p.get("name"): (p.text or "").strip() for p in io.findall(f"{ns}outputParameter")}
+            result["outputs"] = {p.get("name"): _parameter_value(p) for p in io.findall(f"{ns}outputParameter")}
     operator = el.find(f"{_q('extensionElements')}/{{{SPIFF_NS}}}serviceTaskOperator")
     if operator is not None:  # SpiffArena's service task: the operator is the connector
         result["id"] = operator.get("id") or result["id"]

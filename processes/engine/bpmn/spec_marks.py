@@ -44,6 +44,10 @@ def mark_specs(parser, spec, subprocess_specs: dict) -> None:
                 task_spec.bpm_call_mappings = element["call"]
             if element.get("binding"):
                 task_spec.bpm_call_binding = element["binding"]
+            if element.get("error_variables") and getattr(task_spec, "event_definition", None) is not None:
+                code_variable, message_variable = element["error_variables"]
+                task_spec.event_definition.bpm_code_variable = code_variable
+                task_spec.event_definition.bpm_message_variable = message_variable
 
 
 CAMUNDA_MULTI_INSTANCE = (CamundaSequentialMI, CamundaParallelMI)
@@ -94,6 +98,12 @@ def _engine_markers(parser) -> tuple[dict[str, tuple[bool, bool]], dict[str, dic
                     "inputs": {p.get("name"): _parameter_value(p) for p in io.findall(f"{ns}inputParameter")},
                     "outputs": {p.get("name"): _parameter_value(p) for p in io.findall(f"{ns}outputParameter")},
                 }
+            error = el.find(_q("errorEventDefinition"))
+            if error is not None:
+                ns = f"{{{NS['camunda']}}}"
+                names = (error.get(f"{ns}errorCodeVariable"), error.get(f"{ns}errorMessageVariable"))
+                if any(names):
+                    marks.setdefault(el.get("id"), {})["error_variables"] = names
             if etree.QName(el).localname == "callActivity":
                 ns = f"{{{NS['camunda']}}}"
                 marks.setdefault(el.get("id"), {})["binding"] = {
