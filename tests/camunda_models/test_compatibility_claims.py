@@ -77,6 +77,29 @@ PROVEN_BY = {
 }
 
 
+# Notes the report writes outside those tables, by their feature, and the test running each claim.
+FEATURES_PROVEN_BY = {
+    "camunda:formKey": "camunda_models/test_camunda_forms.py::test_camundas_embedded_form_example_deploys_runs_and_reports_the_form_it_cannot_render",
+    "call activity without camunda:in/out": "processes/test_deploy.py::test_a_call_to_an_already_deployed_process_deploys_and_runs",
+    "business rule task without camunda:resultVariable": "processes/test_engine_run.py::test_a_business_rule_task_decides_with_a_dmn_table",
+    "bpmn:linkEventDefinition": "processes/test_engine_run.py::test_link_events_carry_the_token_to_their_catch_event",
+    "signal end event": "processes/test_engine_run.py::test_a_signal_end_event_reaches_an_instance_waiting_for_the_signal",
+    "http-connector": "security/test_ssrf.py::test_an_allow_listed_internal_network_may_be_called_but_redirects_are_not_followed",
+    "camunda:inputOutput": "camunda_models/test_input_output.py::test_input_parameters_are_local_and_output_parameters_carry_the_result_on",
+    "sequence flow without id": "conformance/test_conformance.py::test_process_runs_to_the_manifest_outcome",
+    "expression": "processes/test_engine_run.py::test_start_variables_reach_an_exclusive_gateway_written_in_juel",
+    "zeebe:": "processes/test_engine_run.py::test_a_feel_condition_routes_like_camunda_8",
+}
+
+
+def test_the_other_notes_name_a_test_that_runs_their_claim():
+    source = Path(compatibility.__file__).read_text()
+    for feature, where in FEATURES_PROVEN_BY.items():
+        assert feature in source, f"the report writes no '{feature}' note any more"
+        file, name = where.split("::")
+        assert re.search(rf"^def {name}\(", (TESTS / file).read_text(), re.M), f"{feature}: {where} is not a test"
+
+
 def _rows() -> set[str]:
     return (
         set(compatibility._IGNORED_CAMUNDA_ATTRS)
