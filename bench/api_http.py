@@ -88,6 +88,17 @@ def prepare() -> str:
     return token.token
 
 
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    """Until the server just started accepts connections (or the time runs out)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -225,13 +236,7 @@ def main() -> None:
     command += ["-k", args.worker_class, "--threads", str(args.threads)]
     server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_port(port)
         # every worker's first requests (imports, parsed spec, token check) are not measured
         closed_loop_quietly = Erp(port, token)
         with ThreadPoolExecutor(max_workers=args.workers * 2) as pool:

@@ -28,7 +28,6 @@ import datetime
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -45,7 +44,7 @@ os.environ.setdefault("SECRET_KEY", "bench")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bpm_bench_ext")
 os.environ.setdefault("BPM_API_RATE", "1000000/min")
 
-from api_http import _figures, free_port  # noqa: E402  (bench/ is not a package)
+from api_http import _figures, free_port, wait_for_port  # noqa: E402  (bench/ is not a package)
 
 TOPIC = "bench-charge"
 PROCESS = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -316,13 +315,7 @@ def main() -> None:
     server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print(json.dumps({"server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads"}))
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_port(port)
         warm = Client(port, token)
         for _ in range(args.workers * 4):  # imports, parsed spec, token check
             warm.call("POST", "/engine-rest/process-definition/key/bench_ext/start", {"businessKey": "warm"})

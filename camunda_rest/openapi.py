@@ -71,6 +71,21 @@ _H_VARIABLE_QUERY = (
     f"variableNameLike variableValue {_SORT} {_PAGE}"
 )
 
+
+def _history_ops(resource: str, summary: str, query: str, dto: str, id_name: str = "", one: str = "") -> dict:
+    """A history resource: its query by GET and by POST body, their counts, and one by id."""
+    path = f"/history/{resource}"
+    ops = {
+        f"get {path}": Op(summary, query, answer=f"[{dto}]"),
+        f"post {path}": Op("The same query as a JSON body", _PAGE, body="object", answer=f"[{dto}]"),
+        f"get {path}/count": Op("Count them", query, answer="count"),
+        f"post {path}/count": Op("Count them (query as a JSON body)", body="object", answer="count"),
+    }
+    if id_name:
+        ops[f"get {path}/{{{id_name}}}"] = Op(one, answer=dto)
+    return ops
+
+
 OPERATIONS: dict[str, Op] = {
     "get /engine": Op("The engines of this server (one, named default)", answer="[EngineDto]"),
     "get /version": Op("The Camunda REST version whose shapes this surface follows", answer="VersionDto"),
@@ -202,46 +217,30 @@ OPERATIONS: dict[str, Op] = {
         "Evaluate this version", body="EvaluateDecisionDto", answer="[VariableMap]"
     ),
     # history
-    "get /history/process-instance": Op(
-        "Running and ended instances", _H_INSTANCE_QUERY, answer="[HistoricProcessInstanceDto]"
+    **_history_ops(
+        "process-instance",
+        "Running and ended instances",
+        _H_INSTANCE_QUERY,
+        "HistoricProcessInstanceDto",
+        "instance_id",
+        "A running or ended instance",
     ),
-    "post /history/process-instance": Op(
-        "The same query as a JSON body", _PAGE, body="object", answer="[HistoricProcessInstanceDto]"
-    ),
-    "get /history/process-instance/count": Op("Count them", _H_INSTANCE_QUERY, answer="count"),
-    "post /history/process-instance/count": Op("Count them (query as a JSON body)", body="object", answer="count"),
-    "get /history/process-instance/{instance_id}": Op(
-        "A running or ended instance", answer="HistoricProcessInstanceDto"
-    ),
-    "get /history/activity-instance": Op(
+    **_history_ops(
+        "activity-instance",
         "Elements instances passed through (open, completed, cancelled)",
         _H_ACTIVITY_QUERY,
-        answer="[HistoricActivityInstanceDto]",
+        "HistoricActivityInstanceDto",
+        "activity_instance_id",
+        "An activity instance",
     ),
-    "post /history/activity-instance": Op(
-        "The same query as a JSON body", _PAGE, body="object", answer="[HistoricActivityInstanceDto]"
-    ),
-    "get /history/activity-instance/count": Op("Count them", _H_ACTIVITY_QUERY, answer="count"),
-    "post /history/activity-instance/count": Op("Count them (query as a JSON body)", body="object", answer="count"),
-    "get /history/activity-instance/{activity_instance_id}": Op(
-        "An activity instance", answer="HistoricActivityInstanceDto"
-    ),
-    "get /history/task": Op("Open and ended tasks", _H_TASK_QUERY, answer="[HistoricTaskInstanceDto]"),
-    "post /history/task": Op("The same query as a JSON body", _PAGE, body="object", answer="[HistoricTaskInstanceDto]"),
-    "get /history/task/count": Op("Count them", _H_TASK_QUERY, answer="count"),
-    "post /history/task/count": Op("Count them (query as a JSON body)", body="object", answer="count"),
-    "get /history/variable-instance": Op(
+    **_history_ops("task", "Open and ended tasks", _H_TASK_QUERY, "HistoricTaskInstanceDto"),
+    **_history_ops(
+        "variable-instance",
         "Variables of running and ended instances (their last values)",
         _H_VARIABLE_QUERY,
-        answer="[HistoricVariableInstanceDto]",
-    ),
-    "post /history/variable-instance": Op(
-        "The same query as a JSON body", _PAGE, body="object", answer="[HistoricVariableInstanceDto]"
-    ),
-    "get /history/variable-instance/count": Op("Count them", _H_VARIABLE_QUERY, answer="count"),
-    "post /history/variable-instance/count": Op("Count them (query as a JSON body)", body="object", answer="count"),
-    "get /history/variable-instance/{variable_id}": Op(
-        "A variable ({instance id}:{name})", answer="HistoricVariableInstanceDto"
+        "HistoricVariableInstanceDto",
+        "variable_id",
+        "A variable ({instance id}:{name})",
     ),
     # messages and signals
     "post /message": Op(

@@ -187,12 +187,7 @@ def _activities(request, params: dict) -> list[dict]:
     return rows
 
 
-class ActivityInstances(HistoryQuery):
-    def rows(self, request, params):
-        return _activities(request, params)
-
-    def dto(self, row):
-        return _activity_dto(row)
+ActivityInstances = HistoryQuery.of(_activities, _activity_dto)
 
 
 class ActivityInstanceDetail(CamundaView):

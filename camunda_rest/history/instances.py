@@ -122,12 +122,7 @@ def historic_instance_dto(instance: ProcessInstance) -> dict:
     }
 
 
-class ProcessInstances(HistoryQuery):
-    def rows(self, request, params):
-        return instance_rows(request, params)
-
-    def dto(self, row):
-        return historic_instance_dto(row)
+ProcessInstances = HistoryQuery.of(instance_rows, historic_instance_dto)
 
 
 class ProcessInstanceDetail(CamundaView):

@@ -86,15 +86,16 @@ def date_filtered(queryset, params: dict, lookups: dict[str, str]):
 
 
 class HistoryQuery(CamundaView):
-    """GET (query string) and POST (body) list, or their count."""
+    """GET (query string) and POST (body) list, or their count: ``rows(request, params)`` finds
+    the rows, ``dto(row)`` answers one (each history module declares its own)."""
 
     count = False
+    rows = None
+    dto = None
 
-    def rows(self, request, params: dict):
-        raise NotImplementedError
-
-    def dto(self, row) -> dict:
-        raise NotImplementedError
+    @classmethod
+    def of(cls, rows, dto=lambda row: row) -> type[HistoryQuery]:
+        return type("HistoryQuery", (cls,), {"rows": staticmethod(rows), "dto": staticmethod(dto)})
 
     def get(self, request):
         params = query_params(request)

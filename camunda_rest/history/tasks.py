@@ -128,9 +128,4 @@ def historic_task_dto(task: HumanTask) -> dict:
     }
 
 
-class Tasks(HistoryQuery):
-    def rows(self, request, params):
-        return _tasks(request, params)
-
-    def dto(self, row):
-        return historic_task_dto(row)
+Tasks = HistoryQuery.of(_tasks, historic_task_dto)

@@ -86,12 +86,7 @@ def _variable_dto(instance: ProcessInstance, name: str, value) -> dict:
     }
 
 
-class VariableInstances(HistoryQuery):
-    def rows(self, request, params):
-        return _variables(request, params)
-
-    def dto(self, row):
-        return row
+VariableInstances = HistoryQuery.of(_variables)
 
 
 class VariableInstanceDetail(CamundaView):
