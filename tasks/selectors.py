@@ -101,7 +101,8 @@ class InboxQuery:
     due_before: str = ""
     overdue: bool = False
     search: str = ""
-    sort: str = "due"  # due, priority, created
+    sort: str = "due"  # due, priority, created, completed
+    status: str = "open"  # open, completed, cancelled (ended tasks: those the user completed)
 
     @classmethod
     def from_params(cls, params) -> InboxQuery:
@@ -118,6 +119,7 @@ class InboxQuery:
             overdue=params.get("overdue", "").lower() in ("1", "true", "yes", "on"),
             search=params.get("q", "").strip(),
             sort=params.get("sort", "due"),
+            status=params.get("status", "open") or "open",
         )
 
 
@@ -125,17 +127,32 @@ SORTS = {
     "due": ["due_at", "-priority", "id"],
     "priority": ["-priority", "due_at", "id"],
     "created": ["-created_at", "-id"],
+    "completed": ["-completed_at", "-id"],
 }
+TASK_STATUSES = ("open", "completed", "cancelled")
 
 
 def inbox_list(user, query: InboxQuery) -> QuerySet[HumanTask]:
-    """Open tasks for one inbox view, filtered and sorted, ready to paginate."""
+    """Tasks for one inbox view, filtered and sorted, ready to paginate: open ones by default;
+    with ``status`` completed or cancelled, the ended tasks the user completed or was assigned
+    (an administrator's "all": every ended task)."""
+    if query.status != TaskStatus.OPEN:
+        qs = HumanTask.objects.filter(status=query.status)
+        if not (query.view == "all" and is_task_admin(user)):
+            qs = qs.filter(Q(completed_by=user) | Q(assignee=user))
+        return _filtered(qs.select_related("assignee"), query, default_sort="completed")
     if query.view == "all" and is_task_admin(user):
         qs = HumanTask.objects.filter(status=TaskStatus.OPEN)
     elif query.view == "group":
         qs = group_tasks(user)
     else:
         qs = HumanTask.objects.filter(status=TaskStatus.OPEN, assignee=user)
+    if query.view == "all":
+        qs = qs.select_related("assignee")
+    return _filtered(qs, query)
+
+
+def _filtered(qs: QuerySet[HumanTask], query: InboxQuery, default_sort: str = "due") -> QuerySet[HumanTask]:
     if query.process:
         qs = qs.filter(process_key=query.process)
     if query.priority_min is not None:
@@ -146,9 +163,10 @@ def inbox_list(user, query: InboxQuery) -> QuerySet[HumanTask]:
         qs = qs.filter(due_at__lt=timezone.now())
     if query.search:
         qs = qs.filter(Q(name__icontains=query.search) | Q(business_key__icontains=query.search))
-    if query.view == "all":
-        qs = qs.select_related("assignee")
-    return qs.order_by(*SORTS.get(query.sort, SORTS["due"]))
+    sort = query.sort if query.sort in SORTS else default_sort
+    if default_sort == "completed" and sort == "due":  # the inbox's default: ended tasks read newest first
+        sort = "completed"
+    return qs.order_by(*SORTS[sort])
 
 
 def inbox_counts(user) -> dict[str, int]:

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from integrations.idempotency import idempotent
@@ -23,7 +24,13 @@ FILTERS = [
     OpenApiParameter("due_before", str, description="Due on or before this date (YYYY-MM-DD)"),
     OpenApiParameter("overdue", bool),
     OpenApiParameter("q", str, description="Search in task name and business key"),
-    OpenApiParameter("sort", str, enum=["due", "priority", "created"]),
+    OpenApiParameter("sort", str, enum=["due", "priority", "created", "completed"]),
+    OpenApiParameter(
+        "status",
+        str,
+        enum=list(selectors.TASK_STATUSES),
+        description="open (default); completed or cancelled: the ended tasks you completed or were assigned",
+    ),
 ]
 
 
@@ -42,6 +49,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return HumanTask.objects.none()
         if self.action == "list":
             query = selectors.InboxQuery.from_params(self.request.query_params)
+            if query.status not in selectors.TASK_STATUSES:
+                raise ValidationError({"status": [f"Use one of: {', '.join(selectors.TASK_STATUSES)}."]})
             return selectors.inbox_list(self.request.user, query)
         return selectors.tasks_visible_to(self.request.user).select_related("instance", "assignee", "owner")
 

@@ -208,3 +208,25 @@ def test_completing_a_task_locks_its_instance_once(setup):
     locks = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
     assert len([q for q in locks if 'FROM "processes_processinstance"' in q]) == 1
     assert len([q for q in locks if 'FROM "tasks_humantask"' in q]) == 1
+
+
+def test_the_api_lists_the_tasks_a_user_completed_with_status_completed(setup):
+    people, task = setup
+    api = APIClient()
+    api.force_authenticate(people["gus"])
+    api.post(f"/api/v1/tasks/{task.pk}/claim/")
+    assert api.post(f"/api/v1/tasks/{task.pk}/complete/", {"data": {}}, format="json").status_code == 200
+    assert api.get("/api/v1/tasks/").json()["count"] == 0  # open tasks, the default
+    done = api.get("/api/v1/tasks/?status=completed").json()
+    assert [(t["id"], t["status"]) for t in done["results"]] == [(task.pk, "completed")]
+    other = APIClient()
+    other.force_authenticate(people["cara"])
+    assert other.get("/api/v1/tasks/?status=completed").json()["count"] == 0  # not hers
+
+
+def test_an_unknown_task_status_is_a_400_naming_the_field(setup):
+    people, _ = setup
+    api = APIClient()
+    api.force_authenticate(people["gus"])
+    response = api.get("/api/v1/tasks/?status=finished")
+    assert response.status_code == 400 and "status" in response.json()["errors"]
