@@ -12,8 +12,14 @@ from .choices import Outcome  # noqa: F401 - used by fields, imported from here 
 class Approval(models.Model):
     """One decision on an approval task: never edited or deleted once written."""
 
-    instance = models.ForeignKey(ProcessInstance, related_name="approvals", on_delete=models.CASCADE)
-    task = models.OneToOneField(HumanTask, related_name="approval", on_delete=models.CASCADE)
+    # An audit record: it may outlive its instance (BPM_APPROVAL_RETENTION_DAYS), keeping what it was about.
+    instance = models.ForeignKey(
+        ProcessInstance, null=True, blank=True, related_name="approvals", on_delete=models.SET_NULL
+    )
+    task = models.OneToOneField(HumanTask, null=True, blank=True, related_name="approval", on_delete=models.SET_NULL)
+    instance_ref = models.PositiveIntegerField(null=True, blank=True)  # the instance's id, kept after it is removed
+    process_key = models.CharField(max_length=255, blank=True, default="")
+    business_key = models.CharField(max_length=255, blank=True, default="")
     element_id = models.CharField(max_length=255)
     chain = models.CharField(max_length=255, blank=True)
     level = models.PositiveIntegerField(default=1)

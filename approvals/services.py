@@ -84,6 +84,9 @@ def approval_decide(
         def record_decision(locked_task) -> None:
             recorded["approval"] = Approval.objects.create(
                 instance_id=locked_task.instance_id,
+                instance_ref=locked_task.instance_id,
+                process_key=locked_task.process_key,
+                business_key=locked_task.business_key,
                 task=locked_task,
                 element_id=locked_task.element_id,
                 chain=config.chain,

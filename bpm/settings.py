@@ -153,6 +153,11 @@ CELERY_BEAT_SCHEDULE = {
     # re-sends anything still pending (a broker outage loses nothing)
     # alert rules of the SLA dashboards
     "bpm-alerts": {"task": "dashboards.evaluate_alerts", "schedule": env.float("BPM_ALERT_SECONDS", default=60.0)},
+    # history retention: runs only inside BPM_HISTORY_CLEANUP_WINDOW
+    "bpm-history-cleanup": {
+        "task": "processes.history_cleanup",
+        "schedule": env.float("BPM_HISTORY_CLEANUP_SECONDS", default=600.0),
+    },
     "bpm-deliveries": {
         "task": "notifications.deliver_pending",
         "schedule": env.float("BPM_SWEEP_SECONDS", default=5.0),
@@ -276,6 +281,13 @@ BPM = {
     "LONG_POLL_MAX_SECONDS": env.float("BPM_LONG_POLL_MAX_SECONDS", default=1800.0),
     "LONG_POLL_RECHECK_SECONDS": env.float("BPM_LONG_POLL_RECHECK_SECONDS", default=5.0),
     "LONG_POLL_REDIS_URL": env.str("BPM_LONG_POLL_REDIS_URL", default=""),
+    # History retention (docs/OPERATIONS.md): days an ended instance is kept when its process sets
+    # no camunda:historyTimeToLive (empty: for ever); approval decisions may be kept longer
+    # (empty: for ever); the cleanup runs daily in this local-time window, in batches.
+    "HISTORY_TTL_DAYS": env.int("BPM_HISTORY_TTL_DAYS", default=None),
+    "APPROVAL_RETENTION_DAYS": env.int("BPM_APPROVAL_RETENTION_DAYS", default=None),
+    "HISTORY_CLEANUP_WINDOW": env.str("BPM_HISTORY_CLEANUP_WINDOW", default="01:00-05:00"),
+    "HISTORY_CLEANUP_BATCH": env.int("BPM_HISTORY_CLEANUP_BATCH", default=500),
     "SITE_NAME": env.str("BPM_SITE_NAME", default="BPM"),
     "PUBLIC_URL": env.str("BPM_PUBLIC_URL", default="http://127.0.0.1:8000"),
     # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).

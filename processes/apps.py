@@ -36,6 +36,10 @@ class ProcessesConfig(AppConfig):
 
         # /api/v1/health: whoever runs the job tick (a worker, the demo's runner) beats
         jobs.register_periodic(0, health.heartbeat)
+        from .services import retention
+
+        # history retention inside its daily window (beat runs processes.history_cleanup in production)
+        jobs.register_periodic(600, retention.history_cleanup_in_window)
         health.register_figures(selectors.metrics_figures)
         # after every app's migrate (not only ours): the permissions of apps migrated after
         # this one (notifications) exist only then

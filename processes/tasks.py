@@ -20,3 +20,12 @@ def tick() -> int:
 @shared_task(name="processes.run_job", ignore_result=True, acks_late=True)
 def run_job(job_id: int, token: str) -> str:
     return jobs.job_execute(job_id=job_id, token=token)
+
+
+@shared_task(name="processes.history_cleanup", ignore_result=True)
+def history_cleanup() -> int:
+    """History retention, inside BPM_HISTORY_CLEANUP_WINDOW (beat asks every few minutes)."""
+    from .services import retention
+
+    result = retention.history_cleanup_in_window()
+    return result.instances if result else 0

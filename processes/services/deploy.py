@@ -332,6 +332,9 @@ def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str)
                 has_message_start=info.has_message_start,
                 has_timer_start=info.has_timer_start,
                 version_tag=((info.elements.get(info.key) or {}).get("camunda") or {}).get("versionTag", "")[:255],
+                history_ttl_days=engine_parser.history_ttl_days(
+                    ((info.elements.get(info.key) or {}).get("camunda") or {}).get("historyTimeToLive")
+                ),
                 is_active=True,
                 deployed_by=deployer,
             )

@@ -349,3 +349,35 @@ def test_a_decision_locks_the_instance_row_once(purchase, people):
     assert len(instance_locks) == 1, instance_locks
     # visibility, the row lock, and the completed row it returns (was five reads and three locks)
     assert len(task_reads) <= 3, task_reads
+
+
+def test_a_decision_outlives_its_removed_instance_until_its_own_retention(purchase, people, settings):
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from approvals.models import Approval
+    from processes.models import ProcessInstance
+    from processes.services import retention
+
+    instance = purchase(42000, people["requester"])
+    decide(instance, people["lead"], "rejected", "Too expensive")  # ends the instance
+    ProcessInstance.objects.filter(pk=instance.pk).update(ended_at=timezone.now() - timedelta(days=40))
+    settings.BPM = {**settings.BPM, "HISTORY_TTL_DAYS": 30, "APPROVAL_RETENTION_DAYS": None}
+    assert retention.history_cleanup().instances == 1
+    kept = Approval.objects.get()
+    assert (kept.instance_id, kept.instance_ref, kept.process_key, kept.business_key) == (
+        None,
+        instance.pk,
+        "purchase_request",
+        "PO-42000",
+    )
+    assert kept.outcome == "rejected" and kept.decided_by == people["lead"]
+    page = Client()
+    page.force_login(people["lead"])
+    assert f"purchase_request #{instance.pk}".encode() in page.get("/approvals/decided/").content
+    settings.BPM = {**settings.BPM, "APPROVAL_RETENTION_DAYS": 365}
+    assert retention.history_cleanup().approvals == 0  # decided today
+    Approval.objects.update(decided_at=timezone.now() - timedelta(days=400))
+    assert retention.history_cleanup().approvals == 1 and not Approval.objects.exists()

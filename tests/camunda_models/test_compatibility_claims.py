@@ -31,7 +31,7 @@ PROVEN_BY = {
     "exclusive": f"{HERE}::test_ignored_attributes_and_elements_change_nothing_in_a_run",
     "jobPriority": f"{HERE}::test_ignored_attributes_and_elements_change_nothing_in_a_run",
     "failedJobRetryTimeCycle": "jobs/test_service_tasks.py::test_a_service_that_fails_twice_then_succeeds_completes_after_two_retries",
-    "historyTimeToLive": f"{HERE}::test_ignored_attributes_and_elements_change_nothing_in_a_run",
+    "historyTimeToLive": "processes/test_retention.py::test_ended_instances_past_their_time_to_live_are_removed_with_their_rows",
     # external tasks
     "type": "semantics/test_service_tasks.py::test_an_external_task_waits_for_a_worker_listed_with_its_topic",
     "topic": "semantics/test_service_tasks.py::test_an_external_task_waits_for_a_worker_listed_with_its_topic",
@@ -136,7 +136,6 @@ BASE = chain(
     [
         ("camunda:exclusive", "", ' camunda:exclusive="false"', "", ""),
         ("camunda:jobPriority", "", "", ' camunda:jobPriority="9"', ""),
-        ("camunda:historyTimeToLive", ' camunda:historyTimeToLive="30"', "", "", ""),
         ("camunda:field", "", "", "", '<camunda:field name="url"><camunda:string>x</camunda:string></camunda:field>'),
     ],
 )

@@ -37,6 +37,7 @@ from .dialects import (  # noqa: F401
 )
 from .metadata import (  # noqa: F401
     element_metadata,
+    history_ttl_days,
 )
 from .preprocess import (  # noqa: F401
     _preprocess,

@@ -96,6 +96,7 @@ def _check_code(tree: etree._ElementTree, name: str, scripts_enabled: bool) -> l
         _compile_check(problems, cond.text, cond, name, "Condition")
     _check_attribute_expressions(root, name, problems)
     _check_parameter_scripts(root, name, problems)
+    _check_history_ttl(root, name, problems)
     return problems
 
 
@@ -189,3 +190,20 @@ def _check_unsupported_elements(tree: etree._ElementTree, name: str, camunda: bo
                 )
             )
     return problems
+
+
+def _check_history_ttl(root: etree._Element, name: str, problems: list[Problem]) -> None:
+    """camunda:historyTimeToLive is a number of days, ``30`` or ``P30D``, as Camunda reads it."""
+    from .metadata import history_ttl_days
+
+    for process in root.iter(_q("process")):
+        text = process.get(f"{{{CAMUNDA_NS}}}historyTimeToLive")
+        if text is not None and text.strip() and history_ttl_days(text) is None:
+            problems.append(
+                Problem(
+                    f"camunda:historyTimeToLive '{text}' is not a number of days (30 or P30D)",
+                    name,
+                    process.get("id", ""),
+                    process.sourceline,
+                )
+            )

@@ -23,7 +23,8 @@ _IGNORED_CAMUNDA_ATTRS = {
     "exclusive": "Job exclusivity is ignored (every instance is locked while it changes)",
     "jobPriority": "Job priorities are ignored",
     "taskPriority": "Kept: external tasks are fetched highest priority first when a worker asks (usePriority)",
-    "historyTimeToLive": "History clean-up is not configured per process",
+    "historyTimeToLive": "Kept: ended instances of this process are removed with their history after so many days "
+    "(the daily clean-up, docs/OPERATIONS.md)",
     "calledElementBinding": "Kept: latest (the default; the active version when the call happens), deployment, "
     "version or versionTag, as in Camunda; a call already running goes on in the version it started",
     "calledElementVersion": 'Kept: the version a calledElementBinding="version" call runs',

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from ..expressions import SCRIPT_KEY
@@ -31,6 +33,7 @@ _CAMUNDA_TASK_ATTRS = (
     "calledElementVersionTag",
     "versionTag",
     "initiator",
+    "historyTimeToLive",
 )
 
 
@@ -188,3 +191,12 @@ def _form_field(field_el: etree._Element) -> dict:
     if values:
         result["values"] = values
     return result
+
+
+def history_ttl_days(text: str | None) -> int | None:
+    """camunda:historyTimeToLive as days: ``30`` or ``P30D``; None when absent or unreadable
+    (checks refuses an unreadable one at deploy)."""
+    match = re.fullmatch(r"\s*(?:P(\d+)D|(\d+))\s*", text or "")
+    if match is None:
+        return None
+    return int(match.group(1) or match.group(2))
