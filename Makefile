@@ -1,5 +1,5 @@
 # Everyday targets. The README's two commands are scripts/demo.sh and scripts/test.sh.
-.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards bench-scripts bench-loops bench-external
+.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards bench-scripts bench-loops bench-external bench-retention
 
 setup:            ## create .venv, install requirements and front-end packages
 	bash scripts/setup.sh --dev
@@ -42,6 +42,9 @@ bench-api:        ## REST API latency under load through gunicorn (DATABASE_URL,
 
 bench-external:   ## external-task workers: delivery latency, waiting workers per web node (DATABASE_URL, default bpm_bench_ext)
 	.venv/bin/python bench/external_tasks.py
+
+bench-retention:  ## history clean-up of 1,000,000 rows and the latency beside it (DATABASE_URL, default bpm_bench_retention)
+	.venv/bin/python bench/retention.py
 
 bench-dashboards: ## dashboard pages over 100,000 instances (DATABASE_URL, default bpm_bench_dash)
 	.venv/bin/python bench/dashboards.py
