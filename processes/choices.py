@@ -61,6 +61,7 @@ class HistoryKind(models.TextChoices):
     TASK_ESCALATED = "task_escalated", "Task escalated"
     INSTANCE_SUSPENDED = "instance_suspended", "Instance suspended"
     INSTANCE_RESUMED = "instance_resumed", "Instance resumed"
+    JOB_CHANGED = "job_changed", "Job retries or due date changed"
 
 
 class JobStatus(models.TextChoices):

@@ -1,12 +1,13 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import job_views, views
 
 router = DefaultRouter()
 router.register("definitions", views.DefinitionViewSet, basename="definition")
 router.register("instances", views.InstanceViewSet, basename="instance")
 router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register("jobs", job_views.JobViewSet, basename="job")
 
 urlpatterns = [
     path("messages/", views.MessageView.as_view(), name="message-correlate"),

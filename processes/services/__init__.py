@@ -49,6 +49,8 @@ from .jobs import (
     instance_start_by_timer,
     instance_throw_error,
     instance_throw_escalation,
+    job_reschedule,
+    job_set_retries,
 )
 from .state import history_append, lock_instance, waiting_element_ids
 
@@ -68,6 +70,8 @@ __all__ = [
     "definition_revoke",
     "history_append",
     "incident_retry",
+    "job_reschedule",
+    "job_set_retries",
     "instance_continue_async",
     "instance_cancel",
     "external_task_complete",

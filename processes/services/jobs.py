@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from bpm.exceptions import Conflict
+from bpm.exceptions import Conflict, InvalidInput, NotFound
 from notifications import services as notifications
 
 from .. import schedules
@@ -146,3 +146,62 @@ def instance_throw_escalation(*, instance_id: int, spiff_task_id: str, code: str
         return False
     _apply_outcome(instance, run)
     return True
+
+
+def _lock_job(job_id: int) -> tuple[Job, ProcessInstance | None]:
+    """The job and its instance, the instance locked first (the lock order of every instance command)."""
+    row = Job.objects.filter(pk=job_id).values("instance_id").first()
+    if row is None:
+        raise NotFound(f"Job {job_id} does not exist")
+    instance = _lock_instance(row["instance_id"]) if row["instance_id"] else None
+    return Job.objects.select_for_update().get(pk=job_id), instance
+
+
+def job_set_retries(*, job_id: int, retries: int, user=None) -> Job:
+    """Let a job make ``retries`` more attempts (Camunda's job retries). A failed job runs again
+    at once and its incident is resolved."""
+    if retries < 1:
+        raise InvalidInput(
+            "Retries must be at least 1 (to stop a job, suspend its instance)", details={"retries": ["At least 1."]}
+        )
+    with transaction.atomic():
+        job, _ = _lock_job(job_id)
+        if job.status in (JobStatus.DONE, JobStatus.RUNNING):
+            raise Conflict(f"Job {job_id} is {job.status}: its retries cannot change")
+        incident = Incident.objects.filter(job=job, resolved_at__isnull=True).first()
+        if incident is not None:
+            incident_retry(incident_id=incident.pk, user=user)  # pending again, attempts from 0
+            job.refresh_from_db()
+            job.max_attempts = retries
+        else:
+            job.max_attempts = job.attempts + retries
+        job.save(update_fields=["max_attempts"])
+        _record_change(job, user, {"retries": retries})
+        return job
+
+
+def job_reschedule(*, job_id: int, due_at, user=None) -> Job:
+    """Move a waiting job's due date (a timer or a retry): it runs then, not before."""
+    with transaction.atomic():
+        job, _ = _lock_job(job_id)
+        if job.status != JobStatus.PENDING:
+            raise Conflict(f"Job {job_id} is {job.status}: only a pending job can be rescheduled")
+        before = job.due_at
+        job.due_at = due_at
+        job.save(update_fields=["due_at"])
+        _record_change(job, user, {"due_at": {"from": before.isoformat(), "to": due_at.isoformat()}})
+        return job
+
+
+def _record_change(job: Job, user, change: dict) -> None:
+    """Who changed a job of an instance, and how, in the instance's history."""
+    if job.instance_id is None:
+        return
+    history_append(
+        instance_id=job.instance_id,
+        definition_id=ProcessInstance.objects.values_list("definition_id", flat=True).get(pk=job.instance_id),
+        kind=HistoryKind.JOB_CHANGED,
+        actor=user,
+        element_id=job.element_id,
+        data={"job": job.pk, **change},
+    )
