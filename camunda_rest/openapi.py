@@ -48,6 +48,11 @@ _EXTERNAL_QUERY = (
     "externalTaskId topicName workerId processInstanceId processDefinitionKey activityId locked:bool "
     f"notLocked:bool withRetriesLeft:bool noRetriesLeft:bool {_PAGE}"
 )
+_JOB_QUERY = (
+    "jobId processInstanceId processDefinitionId processDefinitionKey activityId withRetriesLeft:bool "
+    "noRetriesLeft:bool withException:bool timers:bool executable:bool active:bool suspended:bool "
+    f"duedateLowerThan duedateHigherThan sortOrder {_PAGE}"
+)
 _DECISION_QUERY = f"decisionDefinitionId key keyLike name version:int deploymentId latestVersion:bool {_SORT} {_PAGE}"
 _H_INSTANCE_QUERY = (
     "processInstanceId processInstanceIds processDefinitionId processDefinitionKey processDefinitionKeyIn "
@@ -242,6 +247,14 @@ OPERATIONS: dict[str, Op] = {
         "variable_id",
         "A variable ({instance id}:{name})",
     ),
+    # jobs
+    "get /job": Op("Jobs (timers, service calls, async continuations)", _JOB_QUERY, answer="[JobDto]"),
+    "get /job/count": Op("Count jobs", _JOB_QUERY, answer="count"),
+    "get /job/{job_id}": Op("A job", answer="JobDto"),
+    "put /job/{job_id}/retries": Op(
+        "Set the attempts left (a failed job runs again, its incident resolved)", body="JobRetriesDto"
+    ),
+    "put /job/{job_id}/duedate": Op("Move a pending job's due date", body="JobDuedateDto"),
     # messages and signals
     "post /message": Op(
         "Correlate a message (starts or resumes instances)",

@@ -149,5 +149,11 @@ SCHEMAS: dict[str, dict] = {
         "tenantId errorMessage state createTime:date removalTime:date rootProcessInstanceId"
     ),
 }
+SCHEMAS["JobDto"] = _object(
+    "id jobDefinitionId processInstanceId processDefinitionId processDefinitionKey executionId exceptionMessage "
+    "failedActivityId retries:int dueDate:date suspended:bool priority:int tenantId createTime:date batchId"
+)
+SCHEMAS["JobRetriesDto"] = _object("retries:int")
+SCHEMAS["JobDuedateDto"] = _object("duedate:date")
 # value: any JSON value, as the variable holds it
 SCHEMAS["HistoricVariableInstanceDto"]["properties"]["value"] = {"nullable": True}

@@ -8,6 +8,7 @@ from . import (
     engine,
     external_tasks,
     history,
+    jobs,
     messages,
     process_definitions,
     process_instances,
@@ -103,6 +104,12 @@ resource_patterns = [
     path("history/variable-instance", history.VariableInstances.as_view()),
     path("history/variable-instance/count", history.VariableInstances.as_view(count=True)),
     path("history/variable-instance/<str:variable_id>", history.VariableInstanceDetail.as_view()),
+    # jobs
+    path("job", jobs.List.as_view()),
+    path("job/count", jobs.List.as_view(count=True)),
+    path("job/<str:job_id>", jobs.Detail.as_view()),
+    path("job/<str:job_id>/retries", jobs.Retries.as_view()),
+    path("job/<str:job_id>/duedate", jobs.DueDate.as_view()),
     # messages and signals
     path("message", messages.Correlate.as_view()),
     path("signal", messages.Signal.as_view()),

@@ -17,6 +17,7 @@ from camunda_rest.urls import resource_patterns
 from processes import services
 from tasks.models import HumanTask
 
+from ..jobs.test_job_api import TIMER
 from ..processes.factories import deploy, deploy_one
 from .diagrams import CHARGE
 from .test_history_and_decisions import INVOICE_DMN, REVIEW
@@ -70,6 +71,7 @@ def test_each_answer_has_exactly_the_fields_of_its_documented_schema(client):
     definition = deployed.created[0]
     deploy(INVOICE_DMN.read_bytes(), name=INVOICE_DMN.name)
     charge = services.instance_start(definition=deploy_one(CHARGE), variables={"amount": 5, "priority": 1})
+    timer = services.instance_start(definition=deploy_one(TIMER))
     started = _answer(client, "post", "/process-definition/key/review/start", {"withVariablesInReturn": True})
     instance_id = started["id"]
     task = HumanTask.objects.get(instance_id=instance_id)
@@ -106,6 +108,7 @@ def test_each_answer_has_exactly_the_fields_of_its_documented_schema(client):
         "VersionDto": _answer(client, "get", "/version"),
         "EngineDto": _answer(client, "get", "/engine")[0],
         "CountResultDto": _answer(client, "get", "/task/count"),
+        "JobDto": _answer(client, "get", f"/job?processInstanceId={timer.pk}")[0],
     }
     for name, answer in answers.items():
         assert set(answer) == _fields(name), name
