@@ -124,6 +124,13 @@ OPERATIONS: dict[str, Op] = {
     ),
     "get /process-definition/key/{key}/form-variables": Op("The start form's fields as typed variables", answer="vars"),
     "get /process-definition/{definition_id}": Op("A process definition version", answer="ProcessDefinitionDto"),
+    "delete /process-definition/{definition_id}": Op(
+        "Delete a version; 409 while it has instances unless cascade=true (administrators)", "cascade:bool"
+    ),
+    "delete /process-definition/key/{key}": Op(
+        "Delete every version of a key; 409 while they have instances unless cascade=true (administrators)",
+        "cascade:bool",
+    ),
     "get /process-definition/{definition_id}/xml": Op("Its BPMN XML", answer="ProcessDefinitionDiagramDto"),
     "post /process-definition/{definition_id}/start": Op(
         "Start an instance of this version", body="StartProcessInstanceDto", answer="ProcessInstanceWithVariablesDto"

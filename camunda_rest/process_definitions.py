@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Max
 from rest_framework.response import Response
 
@@ -102,8 +103,29 @@ class List(CamundaView):
 
 
 class Detail(CamundaView):
+    action_scopes = {"delete": "definitions:deploy"}
+
     def get(self, request, key=None, definition_id=None):
         return Response(definition_dto(resolve_definition(request, key, definition_id)))
+
+    def delete(self, request, key=None, definition_id=None):
+        """Delete a version (by id; by key: every version); ``cascade=true`` (administrators) its
+        instances too."""
+        if not selectors.user_can_deploy(request.user):
+            raise CamundaError("Deleting needs the Process Designer role", status=403, type="AuthorizationException")
+        cascade = flag(request.query_params.get("cascade")) or False
+        if cascade and not request.user.is_superuser:
+            raise CamundaError("cascade=true is for administrators", status=403, type="AuthorizationException")
+        if key is not None:
+            versions = list(selectors.definitions_visible_to(request.user).filter(key=key).order_by("version"))
+            if not versions:
+                raise CamundaError(f"No matching process definition with key '{key}'", status=404)
+        else:
+            versions = [resolve_definition(request, None, definition_id)]
+        with transaction.atomic():
+            for version in versions:
+                process_services.definition_delete(definition=version, cascade=cascade)
+        return Response(status=204)
 
 
 class Xml(CamundaView):

@@ -21,10 +21,10 @@ class ProcessesConfig(AppConfig):
             spec_cache_size=bpm["SPEC_CACHE_SIZE"],
         )
         from .engine import called
-        from .services import deploy
+        from .services import called as called_versions
 
         # which version a call activity runs is looked up when the call happens
-        called.register(deploy.called_version, deploy.called_version_by_id)
+        called.register(called_versions.called_version, called_versions.called_version_by_id)
         from .engine import dmn
         from .services import decisions
 

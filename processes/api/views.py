@@ -49,11 +49,13 @@ class DefinitionFilter(filters.FilterSet):
         fields = ["key", "name", "is_active"]
 
 
-class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DefinitionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
     """Deployed process definitions (every version), restricted to what the caller may see."""
 
     lookup_value_regex = r"[0-9]+"  # ids only: anything else is a 404, not a 500
-    action_scopes = {"create": "definitions:deploy", "activate": "definitions:deploy"}
+    action_scopes = {"create": "definitions:deploy", "activate": "definitions:deploy", "destroy": "definitions:deploy"}
 
     filterset_class = DefinitionFilter
     parser_classes = [MultiPartParser, FormParser, JSONParser]
@@ -91,6 +93,20 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         result.decision_keys = [f"{d.key} v{d.version}" for d in result.decisions_created]
         code = status.HTTP_201_CREATED if result.changed_anything else status.HTTP_200_OK
         return Response(s.DeployOutputSerializer(result).data, status=code)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("cascade", bool, description="Delete its instances too (administrators)")]
+    )
+    def destroy(self, request, pk=None):
+        """Delete this version; 409 while it has instances unless cascade=true (administrators only)."""
+        definition = self.get_object()
+        if not selectors.user_can_deploy(request.user):
+            raise PermissionDenied("Deleting a version needs the Process Designer role.")
+        cascade = request.query_params.get("cascade") in ("1", "true")
+        if cascade and not request.user.is_superuser:
+            raise PermissionDenied("Deleting a version with its instances is for administrators.")
+        services.definition_delete(definition=definition, cascade=cascade)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={(200, "application/xml"): str})
     @action(detail=True, methods=["get"])

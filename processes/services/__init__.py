@@ -18,13 +18,13 @@ from . import external_tasks
 from .checks import InstanceCheck, instances_check
 from .correlation import conditions_evaluate, message_correlate, signal_broadcast
 from .decisions import decision_evaluate
+from .deletion import definition_delete, deployment_delete
 from .deploy import (
     CheckResult,
     DeployResult,
     definition_activate,
     definition_check,
     definition_deploy,
-    deployment_delete,
     specs_for,
 )
 from .grants import definition_grant, definition_revoke
@@ -64,6 +64,7 @@ __all__ = [
     "DeployResult",
     "definition_activate",
     "definition_check",
+    "definition_delete",
     "definition_deploy",
     "deployment_delete",
     "definition_grant",

@@ -9,11 +9,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
-from bpm.exceptions import Conflict
-
 from .. import schedules
 from ..choices import DeploySource, JobKind, ResourceKind
-from ..engine import called, camunda_forms, runtime
+from ..engine import camunda_forms, runtime
 from ..engine import parser as engine_parser
 from ..exceptions import (
     DefinitionInvalidError,
@@ -24,7 +22,6 @@ from ..models import (
     Job,
     JobStatus,
     ProcessDefinition,
-    ProcessInstance,
     Resource,
 )
 
@@ -375,43 +372,6 @@ def definition_activate(*, definition: ProcessDefinition, user=None) -> ProcessD
     return definition
 
 
-def deployment_delete(*, deployment: Deployment, cascade: bool = False) -> None:
-    """Delete a deployment: its definitions, decisions and files; with ``cascade`` its
-    instances (their tasks, jobs, history and incidents) too. Refused (409, nothing deleted)
-    while instances exist without ``cascade``, or while processes of other deployments call
-    its files. A key whose active version went becomes active at its highest version left
-    (Camunda's latest)."""
-    with transaction.atomic():
-        definitions = ProcessDefinition.objects.filter(deployment=deployment)
-        instances = ProcessInstance.objects.select_for_update().filter(definition__in=definitions)
-        count = instances.count()
-        if count and not cascade:
-            raise Conflict(
-                f"Deployment {deployment.pk} has {count} process instances: delete them first or ask for cascade",
-                code="deployment_has_instances",
-            )
-        if (
-            ProcessDefinition.objects.filter(dependencies__deployment=deployment)
-            .exclude(deployment=deployment)
-            .exists()
-        ):
-            raise Conflict(
-                f"Deployment {deployment.pk} holds files that processes of other deployments call; delete those first",
-                code="deployment_in_use",
-            )
-        keys = set(definitions.values_list("key", flat=True))
-        instances.delete()
-        for definition in definitions:
-            definition.dependencies.clear()
-        definitions.delete()
-        DecisionDefinition.objects.filter(deployment=deployment).delete()
-        deployment.delete()  # its files go with it
-        for key in keys:
-            left = ProcessDefinition.objects.filter(key=key)
-            if not left.filter(is_active=True).exists() and left.exists():
-                definition_activate(definition=left.order_by("-version").first())
-
-
 # ---------------------------------------------------------------------------
 # Running instances
 
@@ -427,31 +387,3 @@ def _spec_source(definition: ProcessDefinition) -> runtime.SpecSource:
 def specs_for(definition: ProcessDefinition) -> runtime.Specs:
     """The parsed spec of a definition version, from the in-process cache."""
     return runtime.SPEC_CACHE.get(definition.pk, lambda: _spec_source(definition))
-
-
-def called_version(key: str, binding: dict) -> called.CalledVersion | None:
-    """The version of ``key`` a call activity with this camunda:calledElementBinding runs now."""
-    kind = binding.get("binding") or "latest"
-    versions = ProcessDefinition.objects.filter(key=key)
-    if kind == "version":
-        found = versions.filter(version=int(binding.get("version") or 0)).first()
-        wanted = f"version {binding.get('version')} of process '{key}'"
-    elif kind == "versionTag":
-        found = versions.filter(version_tag=binding.get("version_tag") or "").order_by("-version").first()
-        wanted = f"a version of process '{key}' tagged '{binding.get('version_tag')}'"
-    else:
-        found = versions.filter(is_active=True).first()
-        if found is None:
-            return None  # not deployed as a process of its own (not executable): the copy deployed with the caller
-    if found is None:
-        raise called.CalledVersionMissing(f"The call activity needs {wanted}, and none is deployed")
-    specs = specs_for(found)
-    return called.CalledVersion(found.pk, specs.spec, specs.subprocess_specs)
-
-
-def called_version_by_id(definition_id: int) -> called.CalledVersion | None:
-    found = ProcessDefinition.objects.filter(pk=definition_id).first()
-    if found is None:
-        return None
-    specs = specs_for(found)
-    return called.CalledVersion(found.pk, specs.spec, specs.subprocess_specs)
