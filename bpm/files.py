@@ -8,6 +8,8 @@ and the SVG drawn server-side gets the same policy (it is shown as an image).
 
 from __future__ import annotations
 
+import csv
+
 from django.http import HttpResponse
 
 # No script, no plugin, no form, no frame; sandboxed even when opened directly.
@@ -32,3 +34,14 @@ def download_response(content: str | bytes, *, filename: str, content_type: str 
 def drawn_response(svg: str) -> HttpResponse:
     """An SVG drawn from a user's file, shown inline as an image but unable to run anything."""
     return _harden(HttpResponse(svg, content_type="image/svg+xml"))
+
+
+def csv_response(filename: str, rows: list[dict]) -> HttpResponse:
+    """Rows as a CSV download, one column per key of the first row."""
+    response = _harden(HttpResponse(content_type="text/csv"))
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    if rows:
+        writer = csv.DictWriter(response, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return response

@@ -1,8 +1,6 @@
 """Dashboard pages for process owners; figures from selectors, charts drawn by Chart.js
 (served from static/vendor, no CDN), the diagram heat overlay drawn server-side as SVG."""
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from bpm.files import csv_response
 from processes.diagram import DiagramMissing, Overlay, render_svg
 from processes.models import ProcessDefinition
 
@@ -31,13 +30,7 @@ def _window(request) -> windows.Chosen:
 
 
 def _csv(filename: str, rows: list[dict]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    if rows:
-        writer = csv.DictWriter(response, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return response
+    return csv_response(filename, rows)
 
 
 @login_required

@@ -223,3 +223,38 @@ def metrics_figures(now) -> dict:
         "job_lag_seconds": max(lag, 0.0),
         "incidents_open": Incident.objects.filter(resolved_at__isnull=True).count(),
     }
+
+
+# What people do to instances (Camunda's user operation log): the history kinds a person causes.
+OPERATION_KINDS = (
+    HistoryKind.INSTANCE_STARTED,
+    HistoryKind.INSTANCE_CANCELLED,
+    HistoryKind.INSTANCE_SUSPENDED,
+    HistoryKind.INSTANCE_RESUMED,
+    HistoryKind.VARIABLES_CHANGED,
+    HistoryKind.STEP_FORCE_COMPLETED,
+    HistoryKind.TASK_REASSIGNED,
+    HistoryKind.TASK_DELEGATED,
+    HistoryKind.TASK_UPDATED,
+    HistoryKind.INCIDENT_RESOLVED,
+    HistoryKind.JOB_CHANGED,
+    HistoryKind.APPROVAL_DECIDED,
+)
+
+
+def operation_log(user, *, instance_id=None, username="", kind="", after=None, before=None) -> QuerySet[HistoryEvent]:
+    """Who did what to which instance, newest first, over the instances the user may see."""
+    events = HistoryEvent.objects.filter(
+        instance__in=instances_visible_to(user), kind__in=OPERATION_KINDS, actor__isnull=False
+    ).select_related("actor", "instance__definition")
+    if instance_id is not None:
+        events = events.filter(instance_id=instance_id)
+    if username:
+        events = events.filter(actor__username=username)
+    if kind:
+        events = events.filter(kind=kind)
+    if after is not None:
+        events = events.filter(created_at__gte=after)
+    if before is not None:
+        events = events.filter(created_at__lt=before)
+    return events.order_by("-created_at", "-id")
