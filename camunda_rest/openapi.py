@@ -124,6 +124,12 @@ OPERATIONS: dict[str, Op] = {
     ),
     "get /process-definition/key/{key}/form-variables": Op("The start form's fields as typed variables", answer="vars"),
     "get /process-definition/{definition_id}": Op("A process definition version", answer="ProcessDefinitionDto"),
+    "put /process-definition/{definition_id}/suspended": Op(
+        "Suspend or resume a version (no new instances while suspended)", body="DefinitionSuspensionStateDto"
+    ),
+    "put /process-definition/key/{key}/suspended": Op(
+        "Suspend or resume every version of a key", body="DefinitionSuspensionStateDto"
+    ),
     "delete /process-definition/{definition_id}": Op(
         "Delete a version; 409 while it has instances unless cascade=true (administrators)", "cascade:bool"
     ),

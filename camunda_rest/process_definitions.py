@@ -29,7 +29,7 @@ def definition_dto(definition: ProcessDefinition) -> dict:
         "resource": definition.resource.name if definition.resource_id else None,
         "deploymentId": str(definition.deployment_id),
         "diagram": None,
-        "suspended": False,
+        "suspended": definition.is_suspended,
         "tenantId": None,
         "versionTag": definition.version_tag or None,
         "historyTimeToLive": None,
@@ -166,3 +166,29 @@ class FormVariables(CamundaView):
         return Response(
             {f["id"]: form_field_typed(f, f.get("defaultValue")) for f in fields if wanted is None or f["id"] in wanted}
         )
+
+
+class Suspended(CamundaView):
+    """PUT /{id}/suspended or /key/{key}/suspended: ``suspended`` and ``includeProcessInstances``."""
+
+    action_scopes = {"*": "instances:manage"}
+
+    def put(self, request, key=None, definition_id=None):
+        body = request.data if isinstance(request.data, dict) else {}
+        suspend = flag(body.get("suspended"))
+        if suspend is None:
+            raise CamundaError("'suspended' (true or false) is required")
+        if key is not None:
+            versions = list(selectors.definitions_visible_to(request.user).filter(key=key))
+            if not versions:
+                raise CamundaError(f"No matching process definition with key '{key}'", status=404)
+        else:
+            versions = [resolve_definition(request, None, definition_id)]
+        if not all(selectors.user_can_manage_definition(request.user, v) for v in versions):
+            raise CamundaError("Suspending needs ownership of the process", status=403, type="AuthorizationException")
+        change = process_services.definition_suspend if suspend else process_services.definition_resume
+        for version in versions:
+            change(
+                definition=version, include_instances=bool(flag(body.get("includeProcessInstances"))), user=request.user
+            )
+        return Response(status=204)

@@ -153,6 +153,7 @@ SCHEMAS["JobDto"] = _object(
     "id jobDefinitionId processInstanceId processDefinitionId processDefinitionKey executionId exceptionMessage "
     "failedActivityId retries:int dueDate:date suspended:bool priority:int tenantId createTime:date batchId"
 )
+SCHEMAS["DefinitionSuspensionStateDto"] = _object("suspended:bool includeProcessInstances:bool executionDate:date")
 SCHEMAS["JobRetriesDto"] = _object("retries:int")
 SCHEMAS["JobDuedateDto"] = _object("duedate:date")
 # value: any JSON value, as the variable holds it

@@ -22,6 +22,10 @@ class InstanceNotActive(Conflict):
     code = "instance_not_active"
 
 
+class DefinitionSuspended(Conflict):
+    code = "definition_suspended"
+
+
 class InstanceSuspended(InstanceNotActive):
     code = "instance_suspended"
 

@@ -70,6 +70,8 @@ class ProcessDefinition(models.Model):
     version_tag = models.CharField(max_length=255, blank=True, default="", db_index=True)
     # Days an ended instance's history is kept (camunda:historyTimeToLive; none: BPM_HISTORY_TTL_DAYS)
     history_ttl_days = models.PositiveIntegerField(null=True, blank=True)
+    # Suspended: no new instances (by hand, message, signal, condition or timer) until resumed
+    is_suspended = models.BooleanField(default=False)
     # The version new instances of this key start on (the latest, unless a designer reverted).
     is_active = models.BooleanField(default=False)
     deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

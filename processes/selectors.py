@@ -103,6 +103,15 @@ def user_can_manage_instance(user, instance: ProcessInstance) -> bool:
     return _keys_with_object_perm(user, ["processes.own_process"]).filter(key=instance.definition.key).exists()
 
 
+def user_can_manage_definition(user, definition: ProcessDefinition) -> bool:
+    """Suspend or resume a version: the global change permission or ownership of the process."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or user.has_perm("processes.change_processinstance"):
+        return True
+    return _keys_with_object_perm(user, ["processes.own_process"]).filter(key=definition.key).exists()
+
+
 def instances_visible_to(user) -> QuerySet[ProcessInstance]:
     """Instances of processes the user owns or may view globally, and those the user started."""
     qs = ProcessInstance.objects.select_related("definition", "started_by")

@@ -1,5 +1,6 @@
-"""/api/v1/jobs/: the background work of instances one may see (timers, service calls,
-asynchronous continuations); owners set a job's retries or move its due date."""
+"""/api/v1/jobs/ and /incidents/: the background work of instances one may see (timers,
+service calls, asynchronous continuations); owners set a job's retries or move its due date,
+and retry an incident once its cause is fixed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from rest_framework.response import Response
 
 from .. import selectors, services
 from ..choices import JobKind, JobStatus
-from ..models import Job
+from ..models import Incident, Job
+from .serializers import IncidentSerializer
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -88,3 +90,32 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         data.is_valid(raise_exception=True)
         changed = services.job_reschedule(job_id=job.pk, due_at=data.validated_data["due_at"], user=request.user)
         return Response(JobSerializer(changed).data)
+
+
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Jobs that ran out of retries, on instances the caller may see; open ones first."""
+
+    lookup_value_regex = r"[0-9]+"  # ids only: anything else is a 404, not a 500
+    action_scopes = {"retry": "instances:manage"}
+
+    serializer_class = IncidentSerializer
+
+    def get_queryset(self):
+
+        if getattr(self, "swagger_fake_view", False):
+            return Incident.objects.none()
+        qs = Incident.objects.filter(instance__in=selectors.instances_visible_to(self.request.user)).select_related(
+            "job"
+        )
+        if self.request.query_params.get("open") in ("1", "true"):
+            qs = qs.filter(resolved_at__isnull=True)
+        return qs.order_by("resolved_at", "-created_at")
+
+    @extend_schema(request=None, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Run the failed job again (after fixing its cause)."""
+        incident = self.get_object()
+        if not selectors.user_can_manage_instance(request.user, incident.instance):
+            raise PermissionDenied("Retrying needs ownership of the process.")
+        return Response(IncidentSerializer(services.incident_retry(incident_id=incident.pk, user=request.user)).data)

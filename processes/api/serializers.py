@@ -26,6 +26,9 @@ class DefinitionSerializer(serializers.ModelSerializer):
             "version",
             "name",
             "is_active",
+            "is_suspended",
+            "version_tag",
+            "history_ttl_days",
             "dialect",
             "checksum",
             "deployment",
@@ -210,3 +213,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Incident
         fields = ["id", "instance", "element_id", "message", "attempts", "created_at", "resolved_at", "resolved_by"]
+
+
+class SuspendDefinitionSerializer(serializers.Serializer):
+    include_instances = serializers.BooleanField(required=False, default=False)

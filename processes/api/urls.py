@@ -6,7 +6,7 @@ from . import history_views, job_views, views
 router = DefaultRouter()
 router.register("definitions", views.DefinitionViewSet, basename="definition")
 router.register("instances", views.InstanceViewSet, basename="instance")
-router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register("incidents", job_views.IncidentViewSet, basename="incident")
 router.register("jobs", job_views.JobViewSet, basename="job")
 
 urlpatterns = [

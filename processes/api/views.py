@@ -55,7 +55,13 @@ class DefinitionViewSet(
     """Deployed process definitions (every version), restricted to what the caller may see."""
 
     lookup_value_regex = r"[0-9]+"  # ids only: anything else is a 404, not a 500
-    action_scopes = {"create": "definitions:deploy", "activate": "definitions:deploy", "destroy": "definitions:deploy"}
+    action_scopes = {
+        "create": "definitions:deploy",
+        "activate": "definitions:deploy",
+        "destroy": "definitions:deploy",
+        "suspend": "instances:manage",
+        "resume": "instances:manage",
+    }
 
     filterset_class = DefinitionFilter
     parser_classes = [MultiPartParser, FormParser, JSONParser]
@@ -107,6 +113,29 @@ class DefinitionViewSet(
             raise PermissionDenied("Deleting a version with its instances is for administrators.")
         services.definition_delete(definition=definition, cascade=cascade)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _suspension(self, request, suspend: bool):
+        definition = self.get_object()
+        if not selectors.user_can_manage_definition(request.user, definition):
+            raise PermissionDenied("Suspending a version needs ownership of the process.")
+        data = s.SuspendDefinitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = services.definition_suspend if suspend else services.definition_resume
+        change(definition=definition, include_instances=data.validated_data["include_instances"], user=request.user)
+        definition.refresh_from_db()
+        return Response(s.DefinitionSerializer(definition).data)
+
+    @extend_schema(request=s.SuspendDefinitionSerializer, responses=s.DefinitionSerializer)
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        """No new instances of this version until resumed; include_instances suspends its running ones too."""
+        return self._suspension(request, True)
+
+    @extend_schema(request=s.SuspendDefinitionSerializer, responses=s.DefinitionSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Start instances of this version again; include_instances resumes its suspended ones too."""
+        return self._suspension(request, False)
 
     @extend_schema(responses={(200, "application/xml"): str})
     @action(detail=True, methods=["get"])
@@ -456,33 +485,3 @@ class ConditionView(APIView):
             may_start=lambda definition: selectors.user_can_start(request.user, definition),
         )
         return Response(s.InstanceSerializer(instances, many=True).data)
-
-
-class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Jobs that ran out of retries, on instances the caller may see; open ones first."""
-
-    lookup_value_regex = r"[0-9]+"  # ids only: anything else is a 404, not a 500
-    action_scopes = {"retry": "instances:manage"}
-
-    serializer_class = s.IncidentSerializer
-
-    def get_queryset(self):
-        from ..models import Incident
-
-        if getattr(self, "swagger_fake_view", False):
-            return Incident.objects.none()
-        qs = Incident.objects.filter(instance__in=selectors.instances_visible_to(self.request.user)).select_related(
-            "job"
-        )
-        if self.request.query_params.get("open") in ("1", "true"):
-            qs = qs.filter(resolved_at__isnull=True)
-        return qs.order_by("resolved_at", "-created_at")
-
-    @extend_schema(request=None, responses=s.IncidentSerializer)
-    @action(detail=True, methods=["post"])
-    def retry(self, request, pk=None):
-        """Run the failed job again (after fixing its cause)."""
-        incident = self.get_object()
-        if not selectors.user_can_manage_instance(request.user, incident.instance):
-            raise PermissionDenied("Retrying needs ownership of the process.")
-        return Response(s.IncidentSerializer(services.incident_retry(incident_id=incident.pk, user=request.user)).data)

@@ -18,7 +18,6 @@ from . import external_tasks
 from .checks import InstanceCheck, instances_check
 from .correlation import conditions_evaluate, message_correlate, signal_broadcast
 from .decisions import decision_evaluate
-from .deletion import definition_delete, deployment_delete
 from .deploy import (
     CheckResult,
     DeployResult,
@@ -52,6 +51,7 @@ from .jobs import (
     job_reschedule,
     job_set_retries,
 )
+from .lifecycle import definition_delete, definition_resume, definition_suspend, deployment_delete
 from .state import history_append, lock_instance, waiting_element_ids
 
 __all__ = [
@@ -66,6 +66,8 @@ __all__ = [
     "definition_check",
     "definition_delete",
     "definition_deploy",
+    "definition_resume",
+    "definition_suspend",
     "deployment_delete",
     "definition_grant",
     "definition_revoke",

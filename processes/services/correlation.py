@@ -62,7 +62,7 @@ def _deliver_thrown_events(sender: ProcessInstance, events: list[dict], *, user=
 def _process_starts(flag: dict | None = None) -> list[tuple[ProcessDefinition, str, dict]]:
     """(active version, start event id, its metadata) of processes' own start events
     (event-subprocess starts left out)."""
-    definitions = ProcessDefinition.objects.filter(is_active=True, **(flag or {})).order_by("key")
+    definitions = ProcessDefinition.objects.filter(is_active=True, is_suspended=False, **(flag or {})).order_by("key")
     return [
         (d, element_id, e)
         for d in definitions

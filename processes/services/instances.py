@@ -17,6 +17,7 @@ from ..choices import HistoryKind, InstanceStatus, WaitKind
 from ..engine import runtime
 from ..exceptions import (
     DefinitionNotFound,
+    DefinitionSuspended,
     DuplicateBusinessKey,
     ForceCompleteRefused,
     InstanceNotActive,
@@ -37,11 +38,13 @@ from .state import _apply_outcome, _history, _load_run, _lock_instance, _refuse_
 
 
 def _resolve_definition(definition: ProcessDefinition | None, key: str | None) -> ProcessDefinition:
-    if definition is not None:
-        return definition
-    found = ProcessDefinition.objects.filter(key=key, is_active=True).first()
+    found = definition or ProcessDefinition.objects.filter(key=key, is_active=True).first()
     if found is None:
         raise DefinitionNotFound(f"No deployed process with key '{key}'")
+    if found.is_suspended:
+        raise DefinitionSuspended(
+            f"Version {found.version} of '{found.key}' is suspended: no new instances until it is resumed"
+        )
     return found
 
 

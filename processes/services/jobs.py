@@ -103,7 +103,7 @@ def instance_start_by_timer(*, job_id: int) -> ProcessInstance | None:
     job = Job.objects.select_related("definition").get(pk=job_id)
     definition = job.definition
     instance = None
-    if definition is not None and definition.is_active:
+    if definition is not None and definition.is_active and not definition.is_suspended:
         specs = specs_for(definition)
         run = runtime.Run.start(specs, {})
         run.prime_start_timer(job.element_id)

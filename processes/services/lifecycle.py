@@ -1,4 +1,5 @@
-"""Deleting deployments and definition versions (with their instances only when asked)."""
+"""The life of deployed versions: deleting deployments and versions (their instances only when
+asked), suspending and resuming a version."""
 
 from __future__ import annotations
 
@@ -80,3 +81,34 @@ def definition_delete(*, definition: ProcessDefinition, cascade: bool = False) -
         left = ProcessDefinition.objects.filter(key=definition.key)
         if was_active and left.exists():
             definition_activate(definition=left.order_by("-version").first())
+
+
+def definition_suspend(*, definition: ProcessDefinition, include_instances: bool = False, user=None) -> int:
+    """Suspend a version: nothing starts new instances of it (by hand, message, signal,
+    condition or timer) until it is resumed; with ``include_instances`` its running instances
+    are suspended too, each in its own command. Returns how many instances were suspended."""
+    from .instances import instance_suspend
+
+    ProcessDefinition.objects.filter(pk=definition.pk).update(is_suspended=True)
+    definition.is_suspended = True
+    done = 0
+    if include_instances:
+        for instance_id in definition.instances.filter(status=InstanceStatus.RUNNING).values_list("pk", flat=True):
+            instance_suspend(instance_id=instance_id, user=user, reason=f"version {definition.version} suspended")
+            done += 1
+    return done
+
+
+def definition_resume(*, definition: ProcessDefinition, include_instances: bool = False, user=None) -> int:
+    """Let a suspended version start instances again; with ``include_instances`` its suspended
+    instances go on too. Returns how many instances were resumed."""
+    from .instances import instance_resume
+
+    ProcessDefinition.objects.filter(pk=definition.pk).update(is_suspended=False)
+    definition.is_suspended = False
+    done = 0
+    if include_instances:
+        for instance_id in definition.instances.filter(status=InstanceStatus.SUSPENDED).values_list("pk", flat=True):
+            instance_resume(instance_id=instance_id, user=user)
+            done += 1
+    return done
