@@ -102,6 +102,16 @@ class List(CamundaView):
         return Response([definition_dto(d) for d in page(request, definitions)])
 
 
+def _versions(request, key: str | None, definition_id: str | None) -> list[ProcessDefinition]:
+    """By key every version of it (the /key/{key} form of a command), by id that version."""
+    if key is None:
+        return [resolve_definition(request, None, definition_id)]
+    versions = list(selectors.definitions_visible_to(request.user).filter(key=key).order_by("version"))
+    if not versions:
+        raise CamundaError(f"No matching process definition with key '{key}'", status=404)
+    return versions
+
+
 class Detail(CamundaView):
     action_scopes = {"delete": "definitions:deploy"}
 
@@ -116,12 +126,7 @@ class Detail(CamundaView):
         cascade = flag(request.query_params.get("cascade")) or False
         if cascade and not request.user.is_superuser:
             raise CamundaError("cascade=true is for administrators", status=403, type="AuthorizationException")
-        if key is not None:
-            versions = list(selectors.definitions_visible_to(request.user).filter(key=key).order_by("version"))
-            if not versions:
-                raise CamundaError(f"No matching process definition with key '{key}'", status=404)
-        else:
-            versions = [resolve_definition(request, None, definition_id)]
+        versions = _versions(request, key, definition_id)
         with transaction.atomic():
             for version in versions:
                 process_services.definition_delete(definition=version, cascade=cascade)
@@ -178,12 +183,7 @@ class Suspended(CamundaView):
         suspend = flag(body.get("suspended"))
         if suspend is None:
             raise CamundaError("'suspended' (true or false) is required")
-        if key is not None:
-            versions = list(selectors.definitions_visible_to(request.user).filter(key=key))
-            if not versions:
-                raise CamundaError(f"No matching process definition with key '{key}'", status=404)
-        else:
-            versions = [resolve_definition(request, None, definition_id)]
+        versions = _versions(request, key, definition_id)
         if not all(selectors.user_can_manage_definition(request.user, v) for v in versions):
             raise CamundaError("Suspending needs ownership of the process", status=403, type="AuthorizationException")
         change = process_services.definition_suspend if suspend else process_services.definition_resume
