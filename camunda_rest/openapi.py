@@ -127,6 +127,12 @@ OPERATIONS: dict[str, Op] = {
     "put /process-definition/{definition_id}/suspended": Op(
         "Suspend or resume a version (no new instances while suspended)", body="DefinitionSuspensionStateDto"
     ),
+    "put /process-definition/{definition_id}/history-time-to-live": Op(
+        "Days ended instances of this version are kept (null: the server's default)", body="HistoryTimeToLiveDto"
+    ),
+    "put /process-definition/key/{key}/history-time-to-live": Op(
+        "The same for the key's active version", body="HistoryTimeToLiveDto"
+    ),
     "put /process-definition/key/{key}/suspended": Op(
         "Suspend or resume every version of a key", body="DefinitionSuspensionStateDto"
     ),

@@ -11,7 +11,7 @@ from processes import services as process_services
 from processes.forms import clean_start_form
 from processes.models import ProcessDefinition
 
-from .base import CamundaView, flag, page
+from .base import CamundaView, flag, integer, page
 from .errors import CamundaError
 from .variables import form_field_typed, from_typed_map, to_typed_map
 
@@ -32,7 +32,7 @@ def definition_dto(definition: ProcessDefinition) -> dict:
         "suspended": definition.is_suspended,
         "tenantId": None,
         "versionTag": definition.version_tag or None,
-        "historyTimeToLive": None,
+        "historyTimeToLive": definition.history_ttl_days,
         "startableInTasklist": True,
     }
 
@@ -191,4 +191,20 @@ class Suspended(CamundaView):
             change(
                 definition=version, include_instances=bool(flag(body.get("includeProcessInstances"))), user=request.user
             )
+        return Response(status=204)
+
+
+class HistoryTimeToLive(CamundaView):
+    """PUT /{id}/history-time-to-live or /key/{key}/history-time-to-live: ``historyTimeToLive``
+    in days (null: the server's default)."""
+
+    action_scopes = {"*": "instances:manage"}
+
+    def put(self, request, key=None, definition_id=None):
+        body = request.data if isinstance(request.data, dict) else {}
+        days = integer(body.get("historyTimeToLive"), "historyTimeToLive", None)
+        definition = resolve_definition(request, key, definition_id)  # by key: the active version
+        if not selectors.user_can_manage_definition(request.user, definition):
+            raise CamundaError("Changing it needs ownership of the process", status=403, type="AuthorizationException")
+        process_services.definition_set_history_ttl(definition=definition, days=days, user=request.user)
         return Response(status=204)

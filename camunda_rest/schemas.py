@@ -154,6 +154,7 @@ SCHEMAS["JobDto"] = _object(
     "failedActivityId retries:int dueDate:date suspended:bool priority:int tenantId createTime:date batchId"
 )
 SCHEMAS["DefinitionSuspensionStateDto"] = _object("suspended:bool includeProcessInstances:bool executionDate:date")
+SCHEMAS["HistoryTimeToLiveDto"] = _object("historyTimeToLive:int")
 SCHEMAS["JobRetriesDto"] = _object("retries:int")
 SCHEMAS["JobDuedateDto"] = _object("duedate:date")
 # value: any JSON value, as the variable holds it

@@ -33,12 +33,17 @@ resource_patterns = [
     path("process-definition/key/<str:key>/submit-form", process_definitions.Start.as_view(form=True)),
     path("process-definition/key/<str:key>/form-variables", process_definitions.FormVariables.as_view()),
     path("process-definition/key/<str:key>/suspended", process_definitions.Suspended.as_view()),
+    path("process-definition/key/<str:key>/history-time-to-live", process_definitions.HistoryTimeToLive.as_view()),
     path("process-definition/<str:definition_id>", process_definitions.Detail.as_view()),
     path("process-definition/<str:definition_id>/xml", process_definitions.Xml.as_view()),
     path("process-definition/<str:definition_id>/start", process_definitions.Start.as_view()),
     path("process-definition/<str:definition_id>/submit-form", process_definitions.Start.as_view(form=True)),
     path("process-definition/<str:definition_id>/form-variables", process_definitions.FormVariables.as_view()),
     path("process-definition/<str:definition_id>/suspended", process_definitions.Suspended.as_view()),
+    path(
+        "process-definition/<str:definition_id>/history-time-to-live",
+        process_definitions.HistoryTimeToLive.as_view(),
+    ),
     # process instances
     path("process-instance", process_instances.List.as_view()),
     path("process-instance/count", process_instances.List.as_view(count=True)),

@@ -1,5 +1,6 @@
 """Web pages for designers and owners: definitions, upload, versions, instances."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -14,6 +15,7 @@ from . import selectors, services
 from .choices import DeploySource
 from .exceptions import DefinitionInvalidError
 from .forms import DeployForm, ForceCompleteStepForm, StartInstanceForm, start_fields_form
+from .models import ProcessDefinition
 
 
 @login_required
@@ -70,6 +72,8 @@ def definition_detail(request, pk, start_form=None, fields_form=None):
             "start_form_js": _form_js(selectors.start_form_schema(definition), fields_form),
             "can_start": selectors.user_can_start(request.user, definition),
             "can_deploy": selectors.user_can_deploy(request.user),
+            "can_manage": selectors.user_can_manage_definition(request.user, definition),
+            "default_ttl": settings.BPM["HISTORY_TTL_DAYS"],
             "can_grant": selectors.user_can_grant(request.user, definition),
             "grants": selectors.definition_grants(definition.key),
             "grantable": selectors.GRANTABLE,
@@ -114,6 +118,45 @@ def definition_activate(request, pk):
     definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
     services.definition_activate(definition=definition, user=request.user)
     messages.success(request, f"New instances of {definition.key} now start on version {definition.version}.")
+    return redirect("processes:definition-detail", pk=pk)
+
+
+def _managed_definition(request, pk) -> ProcessDefinition:
+    definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
+    if not selectors.user_can_manage_definition(request.user, definition):
+        raise PermissionDenied("This needs ownership of the process.")
+    return definition
+
+
+@login_required
+@require_POST
+def definition_suspension(request, pk):
+    """Suspend (no new instances) or resume a version; optionally its instances too."""
+    definition = _managed_definition(request, pk)
+    include = request.POST.get("include_instances") == "on"
+    if request.POST.get("suspend") == "1":
+        done = services.definition_suspend(definition=definition, include_instances=include, user=request.user)
+        messages.success(request, f"Version {definition.version} is suspended: nothing starts new instances of it"
+                         + (f"; {done} running instances suspended." if include else "."))  # fmt: skip
+    else:
+        done = services.definition_resume(definition=definition, include_instances=include, user=request.user)
+        messages.success(request, f"Version {definition.version} starts instances again"
+                         + (f"; {done} instances resumed." if include else "."))  # fmt: skip
+    return redirect("processes:definition-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def definition_history_ttl(request, pk):
+    """How many days ended instances of this version are kept (empty: the server's default)."""
+    definition = _managed_definition(request, pk)
+    text = request.POST.get("days", "").strip()
+    if text and not text.isdigit():
+        messages.error(request, "Keep history: enter a whole number of days, or leave it empty for the default.")
+        return redirect("processes:definition-detail", pk=pk)
+    services.definition_set_history_ttl(definition=definition, days=int(text) if text else None, user=request.user)
+    kept = f"{text} days" if text else "the server's default"
+    messages.success(request, f"Ended instances of version {definition.version} are kept for {kept}.")
     return redirect("processes:definition-detail", pk=pk)
 
 

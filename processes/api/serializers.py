@@ -217,3 +217,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 class SuspendDefinitionSerializer(serializers.Serializer):
     include_instances = serializers.BooleanField(required=False, default=False)
+
+
+class HistoryTtlSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=0, allow_null=True, help_text="null: the server's default")

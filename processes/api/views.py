@@ -61,6 +61,7 @@ class DefinitionViewSet(
         "destroy": "definitions:deploy",
         "suspend": "instances:manage",
         "resume": "instances:manage",
+        "history_ttl": "instances:manage",
     }
 
     filterset_class = DefinitionFilter
@@ -123,6 +124,18 @@ class DefinitionViewSet(
         change = services.definition_suspend if suspend else services.definition_resume
         change(definition=definition, include_instances=data.validated_data["include_instances"], user=request.user)
         definition.refresh_from_db()
+        return Response(s.DefinitionSerializer(definition).data)
+
+    @extend_schema(request=s.HistoryTtlSerializer, responses=s.DefinitionSerializer)
+    @action(detail=True, methods=["post"], url_path="history-ttl")
+    def history_ttl(self, request, pk=None):
+        """How many days ended instances of this version are kept (null: the server's default)."""
+        definition = self.get_object()
+        if not selectors.user_can_manage_definition(request.user, definition):
+            raise PermissionDenied("Setting the history time to live needs ownership of the process.")
+        data = s.HistoryTtlSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.definition_set_history_ttl(definition=definition, days=data.validated_data["days"], user=request.user)
         return Response(s.DefinitionSerializer(definition).data)
 
     @extend_schema(request=s.SuspendDefinitionSerializer, responses=s.DefinitionSerializer)
@@ -246,6 +259,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "force_complete_step": "instances:manage",
         "suspend": "instances:manage",
         "resume": "instances:manage",
+        "history_ttl": "instances:manage",
         "variables": "instances:manage",
     }
 

@@ -51,7 +51,13 @@ from .jobs import (
     job_reschedule,
     job_set_retries,
 )
-from .lifecycle import definition_delete, definition_resume, definition_suspend, deployment_delete
+from .lifecycle import (
+    definition_delete,
+    definition_resume,
+    definition_set_history_ttl,
+    definition_suspend,
+    deployment_delete,
+)
 from .state import history_append, lock_instance, waiting_element_ids
 
 __all__ = [
@@ -67,6 +73,7 @@ __all__ = [
     "definition_delete",
     "definition_deploy",
     "definition_resume",
+    "definition_set_history_ttl",
     "definition_suspend",
     "deployment_delete",
     "definition_grant",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from bpm.exceptions import Conflict
+from bpm.exceptions import Conflict, InvalidInput
 
 from ..choices import InstanceStatus
 from ..engine import called
@@ -112,3 +112,12 @@ def definition_resume(*, definition: ProcessDefinition, include_instances: bool 
             instance_resume(instance_id=instance_id, user=user)
             done += 1
     return done
+
+
+def definition_set_history_ttl(*, definition: ProcessDefinition, days: int | None, user=None) -> ProcessDefinition:
+    """How long ended instances of this version are kept (None: BPM_HISTORY_TTL_DAYS)."""
+    if days is not None and days < 0:
+        raise InvalidInput("The time to live is a number of days, 0 or more", details={"days": ["0 or more."]})
+    ProcessDefinition.objects.filter(pk=definition.pk).update(history_ttl_days=days)
+    definition.history_ttl_days = days
+    return definition

@@ -89,3 +89,43 @@ def test_the_cleanup_runs_only_inside_its_daily_window(settings, window, hour, i
     settings.BPM = {**settings.BPM, "HISTORY_CLEANUP_WINDOW": window}
     moment = timezone.make_aware(datetime(2026, 11, 30, hour, 30))
     assert retention.in_cleanup_window(moment) is inside
+
+
+def test_an_owner_sets_a_versions_time_to_live_on_its_page_and_the_apis(client, admin_user):
+    definition = deploy_one(_process(None))
+    client.force_login(admin_user)
+    page = client.get(f"/processes/definitions/{definition.pk}/")
+    assert b'id="history-ttl"' in page.content
+    client.post(f"/processes/definitions/{definition.pk}/history-ttl/", {"days": "14"})
+    definition.refresh_from_db()
+    assert definition.history_ttl_days == 14
+    ended = _ended(definition, 15)
+    assert retention.history_cleanup().instances == 1 and not ProcessInstance.objects.filter(pk=ended.pk).exists()
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    assert (
+        api.post(f"/api/v1/definitions/{definition.pk}/history-ttl/", {"days": None}, format="json").json()[
+            "history_ttl_days"
+        ]
+        is None
+    )
+    body = {"historyTimeToLive": 7}
+    assert (
+        api.put(
+            f"/engine-rest/process-definition/{definition.pk}/history-time-to-live", body, format="json"
+        ).status_code
+        == 204
+    )
+    assert api.get(f"/engine-rest/process-definition/{definition.pk}").json()["historyTimeToLive"] == 7
+    assert api.post(f"/api/v1/definitions/{definition.pk}/history-ttl/", {"days": -1}, format="json").status_code == 400
+
+
+def test_an_owner_suspends_a_version_from_its_page(client, admin_user):
+    definition = deploy_one(_process(None))
+    client.force_login(admin_user)
+    client.post(f"/processes/definitions/{definition.pk}/suspension/", {"suspend": "1"})
+    definition.refresh_from_db()
+    assert definition.is_suspended
+    assert b'id="resume-definition"' in client.get(f"/processes/definitions/{definition.pk}/").content
