@@ -134,14 +134,13 @@ def definition_suspension(request, pk):
     """Suspend (no new instances) or resume a version; optionally its instances too."""
     definition = _managed_definition(request, pk)
     include = request.POST.get("include_instances") == "on"
-    if request.POST.get("suspend") == "1":
-        done = services.definition_suspend(definition=definition, include_instances=include, user=request.user)
-        messages.success(request, f"Version {definition.version} is suspended: nothing starts new instances of it"
-                         + (f"; {done} running instances suspended." if include else "."))  # fmt: skip
-    else:
-        done = services.definition_resume(definition=definition, include_instances=include, user=request.user)
-        messages.success(request, f"Version {definition.version} starts instances again"
-                         + (f"; {done} instances resumed." if include else "."))  # fmt: skip
+    suspend = request.POST.get("suspend") == "1"
+    change = services.definition_suspend if suspend else services.definition_resume
+    with page_action(request):
+        done = change(definition=definition, include_instances=include, user=request.user)
+        said = "is suspended: nothing starts new instances of it" if suspend else "starts instances again"
+        counted = f"; {done} instances {'suspended' if suspend else 'resumed'}." if include else "."
+        messages.success(request, f"Version {definition.version} {said}{counted}")
     return redirect("processes:definition-detail", pk=pk)
 
 
@@ -154,9 +153,9 @@ def definition_history_ttl(request, pk):
     if text and not text.isdigit():
         messages.error(request, "Keep history: enter a whole number of days, or leave it empty for the default.")
         return redirect("processes:definition-detail", pk=pk)
-    services.definition_set_history_ttl(definition=definition, days=int(text) if text else None, user=request.user)
     kept = f"{text} days" if text else "the server's default"
-    messages.success(request, f"Ended instances of version {definition.version} are kept for {kept}.")
+    with page_action(request, f"Ended instances of version {definition.version} are kept for {kept}."):
+        services.definition_set_history_ttl(definition=definition, days=int(text) if text else None, user=request.user)
     return redirect("processes:definition-detail", pk=pk)
 
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from .. import selectors, services
 from ..choices import JobKind, JobStatus
 from ..models import Incident, Job
+from ..services.jobs import MAX_RETRIES
 from .serializers import IncidentSerializer
 
 
@@ -28,7 +29,7 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class RetriesSerializer(serializers.Serializer):
-    retries = serializers.IntegerField(min_value=1)
+    retries = serializers.IntegerField(min_value=1, max_value=MAX_RETRIES)
 
 
 class DueSerializer(serializers.Serializer):

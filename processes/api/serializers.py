@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..engine.bpmn.metadata import MAX_TTL_DAYS
 from ..models import HistoryEvent, Incident, ProcessDefinition, ProcessInstance, WaitingStep
 
 
@@ -220,4 +221,6 @@ class SuspendDefinitionSerializer(serializers.Serializer):
 
 
 class HistoryTtlSerializer(serializers.Serializer):
-    days = serializers.IntegerField(min_value=0, allow_null=True, help_text="null: the server's default")
+    days = serializers.IntegerField(
+        min_value=0, max_value=MAX_TTL_DAYS, allow_null=True, help_text="null: the server's default"
+    )

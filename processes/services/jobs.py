@@ -157,12 +157,16 @@ def _lock_job(job_id: int) -> tuple[Job, ProcessInstance | None]:
     return Job.objects.select_for_update().get(pk=job_id), instance
 
 
+MAX_RETRIES = 10_000
+
+
 def job_set_retries(*, job_id: int, retries: int, user=None) -> Job:
     """Let a job make ``retries`` more attempts (Camunda's job retries). A failed job runs again
     at once and its incident is resolved."""
-    if retries < 1:
+    if not 1 <= retries <= MAX_RETRIES:
         raise InvalidInput(
-            "Retries must be at least 1 (to stop a job, suspend its instance)", details={"retries": ["At least 1."]}
+            f"Retries go from 1 to {MAX_RETRIES} (to stop a job, suspend its instance)",
+            details={"retries": [f"1 to {MAX_RETRIES}."]},
         )
     with transaction.atomic():
         job, _ = _lock_job(job_id)
@@ -172,10 +176,10 @@ def job_set_retries(*, job_id: int, retries: int, user=None) -> Job:
         if incident is not None:
             incident_retry(incident_id=incident.pk, user=user)  # pending again, attempts from 0
             job.refresh_from_db()
-            job.max_attempts = retries
-        else:
-            job.max_attempts = job.attempts + retries
-        job.save(update_fields=["max_attempts"])
+        elif job.status == JobStatus.FAILED:  # failed, its incident already gone: run it again too
+            job.status, job.attempts, job.due_at = JobStatus.PENDING, 0, timezone.now()
+        job.max_attempts = job.attempts + retries
+        job.save(update_fields=["max_attempts", "status", "attempts", "due_at"])
         _record_change(job, user, {"retries": retries})
         return job
 

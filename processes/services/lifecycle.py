@@ -9,6 +9,7 @@ from bpm.exceptions import Conflict, InvalidInput
 
 from ..choices import InstanceStatus
 from ..engine import called
+from ..engine.bpmn.metadata import MAX_TTL_DAYS
 from ..models import DecisionDefinition, Deployment, ProcessDefinition, ProcessInstance
 from .deploy import definition_activate
 
@@ -86,38 +87,42 @@ def definition_delete(*, definition: ProcessDefinition, cascade: bool = False) -
 def definition_suspend(*, definition: ProcessDefinition, include_instances: bool = False, user=None) -> int:
     """Suspend a version: nothing starts new instances of it (by hand, message, signal,
     condition or timer) until it is resumed; with ``include_instances`` its running instances
-    are suspended too, each in its own command. Returns how many instances were suspended."""
-    from .instances import instance_suspend
-
-    ProcessDefinition.objects.filter(pk=definition.pk).update(is_suspended=True)
-    definition.is_suspended = True
-    done = 0
-    if include_instances:
-        for instance_id in definition.instances.filter(status=InstanceStatus.RUNNING).values_list("pk", flat=True):
-            instance_suspend(instance_id=instance_id, user=user, reason=f"version {definition.version} suspended")
-            done += 1
-    return done
+    are suspended too. Returns how many instances were suspended."""
+    return _set_suspended(definition, True, include_instances, user)
 
 
 def definition_resume(*, definition: ProcessDefinition, include_instances: bool = False, user=None) -> int:
     """Let a suspended version start instances again; with ``include_instances`` its suspended
     instances go on too. Returns how many instances were resumed."""
-    from .instances import instance_resume
+    return _set_suspended(definition, False, include_instances, user)
 
-    ProcessDefinition.objects.filter(pk=definition.pk).update(is_suspended=False)
-    definition.is_suspended = False
-    done = 0
-    if include_instances:
-        for instance_id in definition.instances.filter(status=InstanceStatus.SUSPENDED).values_list("pk", flat=True):
-            instance_resume(instance_id=instance_id, user=user)
-            done += 1
-    return done
+
+def _set_suspended(definition: ProcessDefinition, suspended: bool, include_instances: bool, user) -> int:
+    """One command: the version and (when asked) its instances change together, or nothing does."""
+    from .instances import instance_resume, instance_suspend
+
+    with transaction.atomic():
+        ProcessDefinition.objects.select_for_update().filter(pk=definition.pk).update(is_suspended=suspended)
+        definition.is_suspended = suspended
+        if not include_instances:
+            return 0
+        status = InstanceStatus.RUNNING if suspended else InstanceStatus.SUSPENDED
+        ids = list(definition.instances.filter(status=status).order_by("pk").values_list("pk", flat=True))
+        for instance_id in ids:
+            if suspended:
+                instance_suspend(instance_id=instance_id, user=user, reason=f"version {definition.version} suspended")
+            else:
+                instance_resume(instance_id=instance_id, user=user)
+        return len(ids)
 
 
 def definition_set_history_ttl(*, definition: ProcessDefinition, days: int | None, user=None) -> ProcessDefinition:
     """How long ended instances of this version are kept (None: BPM_HISTORY_TTL_DAYS)."""
-    if days is not None and days < 0:
-        raise InvalidInput("The time to live is a number of days, 0 or more", details={"days": ["0 or more."]})
+    if days is not None and not 0 <= days <= MAX_TTL_DAYS:
+        raise InvalidInput(
+            f"The time to live is a number of days from 0 to {MAX_TTL_DAYS}",
+            details={"days": [f"0 to {MAX_TTL_DAYS}."]},
+        )
     ProcessDefinition.objects.filter(pk=definition.pk).update(history_ttl_days=days)
     definition.history_ttl_days = days
     return definition

@@ -76,3 +76,11 @@ def test_a_person_who_does_not_own_the_process_cannot_change_its_jobs(django_use
         stranger.post(f"/api/v1/jobs/{job.pk}/due/", {"due_at": job.due_at.isoformat()}, format="json").status_code
         == 404
     )
+
+
+def test_retries_beyond_any_use_are_a_400_not_a_server_error(api):
+    instance = services.instance_start(definition=deploy_one(TIMER))
+    job = Job.objects.get(instance=instance)
+    assert api.post(f"/api/v1/jobs/{job.pk}/retries/", {"retries": 10**12}, format="json").status_code == 400
+    camunda = api.put(f"/engine-rest/job/{job.pk}/retries", {"retries": 10**12}, format="json")
+    assert camunda.status_code == 400 and "retries" in camunda.json()["message"].lower()

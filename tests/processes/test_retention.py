@@ -129,3 +129,14 @@ def test_an_owner_suspends_a_version_from_its_page(client, admin_user):
     definition.refresh_from_db()
     assert definition.is_suspended
     assert b'id="resume-definition"' in client.get(f"/processes/definitions/{definition.pk}/").content
+
+
+def test_a_time_to_live_beyond_any_use_is_refused_not_a_server_error(client, admin_user):
+    with pytest.raises(DefinitionInvalidError):
+        deploy_one(_process("99999999999"))
+    definition = deploy_one(_process(None))
+    client.force_login(admin_user)
+    response = client.post(f"/processes/definitions/{definition.pk}/history-ttl/", {"days": "99999999999"}, follow=True)
+    assert response.status_code == 200 and b"0 to 100000" in response.content
+    definition.refresh_from_db()
+    assert definition.history_ttl_days is None

@@ -194,14 +194,14 @@ def _check_unsupported_elements(tree: etree._ElementTree, name: str, camunda: bo
 
 def _check_history_ttl(root: etree._Element, name: str, problems: list[Problem]) -> None:
     """camunda:historyTimeToLive is a number of days, ``30`` or ``P30D``, as Camunda reads it."""
-    from .metadata import history_ttl_days
+    from .metadata import MAX_TTL_DAYS, history_ttl_days
 
     for process in root.iter(_q("process")):
         text = process.get(f"{{{CAMUNDA_NS}}}historyTimeToLive")
         if text is not None and text.strip() and history_ttl_days(text) is None:
             problems.append(
                 Problem(
-                    f"camunda:historyTimeToLive '{text}' is not a number of days (30 or P30D)",
+                    f"camunda:historyTimeToLive '{text}' is not a number of days (30 or P30D, at most {MAX_TTL_DAYS})",
                     name,
                     process.get("id", ""),
                     process.sourceline,

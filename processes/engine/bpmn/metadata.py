@@ -193,10 +193,14 @@ def _form_field(field_el: etree._Element) -> dict:
     return result
 
 
+MAX_TTL_DAYS = 100_000  # about 270 years: more is a typo (and would not fit the column)
+
+
 def history_ttl_days(text: str | None) -> int | None:
-    """camunda:historyTimeToLive as days: ``30`` or ``P30D``; None when absent or unreadable
-    (checks refuses an unreadable one at deploy)."""
+    """camunda:historyTimeToLive as days: ``30`` or ``P30D``; None when absent, unreadable or
+    beyond MAX_TTL_DAYS (checks refuses those at deploy)."""
     match = re.fullmatch(r"\s*(?:P(\d+)D|(\d+))\s*", text or "")
     if match is None:
         return None
-    return int(match.group(1) or match.group(2))
+    days = int(match.group(1) or match.group(2))
+    return days if days <= MAX_TTL_DAYS else None
