@@ -62,6 +62,8 @@ class HistoryKind(models.TextChoices):
     INSTANCE_SUSPENDED = "instance_suspended", "Instance suspended"
     INSTANCE_RESUMED = "instance_resumed", "Instance resumed"
     JOB_CHANGED = "job_changed", "Job retries or due date changed"
+    INSTANCE_MIGRATED = "instance_migrated", "Instance migrated to another version"
+    INSTANCE_MODIFIED = "instance_modified", "Instance modified (activities cancelled or started)"
 
 
 class JobStatus(models.TextChoices):

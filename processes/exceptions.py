@@ -87,3 +87,25 @@ class InstanceWouldStall(CommandFailed):
     incident): it rolled back instead, and the engine logged the diagram and the state."""
 
     code = "instance_would_stall"
+
+
+class MigrationInvalid(ApplicationError):
+    """A migration plan, or an instance it is applied to, cannot be migrated; ``details`` holds
+    the plan's problems and a report per instance (element id and reason), as Camunda's
+    MigratingProcessInstanceValidationException does. Nothing was changed."""
+
+    code = "migration_invalid"
+    status = 422
+
+    def __init__(self, message: str, *, plan: list[dict] | None = None, instances: dict | None = None):
+        super().__init__(message, details={"plan": plan or [], "instances": instances or {}})
+
+
+class ModificationInvalid(ApplicationError):
+    """An instruction of a modification does not apply to the instance; nothing was changed."""
+
+    code = "modification_invalid"
+    status = 422
+
+    def __init__(self, message: str, *, element_id: str = "", instruction: int | None = None):
+        super().__init__(message, details={"element_id": element_id, "instruction": instruction})

@@ -248,6 +248,8 @@ OPERATION_KINDS = (
     HistoryKind.INCIDENT_RESOLVED,
     HistoryKind.JOB_CHANGED,
     HistoryKind.APPROVAL_DECIDED,
+    HistoryKind.INSTANCE_MIGRATED,
+    HistoryKind.INSTANCE_MODIFIED,
 )
 
 

@@ -17,6 +17,8 @@ class WaitingListener(Protocol):
 
     def cancel_all(self, *, instance): ...
 
+    def migrate_tasks(self, *, instance, moved: dict, variables: dict, reevaluate: bool): ...
+
 
 _LISTENERS: list[WaitingListener] = []
 
@@ -41,3 +43,12 @@ def closed(*, instance, closed, completed_spiff_task_id, actor) -> None:
 def cancelled(*, instance) -> None:
     for listener in _LISTENERS:
         listener.cancel_all(instance=instance)
+
+
+def migrated(*, instance, moved: dict[str, tuple[str, str]], variables: dict, reevaluate: bool) -> None:
+    """The instance now runs ``instance.definition``; ``moved``: spiff task id -> (old, new
+    element id) of points whose element changed. ``reevaluate``: assignments are read again."""
+    for listener in _LISTENERS:
+        hook = getattr(listener, "migrate_tasks", None)
+        if hook is not None:
+            hook(instance=instance, moved=moved, variables=variables, reevaluate=reevaluate)

@@ -155,3 +155,37 @@ def cancel_all(*, instance) -> None:
     HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN).update(
         status=TaskStatus.CANCELLED, completed_at=timezone.now()
     )
+
+
+def migrate_tasks(*, instance, moved: dict[str, tuple[str, str]], variables: dict, reevaluate: bool) -> None:
+    """Open tasks follow their instance to another version: same rows, assignee, candidates
+    and comments; the element, version and form become the target's. Asked to, the assignee
+    and candidates are resolved again from the target (Camunda keeps them unless asked)."""
+    rows = list(HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN))
+    for task in rows:
+        task.element_id = moved.get(str(task.spiff_task_id), (None, task.element_id))[1]
+        task.definition_id = instance.definition_id
+        task.process_key = instance.definition.key
+        element = instance.definition.element(task.element_id)
+        task.form = _task_form(element, variables) if element.raw else task.form
+        task.form_schema = element.camunda.get("formSchema") if element.raw else task.form_schema
+    HumanTask.objects.bulk_update(rows, ["element_id", "definition_id", "process_key", "form", "form_schema"])
+    if reevaluate:
+        _reassign(instance, rows, variables)
+
+
+def _reassign(instance, rows: list[HumanTask], variables: dict) -> None:
+    rows = [task for task in rows if instance.definition.element(task.element_id).raw]  # not a called process's
+    TaskCandidate.objects.filter(task__in=rows).delete()
+    for task in rows:
+        a = assignment.resolve(instance.definition.element(task.element_id).raw, instance.expression_context(variables))
+        user_model = get_user_model()
+        users = {u.get_username(): u for u in user_model.objects.filter(username__in={a.assignee, *a.candidate_users})}
+        groups = {g.name: g for g in Group.objects.filter(name__in=a.candidate_groups)}
+        task.assignee = users.get(a.assignee) if a.assignee else None
+        task.claimed_at = timezone.now() if task.assignee else None
+        task.save(update_fields=["assignee", "claimed_at"])
+        TaskCandidate.objects.bulk_create(
+            [TaskCandidate(task=task, user=users[name]) for name in a.candidate_users if name in users]
+            + [TaskCandidate(task=task, group=groups.get(name), group_name=name) for name in a.candidate_groups]
+        )

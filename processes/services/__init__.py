@@ -58,9 +58,23 @@ from .lifecycle import (
     definition_suspend,
     deployment_delete,
 )
+from .migration import (
+    MigrationPlan,
+    instance_migrate,
+    migration_execute,
+    migration_plan_generate,
+    migration_plan_problems,
+    migration_validate,
+)
 from .state import history_append, lock_instance, waiting_element_ids
 
 __all__ = [
+    "MigrationPlan",
+    "instance_migrate",
+    "migration_execute",
+    "migration_plan_generate",
+    "migration_plan_problems",
+    "migration_validate",
     "InstanceCheck",
     "conditions_evaluate",
     "decision_evaluate",

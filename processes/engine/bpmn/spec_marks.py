@@ -40,6 +40,7 @@ def mark_specs(parser, spec, subprocess_specs: dict) -> None:
             task_spec.bpm_compensate = element.get("compensate")
             if own:
                 task_spec.bpm_io = element.get("io")
+                task_spec.bpm_tag = element.get("tag", "")
             if element.get("call"):
                 task_spec.bpm_call_mappings = element["call"]
             if element.get("binding"):
@@ -83,6 +84,8 @@ def _engine_markers(parser) -> tuple[dict[str, tuple[bool, bool]], dict[str, dic
         for el in root.iter():
             if not isinstance(el.tag, str) or not el.get("id"):
                 continue
+            # the element's BPMN tag (subProcess and callActivity share a spec class in Camunda's parser)
+            marks.setdefault(el.get("id"), {})["tag"] = etree.QName(el).localname
             before = any(el.get(f"{{{NS['camunda']}}}{name}") == "true" for name in ("asyncBefore", "async"))
             after = el.get(f"{{{NS['camunda']}}}asyncAfter") == "true"
             if before or after:
