@@ -359,7 +359,11 @@ def _migrate_scope(scope, target_spec, mapping: dict[str, Instruction], result: 
 
 def _predict_outputs(task) -> None:
     """What follows a live task, as SpiffWorkflow predicts it when the task becomes definite
-    (a task completes into its predicted children only)."""
+    (a task completes into its predicted children only). A task with running children (a
+    multi-instance, a subprocess) gets its missing outputs beside them."""
+    if not task.children:
+        task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
+        return
     present = {child.task_spec for child in task.children}
     for output in task.task_spec.outputs:
         if output not in present:

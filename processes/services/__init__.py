@@ -66,11 +66,13 @@ from .migration import (
     migration_plan_problems,
     migration_validate,
 )
+from .modification import instance_modify
 from .state import history_append, lock_instance, waiting_element_ids
 
 __all__ = [
     "MigrationPlan",
     "instance_migrate",
+    "instance_modify",
     "migration_execute",
     "migration_plan_generate",
     "migration_plan_problems",

@@ -231,24 +231,28 @@ def instance_cancel(*, instance_id: int, user=None, reason: str = "") -> Process
         instance = _lock_instance(instance_id)
         if instance.status not in OPEN_STATUSES:
             raise InstanceNotActive(f"Instance {instance_id} is already {instance.status}")
-        run = _load_run(instance)
-        run.cancel()
-        Job.objects.filter(instance=instance, status__in=[JobStatus.PENDING, JobStatus.SUSPENDED]).delete()
-        instance.state = run.outcome().state
-        instance.status = InstanceStatus.CANCELLED
-        instance.ended_at = timezone.now()
-        instance.save(update_fields=["state", "status", "ended_at", "updated_at"])
-        instance.waiting_steps.all().delete()
-        waiting.cancelled(instance=instance)
-        notifications.instance_event("workflow.instance.cancelled", instance, extra={"reason": reason})
-        HistoryEvent.objects.create(
-            instance=instance,
-            definition_id=instance.definition_id,
-            kind=HistoryKind.INSTANCE_CANCELLED,
-            data={"reason": reason},
-            actor=user if getattr(user, "is_authenticated", False) else None,
-        )
-        return instance
+        return end_cancelled(instance, _load_run(instance), user=user, reason=reason)
+
+
+def end_cancelled(instance: ProcessInstance, run: runtime.Run, *, user=None, reason: str = "") -> ProcessInstance:
+    """End a locked, loaded instance as cancelled: its waiting points, tasks and jobs close."""
+    run.cancel()
+    Job.objects.filter(instance=instance, status__in=[JobStatus.PENDING, JobStatus.SUSPENDED]).delete()
+    instance.state = run.outcome().state
+    instance.status = InstanceStatus.CANCELLED
+    instance.ended_at = timezone.now()
+    instance.save(update_fields=["state", "status", "ended_at", "updated_at"])
+    instance.waiting_steps.all().delete()
+    waiting.cancelled(instance=instance)
+    notifications.instance_event("workflow.instance.cancelled", instance, extra={"reason": reason})
+    HistoryEvent.objects.create(
+        instance=instance,
+        definition_id=instance.definition_id,
+        kind=HistoryKind.INSTANCE_CANCELLED,
+        data={"reason": reason},
+        actor=user if getattr(user, "is_authenticated", False) else None,
+    )
+    return instance
 
 
 def instance_suspend(*, instance_id: int, user=None, reason: str = "") -> ProcessInstance:
