@@ -158,6 +158,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "processes.history_cleanup",
         "schedule": env.float("BPM_HISTORY_CLEANUP_SECONDS", default=600.0),
     },
+    # batches a worker stopped moving on (a restart, a lost message) are handed out again
+    "bpm-batches": {"task": "processes.batches_resume", "schedule": env.float("BPM_BATCH_RESUME_SECONDS", default=60.0)},
     "bpm-deliveries": {
         "task": "notifications.deliver_pending",
         "schedule": env.float("BPM_SWEEP_SECONDS", default=5.0),
@@ -288,6 +290,8 @@ BPM = {
     "APPROVAL_RETENTION_DAYS": env.int("BPM_APPROVAL_RETENTION_DAYS", default=None),
     "HISTORY_CLEANUP_WINDOW": env.str("BPM_HISTORY_CLEANUP_WINDOW", default="01:00-05:00"),
     "HISTORY_CLEANUP_BATCH": env.int("BPM_HISTORY_CLEANUP_BATCH", default=500),
+    # instances a batch does per transaction (services/batches.py)
+    "BATCH_CHUNK": env.int("BPM_BATCH_CHUNK", default=50),
     "SITE_NAME": env.str("BPM_SITE_NAME", default="BPM"),
     "PUBLIC_URL": env.str("BPM_PUBLIC_URL", default="http://127.0.0.1:8000"),
     # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).

@@ -40,6 +40,10 @@ class ProcessesConfig(AppConfig):
 
         # history retention inside its daily window (beat runs processes.history_cleanup in production)
         jobs.register_periodic(600, retention.history_cleanup_in_window)
+        from .services import batches
+
+        # batches nobody moved on for a minute go to a worker again (beat: processes.batches_resume)
+        jobs.register_periodic(60, batches.batches_resume_stalled)
         health.register_figures(selectors.metrics_figures)
         # after every app's migrate (not only ours): the permissions of apps migrated after
         # this one (notifications) exist only then

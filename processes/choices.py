@@ -90,3 +90,21 @@ class ConnectionAuth(models.TextChoices):
     BEARER = "bearer", "Bearer token"
     API_KEY = "api_key", "API key header"
     OAUTH2 = "oauth2", "OAuth2 client credentials"
+
+
+class BatchKind(models.TextChoices):
+    """What a batch does to each instance of its selection (services/batches.py)."""
+
+    MIGRATE = "migrate", "Migrate to another version"
+    CANCEL = "cancel", "Cancel"
+    SUSPEND = "suspend", "Suspend"
+    RESUME = "resume", "Resume"
+    SET_VARIABLES = "set_variables", "Set variables"
+    DELETE = "delete", "Delete with its history"
+    RETRY_INCIDENTS = "retry_incidents", "Retry incidents"
+
+
+class BatchStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"

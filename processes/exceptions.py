@@ -109,3 +109,10 @@ class ModificationInvalid(ApplicationError):
 
     def __init__(self, message: str, *, element_id: str = "", instruction: int | None = None):
         super().__init__(message, details={"element_id": element_id, "instruction": instruction})
+
+
+class BatchNotAllowed(ApplicationError):
+    """The selection holds instances the user may not change."""
+
+    code = "batch_not_allowed"
+    status = 403

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 
 from .choices import (  # noqa: F401 - ConnectionAuth and JobStatus are imported from here elsewhere too
+    BatchKind,
+    BatchStatus,
     ConnectionAuth,
     DeploySource,
     HistoryKind,
@@ -396,3 +398,48 @@ class CorrelatedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_name} {self.message_id}"
+
+
+class Batch(models.Model):
+    """One operation over many instances (Camunda's batch), run by workers a chunk at a time.
+
+    The selection is fixed when the batch is created (a query is resolved to ids then);
+    ``position`` is how far the workers got. A chunk is one transaction holding this row, so
+    a worker that dies loses nothing: the chunk is done again (each item is idempotent)."""
+
+    kind = models.CharField(max_length=20, choices=BatchKind.choices)
+    status = models.CharField(max_length=12, choices=BatchStatus.choices, default=BatchStatus.RUNNING)
+    params = models.JSONField(default=dict, blank=True)
+    item_ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "updated_at"], name="batch_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} batch {self.pk}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(100 * self.position / self.total)
+
+
+class BatchFailure(models.Model):
+    """One item a batch could not do, and why (the rest went on)."""
+
+    batch = models.ForeignKey(Batch, related_name="failures", on_delete=models.CASCADE)
+    item_id = models.BigIntegerField()
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -29,3 +29,29 @@ def history_cleanup() -> int:
 
     result = retention.history_cleanup_in_window()
     return result.instances if result else 0
+
+
+BATCH_BUDGET_SECONDS = 20.0  # then the batch goes back to the queue, behind other work
+
+
+@shared_task(name="processes.batch_run", ignore_result=True, acks_late=True)
+def batch_run(batch_id: int) -> int:
+    """Run a batch's chunks for a while; hand the rest to the next worker."""
+    import time
+
+    from .services import batches
+
+    began, chunks = time.monotonic(), 0
+    while batches.batch_run_chunk(batch_id):
+        chunks += 1
+        if time.monotonic() - began > BATCH_BUDGET_SECONDS:
+            batch_run.delay(batch_id)
+            break
+    return chunks
+
+
+@shared_task(name="processes.batches_resume", ignore_result=True)
+def batches_resume() -> int:
+    from .services import batches
+
+    return batches.batches_resume_stalled()
