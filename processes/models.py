@@ -443,3 +443,6 @@ class BatchFailure(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Batch {self.batch_id}: instance {self.item_id}"

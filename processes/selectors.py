@@ -269,3 +269,40 @@ def operation_log(user, *, instance_id=None, username="", kind="", after=None, b
     if before is not None:
         events = events.filter(created_at__lt=before)
     return events.order_by("-created_at", "-id")
+
+
+def instances_not_manageable(user, ids: list[int]) -> list[int]:
+    """Of these instances, those the user may not cancel, migrate or change (batches)."""
+    if not getattr(user, "is_authenticated", False):
+        return list(ids)
+    if user.is_superuser or user.has_perm("processes.change_processinstance"):
+        return []
+    owned = _keys_with_object_perm(user, ["processes.own_process"])
+    allowed = set(ProcessInstance.objects.filter(pk__in=ids, definition__key__in=owned).values_list("pk", flat=True))
+    return [i for i in ids if i not in allowed]
+
+
+def instance_ids_matching(user, query: dict) -> list[int]:
+    """The ids of visible instances a selection query names (definition, key, status, business key)."""
+    qs = instances_visible_to(user)
+    if query.get("definition_id"):
+        qs = qs.filter(definition_id=query["definition_id"])
+    if query.get("process_key"):
+        qs = qs.filter(definition__key=query["process_key"])
+    if query.get("status"):
+        qs = qs.filter(status=query["status"])
+    if query.get("business_key"):
+        qs = qs.filter(business_key=query["business_key"])
+    return list(qs.order_by("pk").values_list("pk", flat=True))
+
+
+def batches_visible_to(user):
+    """Batches the user started; all of them for those who may change any instance."""
+    from .models import Batch
+
+    qs = Batch.objects.select_related("created_by")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_superuser or user.has_perm("processes.change_processinstance"):
+        return qs
+    return qs.filter(created_by=user)

@@ -37,6 +37,7 @@ from .run_events import _event_definitions as _catching_definitions
 def _event_definitions(spec) -> list:
     return _catching_definitions(spec) if getattr(spec, "event_definition", None) is not None else []
 
+
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 SUBSCRIBING = (TimerEventDefinition, MessageEventDefinition, SignalEventDefinition, ConditionalEventDefinition)
 SCOPE_TAGS = ("subProcess", "transaction")
@@ -218,8 +219,7 @@ def _scopes(workflow):
 
 def _live_tasks(workflow):
     for scope, _ in _scopes(workflow):
-        for task in scope.get_tasks(state=LIVE, skip_subprocesses=True):
-            yield task
+        yield from scope.get_tasks(state=LIVE, skip_subprocesses=True)
 
 
 def instance_problems(workflow, source, target, instructions: list[Instruction]) -> list[Problem]:

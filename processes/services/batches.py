@@ -29,7 +29,9 @@ logger = logging.getLogger(__name__)
 MAX_ITEMS = 1_000_000
 
 
-def batch_create(*, kind: str, instance_ids: list[int], params: dict | None = None, user=None, may_change=None) -> Batch:
+def batch_create(
+    *, kind: str, instance_ids: list[int], params: dict | None = None, user=None, may_change=None
+) -> Batch:
     """A batch over these instances; ``may_change(ids) -> ids not allowed`` checks the user's rights."""
     params = dict(params or {})
     if kind not in BatchKind.values:
@@ -95,7 +97,9 @@ def batch_run_chunk(batch_id: int, chunk: int | None = None) -> bool:
     """Do the next chunk of a running batch; True while items remain (and no one else holds it)."""
     chunk = chunk or settings.BPM["BATCH_CHUNK"]
     with transaction.atomic():
-        batch = Batch.objects.select_for_update(skip_locked=True).filter(pk=batch_id, status=BatchStatus.RUNNING).first()
+        batch = (
+            Batch.objects.select_for_update(skip_locked=True).filter(pk=batch_id, status=BatchStatus.RUNNING).first()
+        )
         if batch is None:
             return False
         action = _ACTIONS[batch.kind](batch)
@@ -148,7 +152,9 @@ def _cancel(batch: Batch) -> Callable:
 
 
 def _suspend(batch: Batch) -> Callable:
-    return lambda item, user: instances.instance_suspend(instance_id=item, user=user, reason=batch.params.get("reason", ""))
+    return lambda item, user: instances.instance_suspend(
+        instance_id=item, user=user, reason=batch.params.get("reason", "")
+    )
 
 
 def _resume(batch: Batch) -> Callable:
@@ -176,7 +182,9 @@ def _delete(batch: Batch) -> Callable:
 
 def _retry_incidents(batch: Batch) -> Callable:
     def retry(item: int, user) -> None:
-        open_incidents = list(Incident.objects.filter(instance_id=item, resolved_at__isnull=True).values_list("pk", flat=True))
+        open_incidents = list(
+            Incident.objects.filter(instance_id=item, resolved_at__isnull=True).values_list("pk", flat=True)
+        )
         if not open_incidents:
             raise InstanceNotActive(f"Instance {item} has no open incident")
         for incident_id in open_incidents:

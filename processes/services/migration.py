@@ -44,7 +44,10 @@ class MigrationPlan:
         return cls(
             ProcessDefinition.objects.get(pk=data["source_definition_id"]),
             ProcessDefinition.objects.get(pk=data["target_definition_id"]),
-            [migration.Instruction(i["source"], i["target"], bool(i.get("update_event_trigger"))) for i in data["instructions"]],
+            [
+                migration.Instruction(i["source"], i["target"], bool(i.get("update_event_trigger")))
+                for i in data["instructions"]
+            ],
         )
 
 
@@ -58,7 +61,9 @@ def migration_plan_generate(
 
 def migration_plan_problems(plan: MigrationPlan) -> list[dict]:
     """What is wrong with the plan itself, whatever instance it is applied to."""
-    return [p.as_dict() for p in migration.plan_problems(specs_for(plan.source), specs_for(plan.target), plan.instructions)]
+    return [
+        p.as_dict() for p in migration.plan_problems(specs_for(plan.source), specs_for(plan.target), plan.instructions)
+    ]
 
 
 def migration_validate(*, plan: MigrationPlan, instance_ids: list[int]) -> dict:
@@ -93,7 +98,9 @@ def _instance_problems(plan: MigrationPlan, instance: ProcessInstance, run: runt
     return [p.as_dict() for p in problems]
 
 
-def migration_execute(*, plan: MigrationPlan, instance_ids: list[int], user=None, reevaluate_assignments: bool = False) -> int:
+def migration_execute(
+    *, plan: MigrationPlan, instance_ids: list[int], user=None, reevaluate_assignments: bool = False
+) -> int:
     """Migrate the instances in one transaction: all move, or none does and the report says why."""
     if not instance_ids:
         raise InvalidInput("Name at least one instance to migrate", details={"instance_ids": ["required"]})
@@ -115,7 +122,9 @@ def migration_execute(*, plan: MigrationPlan, instance_ids: list[int], user=None
                 report.update(exc.details["instances"])
         if report:
             transaction.set_rollback(True)
-            raise MigrationInvalid(f"{len(report)} of {len(set(instance_ids))} instances cannot be migrated; none was", instances=report)
+            raise MigrationInvalid(
+                f"{len(report)} of {len(set(instance_ids))} instances cannot be migrated; none was", instances=report
+            )
         return moved
 
 
@@ -182,7 +191,9 @@ def _rekey(instance: ProcessInstance, before: set, result: migration.Migrated) -
             continue
         old, new = result.moved.get(spiff_task_id, (element_id, element_id))
         if old == element_id and new != element_id:
-            WaitingStep.objects.filter(instance=instance, spiff_task_id=spiff_task_id, element_id=old).update(element_id=new)
+            WaitingStep.objects.filter(instance=instance, spiff_task_id=spiff_task_id, element_id=old).update(
+                element_id=new
+            )
             Job.objects.filter(instance=instance, spiff_task_id=spiff_task_id, element_id=old).update(element_id=new)
             element_id = new
         keys.add((spiff_task_id, element_id, kind))

@@ -32,9 +32,14 @@ def instance_modify(
         raise InvalidInput(f"At most {MAX_INSTRUCTIONS} instructions", details={"instructions": ["too many"]})
     for item in instructions:
         if item.kind not in modification.KINDS:
-            raise InvalidInput(f"Unknown instruction type '{item.kind}'", details={"instructions": [f"type: one of {', '.join(modification.KINDS)}"]})
+            raise InvalidInput(
+                f"Unknown instruction type '{item.kind}'",
+                details={"instructions": [f"type: one of {', '.join(modification.KINDS)}"]},
+            )
         if not item.element_id and not (item.kind == "cancel" and item.activity_instance_id):
-            raise InvalidInput("Each instruction names an element (activity id)", details={"instructions": ["activity id required"]})
+            raise InvalidInput(
+                "Each instruction names an element (activity id)", details={"instructions": ["activity id required"]}
+            )
         variable_rules.check(item.variables)
     with transaction.atomic():
         instance = _lock_instance(instance_id)

@@ -84,7 +84,11 @@ def test_a_migration_batch_with_a_bad_plan_is_refused_when_created(admin_user):
 
 def test_set_variables_and_delete_batches(admin_user):
     keep, gone = started(2)
-    run_all(batches.batch_create(kind="set_variables", instance_ids=[keep.pk], params={"variables": {"x": 1}}, user=admin_user))
+    run_all(
+        batches.batch_create(
+            kind="set_variables", instance_ids=[keep.pk], params={"variables": {"x": 1}}, user=admin_user
+        )
+    )
     keep.refresh_from_db()
     assert keep.variables == {"x": 1}
     run_all(batches.batch_create(kind="delete", instance_ids=[gone.pk], user=admin_user))

@@ -32,7 +32,11 @@ def versions(first: bytes, second: bytes):
 def test_a_generated_plan_maps_the_elements_both_versions_share():
     v1, v2 = versions(V1, V2)
     plan = services.migration_plan_generate(source=v1, target=v2)
-    assert {(i.source, i.target) for i in plan.instructions} == {("start", "start"), ("review", "review"), ("end", "end")}
+    assert {(i.source, i.target) for i in plan.instructions} == {
+        ("start", "start"),
+        ("review", "review"),
+        ("end", "end"),
+    }
     assert services.migration_plan_problems(plan) == []
 
 
@@ -122,9 +126,14 @@ def test_a_waiting_timer_keeps_its_due_date_unless_asked_to_update_it():
 def test_a_waiting_boundary_event_without_counterpart_is_reported_as_lost():
     v1, v2 = versions(bpmn("order", chain(REVIEW) + TIMER), V1)
     instance = services.instance_start(definition=v1)
-    report = services.migration_validate(plan=services.migration_plan_generate(source=v1, target=v2), instance_ids=[instance.pk])
+    report = services.migration_validate(
+        plan=services.migration_plan_generate(source=v1, target=v2), instance_ids=[instance.pk]
+    )
     assert report["instances"][str(instance.pk)] == [
-        {"element_id": "late", "message": "boundary event 'late' of 'review' waits and has no counterpart: it would be lost"}
+        {
+            "element_id": "late",
+            "message": "boundary event 'late' of 'review' waits and has no counterpart: it would be lost",
+        }
     ]
 
 
@@ -155,7 +164,13 @@ SUB = (
 
 def test_a_task_inside_an_embedded_subprocess_moves_with_it():
     v1 = deploy_one(bpmn("order", chain(SUB.format(inner='<bpmn:userTask id="inner"/>'))), "order.bpmn")
-    v2 = deploy_one(bpmn("order", chain(SUB.format(inner='<bpmn:userTask id="inner" name="Inner v2"/>'), '<bpmn:userTask id="after"/>')), "order.bpmn")
+    v2 = deploy_one(
+        bpmn(
+            "order",
+            chain(SUB.format(inner='<bpmn:userTask id="inner" name="Inner v2"/>'), '<bpmn:userTask id="after"/>'),
+        ),
+        "order.bpmn",
+    )
     instance = services.instance_start(definition=v1)
     services.migration_execute(plan=services.migration_plan_generate(source=v1, target=v2), instance_ids=[instance.pk])
     task = HumanTask.objects.get(instance=instance)

@@ -70,7 +70,13 @@ def test_an_unknown_element_refuses_the_whole_command():
 
 def test_a_started_step_that_fails_rolls_the_command_back():
     definition = deploy_one(
-        bpmn("order", chain('<bpmn:userTask id="review"/>', '<bpmn:scriptTask id="calc" scriptFormat="python"><bpmn:script>x = 1 / 0</bpmn:script></bpmn:scriptTask>'))
+        bpmn(
+            "order",
+            chain(
+                '<bpmn:userTask id="review"/>',
+                '<bpmn:scriptTask id="calc" scriptFormat="python"><bpmn:script>x = 1 / 0</bpmn:script></bpmn:scriptTask>',
+            ),
+        )
     )
     instance = services.instance_start(definition=definition)
     with pytest.raises(CommandFailed):
