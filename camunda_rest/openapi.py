@@ -171,6 +171,33 @@ OPERATIONS: dict[str, Op] = {
     "get /process-instance/{instance_id}/activity-instances": Op(
         "Where the instance waits, as an activity instance tree", answer="ActivityInstanceDto"
     ),
+    "post /process-instance/{instance_id}/modification": Op(
+        "Cancel activity instances, start before or after activities, atomically (annotation: the reason)",
+        body="ProcessInstanceModificationDto",
+    ),
+    # migration
+    "post /migration/generate": Op(
+        "A plan mapping the activities both versions share", body="MigrationPlanGenerationDto", answer="MigrationPlanDto"
+    ),
+    "post /migration/validate": Op(
+        "Check a plan against its two versions", body="MigrationPlanDto", answer="MigrationPlanReportDto"
+    ),
+    "post /migration/execute": Op(
+        "Migrate instances, all or none (400 MigratingProcessInstanceValidationException with a report each)",
+        body="MigrationExecutionDto",
+    ),
+    "post /migration/executeAsync": Op(
+        "Migrate instances as a batch (a failure per instance)", body="MigrationExecutionDto", answer="BatchDto"
+    ),
+    # batches
+    "get /batch": Op("Running batches", f"batchId type {_PAGE}", answer="[BatchDto]"),
+    "get /batch/count": Op("Count running batches", "batchId type", answer="count"),
+    "get /batch/statistics": Op(
+        "Running batches with their progress", f"batchId type {_PAGE}", answer="[BatchStatisticsDto]"
+    ),
+    "get /batch/statistics/count": Op("Count running batches", "batchId type", answer="count"),
+    "get /batch/{batch_id}": Op("A running batch", answer="BatchDto"),
+    "delete /batch/{batch_id}": Op("Stop a batch (what it did stays done)"),
     # tasks
     "get /task": Op("Open tasks you may see", _TASK_QUERY, answer="[TaskDto]"),
     "get /task/count": Op("Count open tasks", _TASK_QUERY, answer="count"),
@@ -265,6 +292,9 @@ OPERATIONS: dict[str, Op] = {
         "HistoricVariableInstanceDto",
         "variable_id",
         "A variable ({instance id}:{name})",
+    ),
+    "post /history/cleanup": Op(
+        "Schedule a history clean-up job (administrators)", "immediatelyDue:bool", answer="JobDto"
     ),
     # jobs
     "get /job": Op("Jobs (timers, service calls, async continuations)", _JOB_QUERY, answer="[JobDto]"),

@@ -159,3 +159,40 @@ SCHEMAS["JobRetriesDto"] = _object("retries:int")
 SCHEMAS["JobDuedateDto"] = _object("duedate:date")
 # value: any JSON value, as the variable holds it
 SCHEMAS["HistoricVariableInstanceDto"]["properties"]["value"] = {"nullable": True}
+# migration, modification, batches
+SCHEMAS["MigrationPlanGenerationDto"] = _object(
+    "sourceProcessDefinitionId targetProcessDefinitionId updateEventTriggers:bool variables:vars"
+)
+SCHEMAS["MigrationInstructionDto"] = _object("sourceActivityIds:list targetActivityIds:list updateEventTrigger:bool")
+SCHEMAS["MigrationPlanDto"] = _object(
+    "sourceProcessDefinitionId targetProcessDefinitionId instructions:[MigrationInstructionDto] variables:obj"
+)
+SCHEMAS["MigrationInstructionValidationReportDto"] = _object("instruction:MigrationInstructionDto failures:list")
+SCHEMAS["MigrationPlanReportDto"] = _object(
+    "instructionReports:[MigrationInstructionValidationReportDto] variableReports:obj"
+)
+SCHEMAS["ProcessInstanceQueryDto"] = _object(
+    "processDefinitionId processDefinitionKey businessKey active:bool suspended:bool"
+)
+SCHEMAS["MigrationExecutionDto"] = _object(
+    "migrationPlan:MigrationPlanDto processInstanceIds:list processInstanceQuery:ProcessInstanceQueryDto "
+    "skipCustomListeners:bool skipIoMappings:bool"
+)
+SCHEMAS["ProcessInstanceModificationInstructionDto"] = _object(
+    "type activityId activityInstanceId ancestorActivityInstanceId variables:vars"
+)
+SCHEMAS["ProcessInstanceModificationInstructionDto"]["properties"]["type"]["enum"] = [
+    "cancel",
+    "startBeforeActivity",
+    "startAfterActivity",
+]
+SCHEMAS["ProcessInstanceModificationDto"] = _object(
+    "instructions:[ProcessInstanceModificationInstructionDto] annotation skipCustomListeners:bool skipIoMappings:bool"
+)
+_BATCH = (
+    "id type totalJobs:int jobsCreated:int batchJobsPerSeed:int invocationsPerBatchJob:int seedJobDefinitionId "
+    "monitorJobDefinitionId batchJobDefinitionId suspended:bool tenantId createUserId startTime:date "
+    "executionStartTime:date"
+)
+SCHEMAS["BatchDto"] = _object(_BATCH)
+SCHEMAS["BatchStatisticsDto"] = _object(f"{_BATCH} remainingJobs:int completedJobs:int failedJobs:int")

@@ -10,6 +10,7 @@ from . import (
     history,
     jobs,
     messages,
+    operations,
     process_definitions,
     process_instances,
     tasks,
@@ -52,6 +53,17 @@ resource_patterns = [
     path("process-instance/<str:instance_id>/variables/<str:name>", process_instances.Variable.as_view()),
     path("process-instance/<str:instance_id>/suspended", process_instances.Suspended.as_view()),
     path("process-instance/<str:instance_id>/activity-instances", process_instances.ActivityInstances.as_view()),
+    path("process-instance/<str:instance_id>/modification", operations.Modification.as_view()),
+    # migration and batches
+    path("migration/generate", operations.MigrationGenerate.as_view()),
+    path("migration/validate", operations.MigrationValidate.as_view()),
+    path("migration/execute", operations.MigrationExecute.as_view()),
+    path("migration/executeAsync", operations.MigrationExecute.as_view(run_async=True)),
+    path("batch", operations.BatchList.as_view()),
+    path("batch/count", operations.BatchList.as_view(count=True)),
+    path("batch/statistics", operations.BatchList.as_view(statistics=True)),
+    path("batch/statistics/count", operations.BatchList.as_view(statistics=True, count=True)),
+    path("batch/<str:batch_id>", operations.BatchDetail.as_view()),
     # tasks
     path("task", tasks.List.as_view()),
     path("task/count", tasks.List.as_view(count=True)),
@@ -111,6 +123,7 @@ resource_patterns = [
     path("history/variable-instance", history.VariableInstances.as_view()),
     path("history/variable-instance/count", history.VariableInstances.as_view(count=True)),
     path("history/variable-instance/<str:variable_id>", history.VariableInstanceDetail.as_view()),
+    path("history/cleanup", operations.HistoryCleanup.as_view()),
     # jobs
     path("job", jobs.List.as_view()),
     path("job/count", jobs.List.as_view(count=True)),

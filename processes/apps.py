@@ -40,6 +40,7 @@ class ProcessesConfig(AppConfig):
 
         # history retention inside its daily window (beat runs processes.history_cleanup in production)
         jobs.register_periodic(600, retention.history_cleanup_in_window)
+        jobs.register_job_kind("history_cleanup", retention.run_cleanup_job)
         from .services import batches
 
         # batches nobody moved on for a minute go to a worker again (beat: processes.batches_resume)

@@ -82,6 +82,7 @@ class JobKind(models.TextChoices):
     START_TIMER = "start_timer", "Timer start event"
     ESCALATION = "escalation", "SLA escalation step"
     ASYNC = "async", "Asynchronous continuation"
+    HISTORY_CLEANUP = "history_cleanup", "History clean-up asked for (Camunda's POST history/cleanup)"
 
 
 class ConnectionAuth(models.TextChoices):

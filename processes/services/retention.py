@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..choices import InstanceStatus
-from ..models import ProcessDefinition, ProcessInstance
+from ..choices import InstanceStatus, JobKind, JobStatus
+from ..models import Job, ProcessDefinition, ProcessInstance
 
 logger = logging.getLogger(__name__)
 ENDED = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
@@ -119,3 +119,34 @@ def history_cleanup_in_window(now: datetime | None = None) -> CleanupResult | No
     if not in_cleanup_window(now):
         return None
     return history_cleanup(now=now, max_seconds=60)
+
+
+CLEANUP_ELEMENT = "history-cleanup"
+
+
+def history_cleanup_schedule(*, immediately_due: bool = True, now: datetime | None = None) -> Job:
+    """A job that cleans history once (outside the window too, when immediately due), as
+    Camunda's POST history/cleanup schedules one; a pending one is returned, not doubled."""
+    now = now or timezone.now()
+    pending = Job.objects.filter(kind=JobKind.HISTORY_CLEANUP, status=JobStatus.PENDING).first()
+    if pending is not None:
+        return pending
+    due = now if immediately_due else _next_window_start(now)
+    return Job.objects.create(kind=JobKind.HISTORY_CLEANUP, element_id=CLEANUP_ELEMENT, due_at=due, max_attempts=3)
+
+
+def _next_window_start(now: datetime) -> datetime:
+    window = (settings.BPM["HISTORY_CLEANUP_WINDOW"] or "").strip()
+    if not window:
+        return now
+    start = datetime.strptime(window.partition("-")[0].strip(), "%H:%M").time()
+    local = timezone.localtime(now)
+    candidate = local.replace(hour=start.hour, minute=start.minute, second=0, microsecond=0)
+    return candidate if candidate > local else candidate + timedelta(days=1)
+
+
+def run_cleanup_job(job: Job) -> None:
+    """The job's work: a minute of clean-up; what is left goes on in a new job."""
+    result = history_cleanup(max_seconds=60)
+    if not result.finished:
+        Job.objects.create(kind=JobKind.HISTORY_CLEANUP, element_id=CLEANUP_ELEMENT, due_at=timezone.now())

@@ -9,7 +9,8 @@ from django.utils import timezone
 from processes import services
 from processes.engine.bpmn.metadata import history_ttl_days
 from processes.exceptions import DefinitionInvalidError
-from processes.models import HistoryEvent, ProcessInstance
+from processes.jobs import run_due_jobs
+from processes.models import HistoryEvent, ProcessDefinition, ProcessInstance
 from processes.services import retention
 from tasks.models import HumanTask
 
@@ -140,3 +141,22 @@ def test_a_time_to_live_beyond_any_use_is_refused_not_a_server_error(client, adm
     assert response.status_code == 200 and b"0 to 100000" in response.content
     definition.refresh_from_db()
     assert definition.history_ttl_days is None
+
+
+def test_a_scheduled_cleanup_job_cleans_outside_the_window(settings):
+    settings.BPM = {**settings.BPM, "HISTORY_CLEANUP_WINDOW": ""}
+    definition = deploy_one(bpmn("brief", chain(), extra=""))
+    ProcessDefinition.objects.filter(pk=definition.pk).update(history_ttl_days=1)
+    instance = services.instance_start(definition=definition)
+    ProcessInstance.objects.filter(pk=instance.pk).update(ended_at=timezone.now() - timedelta(days=2))
+    job = retention.history_cleanup_schedule()
+    assert run_due_jobs() == 1
+    job.refresh_from_db()
+    assert job.status == "done" and not ProcessInstance.objects.filter(pk=instance.pk).exists()
+
+
+def test_a_cleanup_job_not_immediately_due_waits_for_the_window(settings):
+    settings.BPM = {**settings.BPM, "HISTORY_CLEANUP_WINDOW": "01:00-05:00"}
+    now = timezone.make_aware(datetime(2026, 11, 30, 12, 0))
+    job = retention.history_cleanup_schedule(immediately_due=False, now=now)
+    assert timezone.localtime(job.due_at).hour == 1 and job.due_at > now
