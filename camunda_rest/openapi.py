@@ -177,7 +177,9 @@ OPERATIONS: dict[str, Op] = {
     ),
     # migration
     "post /migration/generate": Op(
-        "A plan mapping the activities both versions share", body="MigrationPlanGenerationDto", answer="MigrationPlanDto"
+        "A plan mapping the activities both versions share",
+        body="MigrationPlanGenerationDto",
+        answer="MigrationPlanDto",
     ),
     "post /migration/validate": Op(
         "Check a plan against its two versions", body="MigrationPlanDto", answer="MigrationPlanReportDto"

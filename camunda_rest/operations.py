@@ -73,7 +73,9 @@ def _plan(request, body) -> process_services.MigrationPlan:
         sources, targets = item.get("sourceActivityIds") or [], item.get("targetActivityIds") or []
         if len(sources) != 1 or len(targets) != 1:
             raise CamundaError(f"instructions[{index}]: exactly one source and one target activity id are required")
-        plan.instructions.append(MigrationInstruction(str(sources[0]), str(targets[0]), bool(item.get("updateEventTrigger"))))
+        plan.instructions.append(
+            MigrationInstruction(str(sources[0]), str(targets[0]), bool(item.get("updateEventTrigger")))
+        )
     return plan
 
 
@@ -134,9 +136,7 @@ def _migrating_exception(exc: MigrationInvalid) -> Response:
 
 
 def _instruction_reports(problems: list[dict]) -> list[dict]:
-    return [
-        {"instruction": {"sourceActivityIds": [p["element_id"]]}, "failures": [p["message"]]} for p in problems
-    ]
+    return [{"instruction": {"sourceActivityIds": [p["element_id"]]}, "failures": [p["message"]]} for p in problems]
 
 
 class MigrationGenerate(CamundaView):
@@ -158,7 +158,10 @@ class MigrationValidate(CamundaView):
     def post(self, request):
         plan = _plan(request, request.data or {})
         return Response(
-            {"instructionReports": _instruction_reports(process_services.migration_plan_problems(plan)), "variableReports": {}}
+            {
+                "instructionReports": _instruction_reports(process_services.migration_plan_problems(plan)),
+                "variableReports": {},
+            }
         )
 
 
@@ -209,7 +212,10 @@ class Modification(CamundaView):
         if not instructions:
             raise CamundaError("instructions: at least one is required")
         process_services.instance_modify(
-            instance_id=instance.pk, instructions=instructions, user=request.user, reason=str(body.get("annotation") or "")
+            instance_id=instance.pk,
+            instructions=instructions,
+            user=request.user,
+            reason=str(body.get("annotation") or ""),
         )
         return Response(status=204)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import operation_pages, views
 
 app_name = "processes"
 
@@ -17,7 +17,11 @@ urlpatterns = [
     path("definitions/<int:pk>/grant/", views.definition_grant, name="definition-grant"),
     path("definitions/<int:pk>/revoke/", views.definition_revoke, name="definition-revoke"),
     path("definitions/<int:pk>/start/", views.instance_start, name="instance-start"),
+    path("definitions/<int:pk>/migrate/", operation_pages.migration_preview, name="definition-migrate"),
     path("instances/", views.instance_list, name="instance-list"),
+    path("instances/<int:pk>/modify/", operation_pages.instance_modify, name="instance-modify"),
+    path("batches/", operation_pages.batch_list, name="batch-list"),
+    path("batches/<int:pk>/", operation_pages.batch_detail, name="batch-detail"),
     path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
     path("instances/<int:pk>/cancel/", views.instance_cancel, name="instance-cancel"),
     path("instances/<int:pk>/incidents/<int:incident_id>/retry/", views.incident_retry, name="incident-retry"),

@@ -1,5 +1,7 @@
 """Web pages for designers and owners: definitions, upload, versions, instances."""
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -214,6 +216,7 @@ def instance_list(request):
 @login_required
 def instance_detail(request, pk):
     instance = get_object_or_404(selectors.instances_visible_to(request.user), pk=pk)
+    marks = selectors.instance_diagram_marks(instance)
     return render(
         request,
         "processes/instance_detail.html",
@@ -221,7 +224,8 @@ def instance_detail(request, pk):
             "instance": instance,
             "waiting": instance.waiting_steps.all(),
             "history": selectors.instance_history(instance),
-            "marks": selectors.instance_diagram_marks(instance),
+            "marks": marks,
+            "modify_marks": json.dumps({element_id: "step-current" for element_id in marks["current"]}),
             "can_manage": selectors.user_can_manage_instance(request.user, instance),
             "force_form": ForceCompleteStepForm() if services.user_may_force_complete(request.user) else None,
         },

@@ -68,6 +68,11 @@ def _cancel(workflow, item: Instruction) -> list[str]:
         task = _task_by_id(workflow, item.activity_instance_id)
         if task is None or not task.has_state(LIVE):
             raise ModificationError(f"no running activity instance '{item.activity_instance_id}'")
+        if getattr(task.task_spec, "bpm_tag", "") == "boundaryEvent":
+            raise ModificationError(
+                f"'{_element_of(task)}' is a boundary event: it stops with its activity (cancel the activity)",
+                element_id=_element_of(task),
+            )
         targets = [task]
     else:
         targets = [t for t in _live_tasks(workflow) if _element_of(t) == item.element_id and _is_activity(t)]

@@ -198,3 +198,23 @@ def _rekey(instance: ProcessInstance, before: set, result: migration.Migrated) -
             element_id = new
         keys.add((spiff_task_id, element_id, kind))
     return keys
+
+
+def migration_elements(definition: ProcessDefinition) -> list[dict]:
+    """The elements a plan maps, in diagram order: id, kind, name and scope."""
+    return [
+        {"id": element_id, "tag": e.tag, "name": getattr(e.spec, "bpmn_name", "") or "", "scope": e.scope or ""}
+        for element_id, e in migration.catalogue(specs_for(definition)).items()
+    ]
+
+
+def migration_plan_with(plan: MigrationPlan, choices: dict[str, str], *, update_event_triggers: bool) -> MigrationPlan:
+    """The plan with a person's choices: source id -> target id ('' leaves it unmapped)."""
+    instructions = {i.source: i for i in plan.instructions}
+    for source, target in choices.items():
+        if target:
+            instructions[source] = migration.Instruction(source, target, update_event_triggers)
+        else:
+            instructions.pop(source, None)
+    items = [migration.Instruction(i.source, i.target, update_event_triggers) for i in instructions.values()]
+    return MigrationPlan(plan.source, plan.target, items)

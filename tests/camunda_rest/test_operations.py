@@ -40,10 +40,14 @@ def test_generate_validate_and_execute_as_camunda_clients_do(client):
         format="json",
     ).json()
     assert set(plan) == fields("MigrationPlanDto")
-    assert {"sourceActivityIds": ["review"], "targetActivityIds": ["review"], "updateEventTrigger": False} in plan["instructions"]
+    assert {"sourceActivityIds": ["review"], "targetActivityIds": ["review"], "updateEventTrigger": False} in plan[
+        "instructions"
+    ]
     report = client.post(f"{REST}/migration/validate", plan, format="json").json()
     assert report == {"instructionReports": [], "variableReports": {}}
-    answer = client.post(f"{REST}/migration/execute", {"migrationPlan": plan, "processInstanceIds": [str(instance.pk)]}, format="json")
+    answer = client.post(
+        f"{REST}/migration/execute", {"migrationPlan": plan, "processInstanceIds": [str(instance.pk)]}, format="json"
+    )
     assert answer.status_code == 204
     instance.refresh_from_db()
     assert instance.definition_id == v2.pk
@@ -66,7 +70,9 @@ def test_an_instance_that_cannot_move_answers_camundas_validation_exception(clie
     v2 = deploy_one(bpmn("order", chain('<bpmn:userTask id="check"/>')), "order.bpmn")
     instance = services.instance_start(definition=v1)
     plan = {"sourceProcessDefinitionId": str(v1.pk), "targetProcessDefinitionId": str(v2.pk), "instructions": []}
-    answer = client.post(f"{REST}/migration/execute", {"migrationPlan": plan, "processInstanceIds": [str(instance.pk)]}, format="json")
+    answer = client.post(
+        f"{REST}/migration/execute", {"migrationPlan": plan, "processInstanceIds": [str(instance.pk)]}, format="json"
+    )
     assert answer.status_code == 400
     body = answer.json()
     assert body["type"] == "MigratingProcessInstanceValidationException"
@@ -78,7 +84,9 @@ def test_execute_async_gives_a_batch_that_the_batch_resource_shows(client):
     v1, v2 = versions()
     ids = [str(services.instance_start(definition=v1).pk) for _ in range(2)]
     plan = client.post(
-        f"{REST}/migration/generate", {"sourceProcessDefinitionId": str(v1.pk), "targetProcessDefinitionId": str(v2.pk)}, format="json"
+        f"{REST}/migration/generate",
+        {"sourceProcessDefinitionId": str(v1.pk), "targetProcessDefinitionId": str(v2.pk)},
+        format="json",
     ).json()
     batch = client.post(
         f"{REST}/migration/executeAsync",
@@ -111,7 +119,11 @@ def test_modification_with_typed_variables(client):
         {
             "instructions": [
                 {"type": "cancel", "activityId": "review"},
-                {"type": "startBeforeActivity", "activityId": "ship", "variables": {"note": {"value": "phoned", "type": "String"}}},
+                {
+                    "type": "startBeforeActivity",
+                    "activityId": "ship",
+                    "variables": {"note": {"value": "phoned", "type": "String"}},
+                },
             ],
             "annotation": "review done by phone",
         },

@@ -38,10 +38,14 @@ def versions():
 def test_generate_validate_and_execute_a_plan_through_the_api(api):
     v1, v2 = versions()
     instance = services.instance_start(definition=v1)
-    plan = api.post("/api/v1/migration/generate/", {"source_definition_id": v1.pk, "target_definition_id": v2.pk}, format="json").json()
+    plan = api.post(
+        "/api/v1/migration/generate/", {"source_definition_id": v1.pk, "target_definition_id": v2.pk}, format="json"
+    ).json()
     assert {"source": "review", "target": "review", "update_event_trigger": False} in plan["instructions"]
     plan.pop("problems")
-    report = api.post("/api/v1/migration/validate/", {"plan": plan, "instance_ids": [instance.pk]}, format="json").json()
+    report = api.post(
+        "/api/v1/migration/validate/", {"plan": plan, "instance_ids": [instance.pk]}, format="json"
+    ).json()
     assert report == {"plan": [], "instances": {str(instance.pk): []}}
     answer = api.post("/api/v1/migration/execute/", {"plan": plan, "query": {"definition_id": v1.pk}}, format="json")
     assert answer.status_code == 200 and answer.json()["migrated"] == 1
@@ -65,7 +69,9 @@ def test_execute_as_a_batch_answers_202_with_the_batch(api):
     v1, v2 = versions()
     ids = [services.instance_start(definition=v1).pk for _ in range(3)]
     plan = services.migration_plan_generate(source=v1, target=v2).as_dict()
-    answer = api.post("/api/v1/migration/execute/", {"plan": plan, "instance_ids": ids, "run_as_batch": True}, format="json")
+    answer = api.post(
+        "/api/v1/migration/execute/", {"plan": plan, "instance_ids": ids, "run_as_batch": True}, format="json"
+    )
     assert answer.status_code == 202 and answer.json()["kind"] == "migrate" and answer.json()["total"] == 3
     while batches.batch_run_chunk(answer.json()["id"]):
         pass
@@ -82,7 +88,9 @@ def test_selecting_both_ids_and_a_query_is_a_field_error(api):
 
 def test_someone_who_does_not_own_the_process_may_not_migrate(outsider):
     v1, v2 = versions()
-    answer = outsider.post("/api/v1/migration/generate/", {"source_definition_id": v1.pk, "target_definition_id": v2.pk}, format="json")
+    answer = outsider.post(
+        "/api/v1/migration/generate/", {"source_definition_id": v1.pk, "target_definition_id": v2.pk}, format="json"
+    )
     assert answer.status_code in (403, 404)
 
 
@@ -90,7 +98,13 @@ def test_modify_an_instance_through_the_api(api):
     instance = services.instance_start(definition=deploy_one(V2))
     answer = api.post(
         f"/api/v1/instances/{instance.pk}/modify/",
-        {"instructions": [{"type": "cancel", "element_id": "review"}, {"type": "start_before", "element_id": "ship"}], "reason": "skip review"},
+        {
+            "instructions": [
+                {"type": "cancel", "element_id": "review"},
+                {"type": "start_before", "element_id": "ship"},
+            ],
+            "reason": "skip review",
+        },
         format="json",
     )
     assert answer.status_code == 200
@@ -99,14 +113,20 @@ def test_modify_an_instance_through_the_api(api):
 
 def test_an_unknown_instruction_type_is_a_field_error(api):
     instance = services.instance_start(definition=deploy_one(V2))
-    answer = api.post(f"/api/v1/instances/{instance.pk}/modify/", {"instructions": [{"type": "jump", "element_id": "x"}]}, format="json")
+    answer = api.post(
+        f"/api/v1/instances/{instance.pk}/modify/",
+        {"instructions": [{"type": "jump", "element_id": "x"}]},
+        format="json",
+    )
     assert answer.status_code == 400 and "instructions" in answer.json()["errors"]
 
 
 def test_a_modification_of_an_unknown_element_is_a_422_naming_it(api):
     instance = services.instance_start(definition=deploy_one(V2))
     answer = api.post(
-        f"/api/v1/instances/{instance.pk}/modify/", {"instructions": [{"type": "start_before", "element_id": "nope"}]}, format="json"
+        f"/api/v1/instances/{instance.pk}/modify/",
+        {"instructions": [{"type": "start_before", "element_id": "nope"}]},
+        format="json",
     )
     assert answer.status_code == 422 and answer.json()["errors"]["element_id"] == "nope"
 
