@@ -159,7 +159,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("BPM_HISTORY_CLEANUP_SECONDS", default=600.0),
     },
     # batches a worker stopped moving on (a restart, a lost message) are handed out again
-    "bpm-batches": {"task": "processes.batches_resume", "schedule": env.float("BPM_BATCH_RESUME_SECONDS", default=60.0)},
+    "bpm-batches": {
+        "task": "processes.batches_resume",
+        "schedule": env.float("BPM_BATCH_RESUME_SECONDS", default=60.0),
+    },
     "bpm-deliveries": {
         "task": "notifications.deliver_pending",
         "schedule": env.float("BPM_SWEEP_SECONDS", default=5.0),

@@ -64,6 +64,7 @@ class HistoryKind(models.TextChoices):
     JOB_CHANGED = "job_changed", "Job retries or due date changed"
     INSTANCE_MIGRATED = "instance_migrated", "Instance migrated to another version"
     INSTANCE_MODIFIED = "instance_modified", "Instance modified (activities cancelled or started)"
+    DECISION_EVALUATED = "decision_evaluated", "Decision evaluated by a business rule task"
 
 
 class JobStatus(models.TextChoices):

@@ -306,3 +306,59 @@ def batches_visible_to(user):
     if user.is_superuser or user.has_perm("processes.change_processinstance"):
         return qs
     return qs.filter(created_by=user)
+
+
+HISTORY_KINDS = {
+    "activities": (HistoryKind.STEP_ENTERED, HistoryKind.STEP_COMPLETED),
+    "decisions": (HistoryKind.DECISION_EVALUATED,),
+    "variables": (HistoryKind.VARIABLES_CHANGED,),
+}
+
+
+def history_across_instances(
+    user, what: str, *, instance_id=None, process_key="", element_id="", after=None, before=None, name=""
+) -> QuerySet[HistoryEvent]:
+    """History events of one kind (activities, decisions, variables) over every instance the
+    user may see, newest first. ``name``: a decision key, or a variable that changed."""
+    events = HistoryEvent.objects.filter(
+        instance__in=instances_visible_to(user), kind__in=HISTORY_KINDS[what]
+    ).select_related("actor", "instance__definition")
+    if instance_id is not None:
+        events = events.filter(instance_id=instance_id)
+    if process_key:
+        events = events.filter(instance__process_key=process_key)
+    if element_id:
+        events = events.filter(element_id=element_id)
+    if name and what == "decisions":
+        events = events.filter(data__decision=name)
+    if name and what == "variables":
+        events = events.filter(Q(data__changed__has_key=name) | Q(data__removed__contains=[name]))
+    if after is not None:
+        events = events.filter(created_at__gte=after)
+    if before is not None:
+        events = events.filter(created_at__lt=before)
+    return events.order_by("-created_at", "-id")
+
+
+def incidents_across_instances(
+    user, *, instance_id=None, process_key="", element_id="", state="", after=None, before=None
+):
+    """Incidents of every instance the user may see, newest first; ``state``: open or resolved."""
+    from .models import Incident
+
+    incidents = Incident.objects.filter(instance__in=instances_visible_to(user)).select_related(
+        "resolved_by", "job", "instance"
+    )
+    if instance_id is not None:
+        incidents = incidents.filter(instance_id=instance_id)
+    if process_key:
+        incidents = incidents.filter(instance__process_key=process_key)
+    if element_id:
+        incidents = incidents.filter(element_id=element_id)
+    if state:
+        incidents = incidents.filter(resolved_at__isnull=state == "open")
+    if after is not None:
+        incidents = incidents.filter(created_at__gte=after)
+    if before is not None:
+        incidents = incidents.filter(created_at__lt=before)
+    return incidents.order_by("-created_at", "-id")

@@ -362,6 +362,9 @@ class DecisionEngine:
         if "${" in decision_id or "#{" in decision_id:  # camunda:decisionRef="${...}"
             decision_id = str(expressions.evaluate_attribute(decision_id, dict(task.data), scripting.evaluate))
         results = evaluate(self._decisions(decision_id, dict(task.data)), decision_id, task.data)
+        # the run reports what was decided (the decision history); not part of the stored state
+        evaluations = task.workflow.top_workflow.__dict__.setdefault("bpm_decisions", [])
+        evaluations.append({"element_id": task.task_spec.bpmn_id, "decision": decision_id, "results": results})
         if self.result_variable:
             return {self.result_variable: map_result(results, self.mapping, decision_id)}
         # Without a result variable the outputs are merged into the data (our behaviour before

@@ -60,6 +60,8 @@ class RunOutcome:
     error_message: str = ""
     error_element_id: str = ""
     unhandled_events: list[dict] = field(default_factory=list)
+    # business rule tasks that ran: element id, decision key and its results
+    decisions: list[dict] = field(default_factory=list)
 
 
 COMPENSATION_KEY = "bpm_compensation"  # on a workflow's root task: what may be compensated

@@ -463,6 +463,7 @@ class Run(StepActions, EventActions):
             error_message=_error_text(self.error) if self.error else "",
             error_element_id=self.error_element_id,
             unhandled_events=events,
+            decisions=serializer.to_json_value(self.workflow.__dict__.pop("bpm_decisions", [])),
         )
 
 

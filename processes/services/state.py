@@ -121,6 +121,16 @@ def _apply_outcome(
     previous_status = instance.status
     history += _save_state(instance, outcome, actor=actor, new=new)
     history += _record_steps(instance, outcome, actor=actor)
+    history += [
+        _history(
+            instance,
+            HistoryKind.DECISION_EVALUATED,
+            actor=actor,
+            element_id=d["element_id"],
+            data={"decision": d["decision"], "results": d["results"]},
+        )
+        for d in outcome.decisions
+    ]
     history += _sync_waiting_points(instance, run, outcome, actor=actor, new=new, completed_step=completed_step)
     if outcome.status != previous_status or new:
         history += _record_status(instance, outcome, actor=actor)

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from bpm.files import csv_response
 from integrations.idempotency import idempotent
 from processes.api.views import IDEMPOTENCY_KEY
 
@@ -57,8 +58,16 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_serializer_class(self):
         return s.TaskDetailSerializer if self.action == "retrieve" else s.TaskSerializer
 
-    @extend_schema(parameters=FILTERS)
+    @extend_schema(
+        parameters=[
+            *FILTERS,
+            OpenApiParameter("export", str, enum=["csv"], description="Every matching task as CSV (up to 100,000)"),
+        ]
+    )
     def list(self, request, *args, **kwargs):
+        if request.query_params.get("export") == "csv":  # e.g. status=completed: who did what, when
+            rows = s.TaskSerializer(self.get_queryset()[:100_000], many=True).data
+            return csv_response("tasks", [{k: "" if v is None else v for k, v in row.items()} for row in rows])
         return super().list(request, *args, **kwargs)
 
     def _done(self, task):
