@@ -1,5 +1,5 @@
 # Everyday targets. The README's two commands are scripts/demo.sh and scripts/test.sh.
-.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards bench-scripts bench-loops bench-external bench-retention
+.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards bench-scripts bench-loops bench-external bench-retention bench-migration
 
 setup:            ## create .venv, install requirements and front-end packages
 	bash scripts/setup.sh --dev
@@ -45,6 +45,9 @@ bench-external:   ## external-task workers: delivery latency, waiting workers pe
 
 bench-retention:  ## history clean-up of 1,000,000 rows and the latency beside it (DATABASE_URL, default bpm_bench_retention)
 	.venv/bin/python bench/retention.py
+
+bench-migration:  ## 10,000 instances migrated as a batch and the API's latency beside it (DATABASE_URL, default bpm_bench_migration)
+	.venv/bin/python bench/migration.py
 
 bench-dashboards: ## dashboard pages over 100,000 instances (DATABASE_URL, default bpm_bench_dash)
 	.venv/bin/python bench/dashboards.py
