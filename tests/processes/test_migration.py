@@ -199,3 +199,34 @@ def test_a_multi_instance_that_becomes_sequential_is_refused_by_the_plan():
     assert {"element_id": "vote", "message": "the multi-instance of 'vote' changes (parallel to sequential)"} in (
         services.migration_plan_problems(plan)
     )
+
+
+CALLED = bpmn("called", chain('<bpmn:userTask id="work"/>'))
+
+
+def test_a_running_call_keeps_the_version_its_call_started():
+    called_v1 = deploy_one(CALLED, "called.bpmn")
+    v1 = deploy_one(bpmn("order", chain('<bpmn:callActivity id="call" calledElement="called"/>')), "order.bpmn")
+    v2 = deploy_one(
+        bpmn("order", chain('<bpmn:callActivity id="call" calledElement="called"/>', '<bpmn:userTask id="after"/>')),
+        "order.bpmn",
+    )
+    instance = services.instance_start(definition=v1)
+    deploy_one(bpmn("called", chain('<bpmn:userTask id="other"/>')), "called.bpmn")  # a newer called version
+    services.migration_execute(plan=services.migration_plan_generate(source=v1, target=v2), instance_ids=[instance.pk])
+    task = HumanTask.objects.get(instance=instance)
+    assert task.element_id == "work" and called_v1.key == "called"
+    services.instance_complete_step(instance_id=instance.pk, spiff_task_id=str(task.spiff_task_id))
+    assert list(WaitingStep.objects.filter(instance=instance).values_list("element_id", flat=True)) == ["after"]
+
+
+def test_a_migrated_instance_survives_a_reload_with_a_fresh_spec_cache():
+    from processes.engine import runtime
+
+    v1, v2 = versions(V1, V2)
+    instance = services.instance_start(definition=v1)
+    services.migration_execute(plan=services.migration_plan_generate(source=v1, target=v2), instance_ids=[instance.pk])
+    runtime.SPEC_CACHE.clear()
+    step = WaitingStep.objects.get(instance=instance)
+    services.instance_complete_step(instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id))
+    assert list(WaitingStep.objects.filter(instance=instance).values_list("element_id", flat=True)) == ["ship"]

@@ -136,3 +136,57 @@ def test_a_suspended_instance_is_not_modified():
     with pytest.raises(Exception) as refused:
         services.instance_modify(instance_id=instance.pk, instructions=[Instruction("start_before", "ship")])
     assert refused.value.code == "instance_suspended"
+
+
+SUB = bpmn(
+    "order",
+    chain(
+        '<bpmn:subProcess id="sub"><bpmn:startEvent id="s1"/><bpmn:userTask id="inner"/><bpmn:userTask id="second"/>'
+        '<bpmn:endEvent id="s2"/><bpmn:sequenceFlow id="g1" sourceRef="s1" targetRef="inner"/>'
+        '<bpmn:sequenceFlow id="g2" sourceRef="inner" targetRef="second"/><bpmn:sequenceFlow id="g3" sourceRef="second" targetRef="s2"/>'
+        "</bpmn:subProcess>",
+        '<bpmn:userTask id="after"/>',
+    ),
+)
+
+
+def test_a_token_moves_inside_a_running_subprocess_and_the_subprocess_goes_on():
+    instance = services.instance_start(definition=deploy_one(SUB))
+    services.instance_modify(
+        instance_id=instance.pk, instructions=[Instruction("start_before", "second"), Instruction("cancel", "inner")]
+    )
+    assert waiting_at(instance) == ["second"]
+    task = HumanTask.objects.get(instance=instance, element_id="second")
+    services.instance_complete_step(instance_id=instance.pk, spiff_task_id=str(task.spiff_task_id))
+    assert waiting_at(instance) == ["after"]
+
+
+def test_starting_inside_a_subprocess_that_is_not_running_says_what_to_do():
+    definition = deploy_one(SUB)
+    instance = services.instance_start(definition=definition)
+    services.instance_modify(
+        instance_id=instance.pk, instructions=[Instruction("start_before", "after"), Instruction("cancel", "inner")]
+    )
+    with pytest.raises(ModificationInvalid, match="subprocess 'sub' is not running: start before 'sub' instead"):
+        services.instance_modify(instance_id=instance.pk, instructions=[Instruction("start_before", "second")])
+
+
+def test_one_instance_of_a_multi_instance_is_not_cancelled_alone():
+    definition = deploy_one(
+        bpmn(
+            "order",
+            chain(
+                '<bpmn:userTask id="vote"><bpmn:multiInstanceLoopCharacteristics camunda:collection="voters" '
+                'camunda:elementVariable="voter"/></bpmn:userTask>'
+            ),
+        )
+    )
+    instance = services.instance_start(definition=definition, variables={"voters": ["a", "b"]})
+    one = instance.waiting_steps.first()
+    with pytest.raises(ModificationInvalid, match="cancel the activity as a whole"):
+        services.instance_modify(
+            instance_id=instance.pk, instructions=[Instruction("cancel", activity_instance_id=str(one.spiff_task_id))]
+        )
+    services.instance_modify(instance_id=instance.pk, instructions=[Instruction("cancel", "vote")])
+    instance.refresh_from_db()
+    assert instance.status == "cancelled"
