@@ -86,7 +86,15 @@ class Migrated:
 
 
 def catalogue(specs) -> dict[str, Element]:
-    """Every BPMN element of the process and its embedded subprocesses, by id."""
+    """Every BPMN element of the process and its embedded subprocesses, by id (kept on the
+    cached specs: a deployed version never changes)."""
+    cached = specs.__dict__.get("_bpm_catalogue")
+    if cached is None:
+        cached = specs.__dict__["_bpm_catalogue"] = _catalogue(specs)
+    return cached
+
+
+def _catalogue(specs) -> dict[str, Element]:
     found: dict[str, Element] = {}
 
     def walk(process_spec, scope: str | None) -> None:
