@@ -20,6 +20,7 @@ with a bearer token. Two kinds of load, each printed as one JSON line per reques
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -103,6 +104,29 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(port: int, workers: int, *, extra_args: list[str] = (), extra_env: dict | None = None):
+    """The API served by gunicorn on 127.0.0.1 (plain HTTP, background work in-process, a shared
+    Redis cache as in production); stopped when the block ends."""
+    env = {
+        **os.environ,
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "LOG_LEVEL": "WARNING",
+        "BPM_SSL_REDIRECT": "false",
+        "BPM_SECURE_COOKIES": "false",
+        "CACHE_URL": os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/3"),
+        **(extra_env or {}),
+    }
+    command = [sys.executable, "-m", "gunicorn", "bpm.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers), *extra_args]
+    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 class Erp:
@@ -223,20 +247,7 @@ def main() -> None:
         args.rate, args.clients = [20, 40, 60, 80], [4, 8, 20]
     token = prepare()
     port = free_port()
-    env = {
-        **os.environ,
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "LOG_LEVEL": "WARNING",
-        # plain HTTP on loopback; a shared cache, as in production, keeps verified tokens
-        "BPM_SSL_REDIRECT": "false",
-        "BPM_SECURE_COOKIES": "false",
-        "CACHE_URL": os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/3"),
-    }
-    command = [sys.executable, "-m", "gunicorn", "bpm.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers)]
-    command += ["-k", args.worker_class, "--threads", str(args.threads)]
-    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
+    with gunicorn(port, args.workers, extra_args=["-k", args.worker_class, "--threads", str(args.threads)]):
         # every worker's first requests (imports, parsed spec, token check) are not measured
         closed_loop_quietly = Erp(port, token)
         with ThreadPoolExecutor(max_workers=args.workers * 2) as pool:
@@ -245,9 +256,6 @@ def main() -> None:
             open_loop(port, token, rate, args.seconds)
         for clients in args.clients:
             closed_loop(port, token, clients, args.seconds)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import datetime
 import http.client
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -44,7 +43,7 @@ os.environ.setdefault("SECRET_KEY", "bench")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bpm_bench_ext")
 os.environ.setdefault("BPM_API_RATE", "1000000/min")
 
-from api_http import _figures, free_port, wait_for_port  # noqa: E402  (bench/ is not a package)
+from api_http import _figures, free_port, gunicorn  # noqa: E402  (bench/ is not a package)
 
 TOPIC = "bench-charge"
 PROCESS = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -301,21 +300,10 @@ def main() -> None:
     args.idle = args.idle or [8, 24]
     token = prepare()
     port = free_port()
-    env = {
-        **os.environ,
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "LOG_LEVEL": "WARNING",
-        "BPM_SSL_REDIRECT": "false",
-        "BPM_SECURE_COOKIES": "false",
-        "CACHE_URL": os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/3"),
-        "BPM_LONG_POLL_REDIS_URL": os.environ.get("BPM_LONG_POLL_REDIS_URL", "redis://127.0.0.1:6379/4"),
-    }
-    command = [sys.executable, "-m", "gunicorn", "bpm.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers)]
-    command += ["-k", "gthread", "--threads", str(args.threads), "--timeout", "120"]
-    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    threads = ["-k", "gthread", "--threads", str(args.threads), "--timeout", "120"]
+    redis = {"BPM_LONG_POLL_REDIS_URL": os.environ.get("BPM_LONG_POLL_REDIS_URL", "redis://127.0.0.1:6379/4")}
     print(json.dumps({"server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads"}))
-    try:
-        wait_for_port(port)
+    with gunicorn(port, args.workers, extra_args=threads, extra_env=redis):
         warm = Client(port, token)
         for _ in range(args.workers * 4):  # imports, parsed spec, token check
             warm.call("POST", "/engine-rest/process-definition/key/bench_ext/start", {"businessKey": "warm"})
@@ -326,9 +314,6 @@ def main() -> None:
             idle(port, token, waiting)
         for rate in args.rate:
             delivery(port, token, args.pollers, args.max_tasks, rate, args.seconds)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -32,7 +31,7 @@ os.environ.setdefault("SECRET_KEY", "bench")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bpm_bench_migration")
 os.environ.setdefault("BPM_API_RATE", "1000000/min")
 
-from api_http import Erp, free_port, prepare, wait_for_port  # noqa: E402  (bench/ is not a package)
+from api_http import Erp, free_port, gunicorn, prepare  # noqa: E402  (bench/ is not a package)
 
 V1 = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
@@ -61,7 +60,11 @@ def generate(instances: int):
     began = time.perf_counter()
     for _ in range(instances):
         services.instance_start(definition=v1)
-    print(json.dumps({"measure": "instances started", "count": instances, "seconds": round(time.perf_counter() - began, 1)}))
+    print(
+        json.dumps(
+            {"measure": "instances started", "count": instances, "seconds": round(time.perf_counter() - began, 1)}
+        )
+    )
     v2 = services.definition_deploy(files=[("moving.bpmn", V2)]).created[0]
     return v1, v2
 
@@ -114,18 +117,7 @@ def main() -> None:
     ids = list(v1.instances.values_list("pk", flat=True))
     plan = services.migration_plan_generate(source=v1, target=v2)
     port = free_port()
-    env = {
-        **os.environ,
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "LOG_LEVEL": "WARNING",
-        "BPM_SSL_REDIRECT": "false",
-        "BPM_SECURE_COOKIES": "false",
-        "CACHE_URL": os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/3"),
-    }
-    command = [sys.executable, "-m", "gunicorn", "bpm.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers)]
-    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
+    with gunicorn(port, args.workers):
         Erp(port, token).pair()  # warm each worker a little
         stop_at = time.perf_counter() + args.baseline_seconds
         before = measure(port, token, args.clients, lambda: time.perf_counter() > stop_at)
@@ -164,9 +156,6 @@ def main() -> None:
             )
         )
         print(json.dumps({"measure": "after", **check(v2, args.instances)}))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -21,21 +21,15 @@ from .models import OPEN_STATUSES
 from .services import batches
 from .services.migration import migration_elements, migration_plan_with
 from .services.modification import Instruction
+from .views import _managed_definition
 
 PREVIEW_INSTANCES = 200  # the preview validates these; execution takes them all
-
-
-def _managed(request, pk):
-    definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
-    if not selectors.user_can_manage_definition(request.user, definition):
-        raise PermissionDenied("Migrating needs ownership of the process.")
-    return definition
 
 
 @login_required
 def migration_preview(request, pk):
     """Both versions side by side with the mapping, and what it does to each running instance."""
-    source = _managed(request, pk)
+    source = _managed_definition(request, pk)
     others = selectors.definition_versions(request.user, source.key).exclude(pk=source.pk)
     params = request.POST if request.method == "POST" else request.GET
     target_id = params.get("target") or next((str(d.pk) for d in others if d.is_active), None)
@@ -43,7 +37,7 @@ def migration_preview(request, pk):
     if target_id is None:
         messages.info(request, "This process has one version: deploy another to migrate instances to it.")
         return redirect("processes:definition-detail", pk=pk)
-    target = _managed(request, target_id)
+    target = _managed_definition(request, target_id)
     triggers = params.get("update_event_triggers") == "on"
     plan = services.migration_plan_generate(source=source, target=target, update_event_triggers=triggers)
     if params.get("mapped") == "1":  # the person's choices, from the mapping table

@@ -258,17 +258,26 @@ def operation_log(user, *, instance_id=None, username="", kind="", after=None, b
     events = HistoryEvent.objects.filter(
         instance__in=instances_visible_to(user), kind__in=OPERATION_KINDS, actor__isnull=False
     ).select_related("actor", "instance__definition")
-    if instance_id is not None:
-        events = events.filter(instance_id=instance_id)
     if username:
         events = events.filter(actor__username=username)
     if kind:
         events = events.filter(kind=kind)
+    return _newest_in(events, instance_id=instance_id, after=after, before=before)
+
+
+def _newest_in(rows: QuerySet, *, instance_id=None, process_key="", element_id="", after=None, before=None):
+    """The filters history queries share (instance, process, element, a time window), newest first."""
+    if instance_id is not None:
+        rows = rows.filter(instance_id=instance_id)
+    if process_key:
+        rows = rows.filter(instance__process_key=process_key)
+    if element_id:
+        rows = rows.filter(element_id=element_id)
     if after is not None:
-        events = events.filter(created_at__gte=after)
+        rows = rows.filter(created_at__gte=after)
     if before is not None:
-        events = events.filter(created_at__lt=before)
-    return events.order_by("-created_at", "-id")
+        rows = rows.filter(created_at__lt=before)
+    return rows.order_by("-created_at", "-id")
 
 
 def instances_not_manageable(user, ids: list[int]) -> list[int]:
@@ -323,21 +332,13 @@ def history_across_instances(
     events = HistoryEvent.objects.filter(
         instance__in=instances_visible_to(user), kind__in=HISTORY_KINDS[what]
     ).select_related("actor", "instance__definition")
-    if instance_id is not None:
-        events = events.filter(instance_id=instance_id)
-    if process_key:
-        events = events.filter(instance__process_key=process_key)
-    if element_id:
-        events = events.filter(element_id=element_id)
     if name and what == "decisions":
         events = events.filter(data__decision=name)
     if name and what == "variables":
         events = events.filter(Q(data__changed__has_key=name) | Q(data__removed__contains=[name]))
-    if after is not None:
-        events = events.filter(created_at__gte=after)
-    if before is not None:
-        events = events.filter(created_at__lt=before)
-    return events.order_by("-created_at", "-id")
+    return _newest_in(
+        events, instance_id=instance_id, process_key=process_key, element_id=element_id, after=after, before=before
+    )
 
 
 def incidents_across_instances(
@@ -349,16 +350,8 @@ def incidents_across_instances(
     incidents = Incident.objects.filter(instance__in=instances_visible_to(user)).select_related(
         "resolved_by", "job", "instance"
     )
-    if instance_id is not None:
-        incidents = incidents.filter(instance_id=instance_id)
-    if process_key:
-        incidents = incidents.filter(instance__process_key=process_key)
-    if element_id:
-        incidents = incidents.filter(element_id=element_id)
     if state:
         incidents = incidents.filter(resolved_at__isnull=state == "open")
-    if after is not None:
-        incidents = incidents.filter(created_at__gte=after)
-    if before is not None:
-        incidents = incidents.filter(created_at__lt=before)
-    return incidents.order_by("-created_at", "-id")
+    return _newest_in(
+        incidents, instance_id=instance_id, process_key=process_key, element_id=element_id, after=after, before=before
+    )
