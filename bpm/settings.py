@@ -295,6 +295,8 @@ BPM = {
     "HISTORY_CLEANUP_BATCH": env.int("BPM_HISTORY_CLEANUP_BATCH", default=500),
     # instances a batch does per transaction (services/batches.py)
     "BATCH_CHUNK": env.int("BPM_BATCH_CHUNK", default=50),
+    # a running batch no worker moved on for this long is handed out again
+    "BATCH_STALLED_SECONDS": env.float("BPM_BATCH_STALLED_SECONDS", default=60.0),
     "SITE_NAME": env.str("BPM_SITE_NAME", default="BPM"),
     "PUBLIC_URL": env.str("BPM_PUBLIC_URL", default="http://127.0.0.1:8000"),
     # Key for connection secrets at rest (defaults to one derived from SECRET_KEY).

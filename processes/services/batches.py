@@ -125,8 +125,11 @@ def batch_run_chunk(batch_id: int, chunk: int | None = None) -> bool:
         return batch.status == BatchStatus.RUNNING
 
 
-def batches_resume_stalled(older_than_seconds: float = 60) -> int:
-    """Hand running batches nobody moved on lately to a worker again (a lost message, a restart)."""
+def batches_resume_stalled(older_than_seconds: float | None = None) -> int:
+    """Hand running batches nobody moved on lately (BPM_BATCH_STALLED_SECONDS) to a worker
+    again: a lost message, a worker that restarted. A batch being run is locked and skipped."""
+    if older_than_seconds is None:
+        older_than_seconds = settings.BPM["BATCH_STALLED_SECONDS"]
     since = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
     ids = list(Batch.objects.filter(status=BatchStatus.RUNNING, updated_at__lt=since).values_list("pk", flat=True))
     for batch_id in ids:

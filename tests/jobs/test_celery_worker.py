@@ -239,3 +239,32 @@ def test_a_cycle_timer_start_event_starts_exactly_the_scheduled_instances_with_t
         time.sleep(0.3)
     assert not start_jobs.exclude(status="done").exists()  # R3: no fourth scheduled
     assert started.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_nobody_runs_is_handed_to_a_real_worker_by_beat(tmp_path):
+    from processes.models import Batch
+    from processes.services import batches
+    from tests.processes.factories import bpmn, chain
+
+    definition = deploy_one(bpmn("held", chain('<bpmn:userTask id="review"/>')))
+    ids = [services.instance_start(definition=definition).pk for _ in range(5)]
+    # created without its message to a worker (as if the broker lost it)
+    batch = Batch.objects.create(kind="suspend", item_ids=ids, total=len(ids))
+    processes = start_celery(
+        tmp_path,
+        1,
+        extra_env={"BPM_BATCH_RESUME_SECONDS": "1", "BPM_BATCH_STALLED_SECONDS": "0", "BPM_BATCH_CHUNK": "2"},
+    )
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 60:
+            batch.refresh_from_db()
+            if batch.status == "completed":
+                break
+            time.sleep(0.3)
+    finally:
+        stop_celery(processes)
+    assert (batch.status, batch.succeeded) == ("completed", 5)
+    assert ProcessInstance.objects.filter(pk__in=ids, status="suspended").count() == 5
+    assert batches.batch_run_chunk(batch.pk) is False
