@@ -76,17 +76,23 @@ def migration_preview(request, pk):
 def _execute(request, plan, running, params):
     chosen = [int(i) for i in params.getlist("instance") if i.isdigit()]
     ids = chosen or list(running.values_list("pk", flat=True))
+    reevaluate = params.get("reevaluate_assignments") == "on"
     if params.get("run_as_batch") == "on":
         with page_action(request) as outcome:
             batch = batches.batch_create(
-                kind=BatchKind.MIGRATE, instance_ids=ids, params={"plan": plan.as_dict()}, user=request.user
+                kind=BatchKind.MIGRATE,
+                instance_ids=ids,
+                params={"plan": plan.as_dict(), "reevaluate_assignments": reevaluate},
+                user=request.user,
             )
         if outcome.ok:
             messages.success(request, f"Migrating {batch.total} instances in the background.")
             return redirect("processes:batch-detail", pk=batch.pk)
     else:
         with page_action(request) as outcome:  # a refusal: its message, and the report below again
-            moved = services.migration_execute(plan=plan, instance_ids=ids, user=request.user)
+            moved = services.migration_execute(
+                plan=plan, instance_ids=ids, user=request.user, reevaluate_assignments=reevaluate
+            )
         if outcome.ok:
             messages.success(request, f"{moved} instances now run version {plan.target.version}.")
             return redirect(f"{reverse('processes:instance-list')}?process={plan.target.key}")

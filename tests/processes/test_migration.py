@@ -230,3 +230,15 @@ def test_a_migrated_instance_survives_a_reload_with_a_fresh_spec_cache():
     step = WaitingStep.objects.get(instance=instance)
     services.instance_complete_step(instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id))
     assert list(WaitingStep.objects.filter(instance=instance).values_list("element_id", flat=True)) == ["ship"]
+
+
+def test_assignments_are_resolved_again_only_when_asked(django_user_model):
+    for name in ("ann", "bob"):
+        django_user_model.objects.create_user(name)
+    v1, v2 = versions(V1, bpmn("order", chain(REVIEW.replace("ann", "bob"))))
+    kept, renewed = services.instance_start(definition=v1), services.instance_start(definition=v1)
+    plan = services.migration_plan_generate(source=v1, target=v2)
+    services.migration_execute(plan=plan, instance_ids=[kept.pk])
+    services.migration_execute(plan=plan, instance_ids=[renewed.pk], reevaluate_assignments=True)
+    assert HumanTask.objects.get(instance=kept).assignee.username == "ann"
+    assert HumanTask.objects.get(instance=renewed).assignee.username == "bob"
