@@ -97,7 +97,8 @@ def _is_activity(task) -> bool:
     """The task that stands for an element's instance: the activity itself (a multi-instance
     as a whole), not its engine wrappers or a boundary event beside it."""
     name = task.task_spec.name
-    return not name.endswith((SPLIT, JOIN)) and not _loop_child(task)
+    boundary = getattr(task.task_spec, "bpm_tag", "") == "boundaryEvent"
+    return not name.endswith((SPLIT, JOIN)) and not _loop_child(task) and not boundary
 
 
 def _loop_child(task) -> bool:
