@@ -1,11 +1,21 @@
-"""Instances per second through the full service layer on PostgreSQL vs bare SpiffWorkflow in memory.
+"""Instances per second through the full service layer on PostgreSQL vs bare SpiffWorkflow in
+memory and vs the floor, all measured in the same run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bpm_bench python bench/engine.py [--seconds 10]
 
 Two processes: (a) start, script task, user task, complete, end; (b) ten sequential
-script tasks. Prints one JSON line per process: engine_ips, bare_ips, ratio, and the
-database queries the engine issues per instance. The database named in DATABASE_URL is
-created and migrated when missing (its tables are emptied before each run).
+script tasks. Prints one JSON line per process:
+
+- ``engine_ips``: through the services, as an API request runs them;
+- ``bare_ips``: SpiffWorkflow alone, in memory, never serialized;
+- ``floor_ips``: SpiffWorkflow plus the raw psycopg transactions an instance needs (start:
+  insert the state, its waiting step and its history; complete: lock and read the state, update
+  it, delete the waiting step, insert the history), the state serialized without its spec;
+- ``ratio`` (engine/bare) and ``floor_ratio`` (engine/floor);
+- ``statements_per_instance``: every statement the engine sends, BEGIN and COMMIT included.
+
+The database named in DATABASE_URL is created and migrated when missing (its tables are
+emptied before each run).
 """
 
 from __future__ import annotations
@@ -103,9 +113,88 @@ def bare_runner(content: bytes, process_id: str):
     return one
 
 
+FLOOR_TABLES = """
+DROP TABLE IF EXISTS bench_floor_history, bench_floor_waiting, bench_floor_instance;
+CREATE TABLE bench_floor_instance (id bigserial PRIMARY KEY, status varchar(16), state jsonb, variables jsonb,
+    updated_at timestamptz);
+CREATE TABLE bench_floor_waiting (id bigserial PRIMARY KEY, instance_id bigint REFERENCES bench_floor_instance,
+    spiff_task_id uuid, element_id varchar(255), UNIQUE (instance_id, spiff_task_id, element_id));
+CREATE TABLE bench_floor_history (id bigserial PRIMARY KEY, instance_id bigint REFERENCES bench_floor_instance,
+    kind varchar(32), element_id varchar(255), data jsonb, created_at timestamptz);
+CREATE INDEX ON bench_floor_history (instance_id);
+"""
+
+
+def floor_runner(content: bytes, process_id: str):
+    """SpiffWorkflow plus the raw SQL an instance needs, on its own connection: the floor."""
+    import psycopg
+    from django.conf import settings
+    from psycopg.types.json import Jsonb
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.util.task import TaskState
+
+    from processes.engine import serializer
+
+    db = settings.DATABASES["default"]
+    conn = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"], autocommit=True
+    )
+    conn.execute(FLOOR_TABLES)
+    conn.autocommit = False
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_str(content)
+    spec = parser.get_spec(process_id)
+
+    def save_history(cur, instance_id: int, steps: list[str]) -> None:
+        cur.executemany(
+            "INSERT INTO bench_floor_history (instance_id, kind, element_id, data, created_at) VALUES (%s, %s, %s, %s, now())",
+            [(instance_id, "step_completed", step, Jsonb({})) for step in steps],
+        )
+
+    def one() -> None:
+        workflow = BpmnWorkflow(spec)
+        workflow.get_tasks(state=TaskState.READY)[0].data["amount"] = 21
+        workflow.do_engine_steps()
+        waiting = workflow.get_tasks(state=TaskState.READY, manual=True)
+        with conn.cursor() as cur:  # transaction 1: the new instance
+            cur.execute(
+                "INSERT INTO bench_floor_instance (status, state, variables, updated_at) VALUES (%s, %s, %s, now()) RETURNING id",
+                ["running", Jsonb(serializer.dump(workflow, "spiff")), Jsonb({"amount": 21})],
+            )
+            instance_id = cur.fetchone()[0]
+            for task in waiting:
+                cur.execute(
+                    "INSERT INTO bench_floor_waiting (instance_id, spiff_task_id, element_id) VALUES (%s, %s, %s)",
+                    [instance_id, task.id, task.task_spec.bpmn_id],
+                )
+            save_history(cur, instance_id, ["start"])
+        conn.commit()
+        if not waiting:
+            return
+        with conn.cursor() as cur:  # transaction 2: complete the step
+            cur.execute("SELECT state FROM bench_floor_instance WHERE id = %s FOR UPDATE", [instance_id])
+            workflow = serializer.load(cur.fetchone()[0], "spiff", spec, {})
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.run()
+            workflow.do_engine_steps()
+            assert workflow.is_completed()
+            cur.execute(
+                "UPDATE bench_floor_instance SET status = 'completed', state = %s, variables = %s, updated_at = now() "
+                "WHERE id = %s",
+                [Jsonb(serializer.dump(workflow, "spiff")), Jsonb(workflow.data), instance_id],
+            )
+            cur.execute(
+                "DELETE FROM bench_floor_waiting WHERE instance_id = %s AND spiff_task_id = %s", [instance_id, task.id]
+            )
+            save_history(cur, instance_id, [task.task_spec.bpmn_id])
+        conn.commit()
+
+    return one
+
+
 def engine_runner(content: bytes, process_id: str):
     from processes import services
-    from processes.models import WaitingStep
 
     result = services.definition_deploy(files=[(f"{process_id}.bpmn", content)])
     definition = (result.created or result.unchanged)[0]
@@ -113,14 +202,15 @@ def engine_runner(content: bytes, process_id: str):
     def one() -> None:
         instance = services.instance_start(definition=definition, variables={"amount": 21})
         if instance.status == "running":
-            step = WaitingStep.objects.filter(instance=instance).only("spiff_task_id").first()
+            step = instance.waiting_steps.all()[0]  # what the start answered with, as the API does
             instance = services.instance_complete_step(instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id))
         assert instance.status == "completed", instance.error_message
 
     return one
 
 
-def _queries_per_instance(one) -> int:
+def _statements_per_instance(one) -> int:
+    """Every statement the engine sends for one instance (Django logs BEGIN and COMMIT too)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -148,22 +238,28 @@ def main() -> None:
         HistoryEvent.objects.all().delete()
         ProcessInstance.objects.all().delete()
         bare = bare_runner(content, name)
+        floor = floor_runner(content, name)
         engine = engine_runner(content, name)
         for _ in range(20):  # warm caches (spec cache, connections)
             bare()
+            floor()
             engine()
-        queries = _queries_per_instance(engine)
+        statements = _statements_per_instance(engine)
         bare_ips, bare_n = _timed(args.seconds, bare)
+        floor_ips, floor_n = _timed(args.seconds, floor)
         engine_ips, engine_n = _timed(args.seconds, engine)
         print(
             json.dumps(
                 {
                     "process": name,
                     "engine_ips": round(engine_ips, 1),
+                    "floor_ips": round(floor_ips, 1),
                     "bare_ips": round(bare_ips, 1),
+                    "floor_ratio": round(engine_ips / floor_ips, 3),
                     "ratio": round(engine_ips / bare_ips, 3),
-                    "engine_queries_per_instance": queries,
+                    "statements_per_instance": statements,
                     "engine_instances": engine_n,
+                    "floor_instances": floor_n,
                     "bare_instances": bare_n,
                 }
             ),
