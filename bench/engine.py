@@ -12,7 +12,8 @@ script tasks. Prints one JSON line per process:
   insert the state, its waiting step and its history; complete: lock and read the state, update
   it, delete the waiting step, insert the history), the state serialized without its spec;
 - ``ratio`` (engine/bare) and ``floor_ratio`` (engine/floor);
-- ``statements_per_instance``: every statement the engine sends, BEGIN and COMMIT included.
+- ``statements_per_instance``: every statement the engine sends, BEGIN and COMMIT included;
+- then the loop figure (bench/loops.py): a step at iteration 10 against one at 5,000.
 
 The database named in DATABASE_URL is created and migrated when missing (its tables are
 emptied before each run).
@@ -222,6 +223,9 @@ def _statements_per_instance(one) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="time per measurement")
+    parser.add_argument(
+        "--loop-iterations", type=int, default=5000, help="the loop figure: a step at iteration 10 vs this (0: skip)"
+    )
     args = parser.parse_args()
 
     import django
@@ -265,6 +269,11 @@ def main() -> None:
             ),
             flush=True,
         )
+    if args.loop_iterations:  # the engine work per step stays flat in the size of the instance
+        sys.path.insert(0, str(REPO / "bench"))
+        import loops
+
+        print(json.dumps({"process": "loop", **loops.measure(args.loop_iterations)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -42,59 +42,64 @@ LOOP = b"""<?xml version="1.0" encoding="UTF-8"?>
 WINDOW = 25  # steps measured around each point
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--iterations", type=int, default=5000)
-    parser.add_argument("--no-compaction", action="store_true")
-    args = parser.parse_args()
+def measure(iterations: int = 5000, *, compaction_on: bool = True) -> dict:
+    """The median step time around iteration 10 and around the last, and the state's size."""
     import django
 
     django.setup()
     from processes.engine import compaction, runtime
     from processes.engine.parser import SourceFile, build_specs
 
-    if args.no_compaction:
+    original = compaction.compact
+    if not compaction_on:
         compaction.compact = lambda workflow, subprocesses=True: 0
-    spec, subprocess_specs = build_specs("loop", "camunda", [SourceFile("loop.bpmn", LOOP)], [])
-    specs = runtime.Specs("loop", "camunda", spec, subprocess_specs)
-    run = runtime.Run.start(specs, {"done": False})
-    run.advance()
-    stored = json.dumps(run.outcome().state)
-    early_at = 10
-    late_at = args.iterations - WINDOW
-    timings: dict[str, list[float]] = {"early": [], "late": []}
-    sizes = {}
-    for i in range(args.iterations):
-        started = time.perf_counter()
-        run = runtime.Run.load(json.loads(stored), specs)
-        waiting = run.waiting()
-        assert [w.element_id for w in waiting] == ["review"], f"iteration {i}: waits at {waiting}"
-        run.complete_task(waiting[0].spiff_task_id, {"done": False})
-        outcome = run.outcome()
-        assert outcome.status == "running", f"iteration {i}: {outcome.status}"
-        stored = json.dumps(outcome.state)
-        elapsed = time.perf_counter() - started
-        if early_at <= i < early_at + WINDOW:
-            timings["early"].append(elapsed)
-            sizes["early"] = len(stored)
-        elif i >= late_at:
-            timings["late"].append(elapsed)
-            sizes["late"] = len(stored)
+    try:
+        spec, subprocess_specs = build_specs("loop", "camunda", [SourceFile("loop.bpmn", LOOP)], [])
+        specs = runtime.Specs("loop", "camunda", spec, subprocess_specs)
+        run = runtime.Run.start(specs, {"done": False})
+        run.advance()
+        stored = json.dumps(run.outcome().state)
+        early_at = 10
+        late_at = iterations - WINDOW
+        timings: dict[str, list[float]] = {"early": [], "late": []}
+        sizes = {}
+        for i in range(iterations):
+            started = time.perf_counter()
+            run = runtime.Run.load(json.loads(stored), specs)
+            waiting = run.waiting()
+            assert [w.element_id for w in waiting] == ["review"], f"iteration {i}: waits at {waiting}"
+            run.complete_task(waiting[0].spiff_task_id, {"done": False})
+            outcome = run.outcome()
+            assert outcome.status == "running", f"iteration {i}: {outcome.status}"
+            stored = json.dumps(outcome.state)
+            elapsed = time.perf_counter() - started
+            if early_at <= i < early_at + WINDOW:
+                timings["early"].append(elapsed)
+                sizes["early"] = len(stored)
+            elif i >= late_at:
+                timings["late"].append(elapsed)
+                sizes["late"] = len(stored)
+    finally:
+        compaction.compact = original
     early = statistics.median(timings["early"]) * 1000
     late = statistics.median(timings["late"]) * 1000
-    print(
-        json.dumps(
-            {
-                "iterations": args.iterations,
-                "compaction": not args.no_compaction,
-                "step_ms_at_10": round(early, 3),
-                f"step_ms_at_{late_at}": round(late, 3),
-                "ratio": round(late / early, 2),
-                "state_bytes_at_10": sizes["early"],
-                f"state_bytes_at_{late_at}": sizes["late"],
-            }
-        )
-    )
+    return {
+        "iterations": iterations,
+        "compaction": compaction_on,
+        "step_ms_at_10": round(early, 3),
+        f"step_ms_at_{late_at}": round(late, 3),
+        "ratio": round(late / early, 2),
+        "state_bytes_at_10": sizes["early"],
+        f"state_bytes_at_{late_at}": sizes["late"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iterations", type=int, default=5000)
+    parser.add_argument("--no-compaction", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps(measure(args.iterations, compaction_on=not args.no_compaction)))
 
 
 if __name__ == "__main__":
