@@ -26,6 +26,14 @@ def register_open_hook(hook) -> None:
         _OPEN_HOOKS.append(hook)
 
 
+def _known_candidates(task: HumanTask, rows: list[TaskCandidate]) -> None:
+    """A new task's candidates as ``prefetch_related`` would leave them: the notifications that
+    follow read them without asking the database again."""
+    queryset = task.candidates.all()
+    queryset._result_cache, queryset._prefetch_done = rows, True
+    task.__dict__.setdefault("_prefetched_objects_cache", {})["candidates"] = queryset
+
+
 def _task_form(element, variables: dict) -> list[dict]:
     """The task's form fields; an embedded HTML form (which is not rendered here) gets a form
     generated from the variables it would show: one field per simple variable."""
@@ -96,8 +104,10 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
     )
     candidates = []
     for task, (_, a) in zip(tasks, resolved, strict=True):
-        candidates += [TaskCandidate(task=task, user=users[name]) for name in a.candidate_users if name in users]
-        candidates += [TaskCandidate(task=task, group=groups.get(name), group_name=name) for name in a.candidate_groups]
+        own = [TaskCandidate(task=task, user=users[name]) for name in a.candidate_users if name in users]
+        own += [TaskCandidate(task=task, group=groups.get(name), group_name=name) for name in a.candidate_groups]
+        _known_candidates(task, own)
+        candidates += own
     if candidates:
         TaskCandidate.objects.bulk_create(candidates)
     for hook in _OPEN_HOOKS:

@@ -211,12 +211,19 @@ def task_event(event_type: str, task, *, user=None, users: Iterable = (), extra:
     )
 
 
+def _may_have_candidates(task) -> bool:
+    """Whether a task has candidates to tell, without a query when they are known (a task the
+    engine just opened carries them)."""
+    known = getattr(task, "_prefetched_objects_cache", {}).get("candidates")
+    return known is None or bool(list(known))
+
+
 def tasks_opened(tasks: list) -> None:
     """Events for newly opened tasks: ``task.created`` for each (to candidates who opted in),
     then ``approval.requested`` (approvals) or ``task.assigned`` to the assignee."""
     unassigned = [t for t in tasks if not t.assignee_id]
     opted_in = []
-    if unassigned:
+    if any(_may_have_candidates(t) for t in unassigned):
         opted_in = list(
             Preference.objects.filter(event_type="workflow.task.created")
             .filter(Q(email=True) | Q(in_app=True))
