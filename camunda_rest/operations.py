@@ -34,6 +34,22 @@ BATCH_TYPES = {
 MODIFICATION_TYPES = {"cancel": "cancel", "startBeforeActivity": "start_before", "startAfterActivity": "start_after"}
 
 
+def _body(request) -> dict:
+    """The JSON object a command takes (another JSON value is Camunda's 400, not a 500)."""
+    body = request.data or {}
+    if not isinstance(body, dict):
+        raise CamundaError("The request body must be a JSON object")
+    return body
+
+
+def _digits(value, field: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if not str(value).isdigit():
+        raise CamundaError(f"{field}: no process definition with id {value}")
+    return str(value)
+
+
 def _definition(request, definition_id, field: str) -> ProcessDefinition:
     found = None
     if str(definition_id or "").isdigit():
@@ -70,6 +86,8 @@ def _plan(request, body) -> process_services.MigrationPlan:
         _definition(request, body.get("targetProcessDefinitionId"), "targetProcessDefinitionId"),
     )
     for index, item in enumerate(body.get("instructions") or []):
+        if not isinstance(item, dict):
+            raise CamundaError(f"instructions[{index}]: a JSON object is required")
         sources, targets = item.get("sourceActivityIds") or [], item.get("targetActivityIds") or []
         if len(sources) != 1 or len(targets) != 1:
             raise CamundaError(f"instructions[{index}]: exactly one source and one target activity id are required")
@@ -82,6 +100,8 @@ def _plan(request, body) -> process_services.MigrationPlan:
 def _selection(request, body: dict) -> list[int]:
     ids = body.get("processInstanceIds") or []
     query = body.get("processInstanceQuery")
+    if not isinstance(ids, list):
+        raise CamundaError("processInstanceIds: a list of ids is required")
     if not ids and not query:
         raise CamundaError("processInstanceIds or processInstanceQuery is required")
     selected: list[int] = []
@@ -92,6 +112,8 @@ def _selection(request, body: dict) -> list[int]:
         if unknown:
             raise CamundaError(f"Process instance with id {', '.join(unknown[:10])} does not exist")
         selected += wanted
+    if query and not isinstance(query, dict):
+        raise CamundaError("processInstanceQuery: a JSON object is required")
     if query:
         status = None
         if flag(query.get("suspended")):
@@ -101,7 +123,7 @@ def _selection(request, body: dict) -> list[int]:
         selected += selectors.instance_ids_matching(
             request.user,
             {
-                "definition_id": query.get("processDefinitionId"),
+                "definition_id": _digits(query.get("processDefinitionId"), "processInstanceQuery.processDefinitionId"),
                 "process_key": query.get("processDefinitionKey"),
                 "business_key": query.get("businessKey"),
                 "status": status,
@@ -143,7 +165,7 @@ class MigrationGenerate(CamundaView):
     action_scopes = {"*": MANAGE}
 
     def post(self, request):
-        body = request.data or {}
+        body = _body(request)
         source = _definition(request, body.get("sourceProcessDefinitionId"), "sourceProcessDefinitionId")
         target = _definition(request, body.get("targetProcessDefinitionId"), "targetProcessDefinitionId")
         plan = process_services.migration_plan_generate(
@@ -156,7 +178,7 @@ class MigrationValidate(CamundaView):
     action_scopes = {"*": MANAGE}
 
     def post(self, request):
-        plan = _plan(request, request.data or {})
+        plan = _plan(request, _body(request))
         return Response(
             {
                 "instructionReports": _instruction_reports(process_services.migration_plan_problems(plan)),
@@ -170,7 +192,7 @@ class MigrationExecute(CamundaView):
     run_async = False
 
     def post(self, request):
-        body = request.data or {}
+        body = _body(request)
         plan = _plan(request, body.get("migrationPlan"))
         ids = _selection(request, body)
         try:
@@ -191,9 +213,11 @@ class Modification(CamundaView):
     def post(self, request, instance_id):
         instance = _instance(request, instance_id)
         _may_manage(request, instance)
-        body = request.data or {}
+        body = _body(request)
         instructions = []
         for index, item in enumerate(body.get("instructions") or []):
+            if not isinstance(item, dict):
+                raise CamundaError(f"instructions[{index}]: a JSON object is required")
             kind = MODIFICATION_TYPES.get(item.get("type"))
             if kind is None:
                 raise CamundaError(

@@ -96,7 +96,10 @@ def _execute(request, plan, running, params):
         if outcome.ok:
             messages.success(request, f"{moved} instances now run version {plan.target.version}.")
             return redirect(f"{reverse('processes:instance-list')}?process={plan.target.key}")
-    query = request.POST.urlencode()
+    kept = request.POST.copy()  # the person's choices, back on the preview (not the token or the action)
+    for name in ("csrfmiddlewaretoken", "action"):
+        kept.pop(name, None)
+    query = kept.urlencode()
     return redirect(f"{reverse('processes:definition-migrate', args=[plan.source.pk])}?{query}")
 
 

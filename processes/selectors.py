@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
@@ -335,7 +336,10 @@ def history_across_instances(
     if name and what == "decisions":
         events = events.filter(data__decision=name)
     if name and what == "variables":
-        events = events.filter(Q(data__changed__has_key=name) | Q(data__removed__contains=[name]))
+        named = Q(data__changed__has_key=name)
+        if connection.features.supports_json_field_contains:  # PostgreSQL; SQLite (the demo) has no JSON contains
+            named |= Q(data__removed__contains=[name])
+        events = events.filter(named)
     return _newest_in(
         events, instance_id=instance_id, process_key=process_key, element_id=element_id, after=after, before=before
     )

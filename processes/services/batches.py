@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -102,9 +103,13 @@ def batch_run_chunk(batch_id: int, chunk: int | None = None) -> bool:
         )
         if batch is None:
             return False
-        action = _ACTIONS[batch.kind](batch)
-        user = batch.created_by
         items = batch.item_ids[batch.position : batch.position + chunk]
+        user = batch.created_by
+        try:
+            action = _ACTIONS[batch.kind](batch)
+        except ApplicationError as exc:  # e.g. a version the plan names was deleted: no item can be done
+            items = batch.item_ids[batch.position :]
+            action = _refuse_all(exc)
         failures = []
         for item_id in items:
             try:
@@ -130,7 +135,7 @@ def batches_resume_stalled(older_than_seconds: float | None = None) -> int:
     again: a lost message, a worker that restarted. A batch being run is locked and skipped."""
     if older_than_seconds is None:
         older_than_seconds = settings.BPM["BATCH_STALLED_SECONDS"]
-    since = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    since = timezone.now() - timedelta(seconds=older_than_seconds)
     ids = list(Batch.objects.filter(status=BatchStatus.RUNNING, updated_at__lt=since).values_list("pk", flat=True))
     for batch_id in ids:
         _schedule(batch_id)
@@ -139,6 +144,13 @@ def batches_resume_stalled(older_than_seconds: float | None = None) -> int:
 
 # ---------------------------------------------------------------------------
 # What each kind does to one instance
+
+
+def _refuse_all(exc: ApplicationError) -> Callable:
+    def refuse(item: int, user) -> None:
+        raise exc
+
+    return refuse
 
 
 def _migrate(batch: Batch) -> Callable:
@@ -175,7 +187,9 @@ def _delete(batch: Batch) -> Callable:
 
     def delete(item: int, user) -> None:
         """An open instance is cancelled first (its tasks, jobs and subscribers hear of it)."""
-        status = ProcessInstance.objects.select_for_update().values_list("status", flat=True).get(pk=item)
+        status = ProcessInstance.objects.select_for_update().filter(pk=item).values_list("status", flat=True).first()
+        if status is None:
+            return  # deleted already (a chunk done again after a worker died, or by hand)
         if status in OPEN_STATUSES:
             instances.instance_cancel(instance_id=item, user=user, reason=reason)
         ProcessInstance.objects.filter(pk=item).delete()

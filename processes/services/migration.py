@@ -14,7 +14,7 @@ from bpm.exceptions import InvalidInput
 from .. import waiting
 from ..choices import HistoryKind, InstanceStatus
 from ..engine import migration, runtime
-from ..exceptions import MigrationInvalid
+from ..exceptions import DefinitionNotFound, MigrationInvalid
 from ..models import OPEN_STATUSES, Job, JobStatus, ProcessDefinition, ProcessInstance, WaitingStep
 from .deploy import specs_for
 from .state import _apply_outcome, _history, _load_run, _lock_instance
@@ -40,10 +40,13 @@ class MigrationPlan:
 
     @classmethod
     def from_dict(cls, data: dict) -> MigrationPlan:
-        """A plan as stored on a batch (ids and instructions)."""
+        """A plan as stored on a batch (ids and instructions); a version deleted since is an error."""
+        versions = ProcessDefinition.objects.in_bulk([data["source_definition_id"], data["target_definition_id"]])
+        if len(versions) != len({data["source_definition_id"], data["target_definition_id"]}):
+            raise DefinitionNotFound("A version the migration plan names was deleted")
         return cls(
-            ProcessDefinition.objects.get(pk=data["source_definition_id"]),
-            ProcessDefinition.objects.get(pk=data["target_definition_id"]),
+            versions[data["source_definition_id"]],
+            versions[data["target_definition_id"]],
             [
                 migration.Instruction(i["source"], i["target"], bool(i.get("update_event_trigger")))
                 for i in data["instructions"]
@@ -68,6 +71,11 @@ def migration_plan_problems(plan: MigrationPlan) -> list[dict]:
 
 def migration_validate(*, plan: MigrationPlan, instance_ids: list[int]) -> dict:
     """The plan's problems and, per instance, what stops it from moving (empty lists: all can)."""
+    if len(instance_ids) > MAX_SYNC_INSTANCES:
+        raise InvalidInput(
+            f"At most {MAX_SYNC_INSTANCES} instances are checked in one request; narrow the selection",
+            details={"instance_ids": [f"at most {MAX_SYNC_INSTANCES}"]},
+        )
     plan_problems = migration_plan_problems(plan)
     report = {}
     if not plan_problems:
@@ -120,8 +128,7 @@ def migration_execute(
                 )
             except MigrationInvalid as exc:
                 report.update(exc.details["instances"])
-        if report:
-            transaction.set_rollback(True)
+        if report:  # raised inside the block: every instance moved so far rolls back
             raise MigrationInvalid(
                 f"{len(report)} of {len(set(instance_ids))} instances cannot be migrated; none was", instances=report
             )

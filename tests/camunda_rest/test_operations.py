@@ -150,3 +150,35 @@ def test_history_cleanup_schedules_one_job(client):
     assert set(first) == fields("JobDto")
     assert client.post(f"{REST}/history/cleanup").json()["id"] == first["id"]
     assert Job.objects.filter(kind="history_cleanup").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/migration/validate", ["not", "an", "object"]),
+        ("/migration/execute", {"migrationPlan": {"instructions": ["x"]}, "processInstanceIds": ["1"]}),
+    ],
+)
+def test_a_malformed_migration_body_is_a_camunda_400_not_a_500(client, path, body):
+    versions()
+    answer = client.post(f"{REST}{path}", body, format="json")
+    assert answer.status_code == 400 and answer.json()["type"] == "InvalidRequestException"
+
+
+def test_a_malformed_query_definition_id_is_a_400(client):
+    v1, v2 = versions()
+    plan = {"sourceProcessDefinitionId": str(v1.pk), "targetProcessDefinitionId": str(v2.pk), "instructions": []}
+    answer = client.post(
+        f"{REST}/migration/execute",
+        {"migrationPlan": plan, "processInstanceQuery": {"processDefinitionId": "abc"}},
+        format="json",
+    )
+    assert answer.status_code == 400 and "processDefinitionId" in answer.json()["message"]
+
+
+def test_a_modification_instruction_that_is_no_object_is_a_400(client):
+    instance = services.instance_start(definition=deploy_one(V2))
+    answer = client.post(
+        f"{REST}/process-instance/{instance.pk}/modification", {"instructions": ["cancel"]}, format="json"
+    )
+    assert answer.status_code == 400

@@ -99,3 +99,23 @@ def test_instances_the_user_may_not_change_refuse_the_batch():
     ids = [i.pk for i in started(2)]
     with pytest.raises(BatchNotAllowed):
         batches.batch_create(kind="cancel", instance_ids=ids, may_change=lambda selected: selected[:1])
+
+
+def test_deleting_an_instance_already_gone_counts_as_done(admin_user):
+    first, second = started(2)
+    batch = batches.batch_create(kind="delete", instance_ids=[first.pk, second.pk], user=admin_user)
+    ProcessInstance.objects.filter(pk=first.pk).delete()  # e.g. a chunk done again after a worker died
+    batch = run_all(batch)
+    assert (batch.succeeded, batch.failed) == (2, 0) and not ProcessInstance.objects.exists()
+
+
+def test_a_migration_batch_whose_target_was_deleted_ends_with_every_instance_failed(admin_user):
+    v1 = deploy_one(ORDER, "order.bpmn")
+    v2 = deploy_one(bpmn("order", chain('<bpmn:userTask id="review"/>', '<bpmn:userTask id="ship"/>')), "order.bpmn")
+    ids = [i.pk for i in started(3, v1)]
+    plan = services.migration_plan_generate(source=v1, target=v2)
+    batch = batches.batch_create(kind="migrate", instance_ids=ids, params={"plan": plan.as_dict()}, user=admin_user)
+    services.definition_delete(definition=v2)
+    batch = run_all(batch)
+    assert (batch.status, batch.succeeded, batch.failed) == ("completed", 0, 3)
+    assert "was deleted" in batch.failures.first().message

@@ -145,3 +145,14 @@ def test_a_batch_over_instances_one_cannot_see_is_a_400(outsider, admin_user):
     instance = services.instance_start(definition=deploy_one(V1), user=admin_user)
     answer = outsider.post("/api/v1/batches/", {"type": "cancel", "instance_ids": [instance.pk]}, format="json")
     assert answer.status_code == 400 and not Batch.objects.exists()
+
+
+def test_validating_more_instances_than_one_request_checks_is_a_400(api, monkeypatch):
+    from processes.services import migration
+
+    monkeypatch.setattr(migration, "MAX_SYNC_INSTANCES", 1)
+    v1, v2 = versions()
+    ids = [services.instance_start(definition=v1).pk for _ in range(2)]
+    plan = services.migration_plan_generate(source=v1, target=v2).as_dict()
+    answer = api.post("/api/v1/migration/validate/", {"plan": plan, "instance_ids": ids}, format="json")
+    assert answer.status_code == 400 and "instance_ids" in answer.json()["errors"]
