@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from bpm import writes
+
 from .conventions import approval_config
 from .models import Substitute
 
@@ -29,6 +31,7 @@ def on_tasks_opened(tasks, elements: dict) -> None:
                 task.assignee = away.substitute
         changed.append(task)
     if changed:
+        writes.flush()  # the new rows get their keys (bpm/writes.py)
         type(changed[0]).objects.bulk_update(changed, ["is_approval", "approval_chain", "substituted_for", "assignee"])
 
 

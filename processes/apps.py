@@ -9,8 +9,13 @@ class ProcessesConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_migrate
 
+        from bpm import config
+
         from . import checks  # noqa: F401 - registers system checks
         from .engine import runtime
+        from .models import ProcessSettings
+
+        config.watch(ProcessSettings)  # default due dates are read on every task opened
 
         bpm = settings.BPM
         runtime.configure(

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from bpm import config
 from notifications.services import task_event
 from processes import services as process_services
 from processes.choices import HistoryKind
@@ -149,6 +150,11 @@ def complete_locked(
             raise TaskNotFound(f"Task {task_id} not found")
         instance = process_services.lock_instance(instance_id)
         task = _locked(task_id, user)  # visibility (404 for others' tasks), then the row lock
+    with config.versioned(getattr(instance, "config_token", None)):  # the claim's event reads cached subscriptions
+        return _complete_claimed(task, task_id, user, variables, instance, delegate_may_complete, before_completing)
+
+
+def _complete_claimed(task, task_id, user, variables, instance, delegate_may_complete, before_completing) -> HumanTask:
     delegated_to_me = task.delegation_state == DelegationState.PENDING and task.assignee_id == user.pk
     if delegated_to_me and not delegate_may_complete:
         raise NotAllowedOnTask(f"This task was delegated to you by {task.owner}: resolve it to hand it back.")

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from bpm import config, writes
 from processes.choices import WaitKind
 
 from . import assignment
@@ -27,11 +28,9 @@ def register_open_hook(hook) -> None:
 
 
 def _known_candidates(task: HumanTask, rows: list[TaskCandidate]) -> None:
-    """A new task's candidates as ``prefetch_related`` would leave them: the notifications that
-    follow read them without asking the database again."""
-    queryset = task.candidates.all()
-    queryset._result_cache, queryset._prefetch_done = rows, True
-    task.__dict__.setdefault("_prefetched_objects_cache", {})["candidates"] = queryset
+    """A new task's candidates, known without asking the database: the notifications that
+    follow read them from here (``new_candidates``), even before the row has its key."""
+    task.new_candidates = rows
 
 
 def _task_form(element, variables: dict) -> list[dict]:
@@ -77,7 +76,9 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
     group_names = {g for _, a in resolved for g in a.candidate_groups}
     users = {u.get_username(): u for u in get_user_model().objects.filter(username__in=usernames)} if usernames else {}
     groups = {g.name: g for g in Group.objects.filter(name__in=group_names)} if group_names else {}
-    tasks = HumanTask.objects.bulk_create(
+    now = timezone.now()
+    default_due = _default_due(instance) if any(a.due_at is None for _, a in resolved) else None
+    tasks = writes.insert(
         [
             HumanTask(
                 instance=instance,
@@ -93,9 +94,10 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
                 form=_task_form(element, {**variables, **(point.data or {})}),
                 form_schema=element.camunda.get("formSchema"),
                 assignee=users.get(a.assignee) if a.assignee else None,
-                claimed_at=timezone.now() if a.assignee in users else None,
+                created_at=now,  # set again when the row is written; known before that
+                claimed_at=now if a.assignee in users else None,
                 priority=a.priority,
-                due_at=a.due_at,
+                due_at=a.due_at or (now + default_due if default_due else None),
                 follow_up_at=a.follow_up_at,
             )
             for point, a in resolved
@@ -108,13 +110,11 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
         own += [TaskCandidate(task=task, group=groups.get(name), group_name=name) for name in a.candidate_groups]
         _known_candidates(task, own)
         candidates += own
-    if candidates:
-        TaskCandidate.objects.bulk_create(candidates)
+    writes.insert(candidates)
     for hook in _OPEN_HOOKS:
         hook(tasks, elements)
     from . import escalation
 
-    _apply_default_due(tasks, instance)
     escalation.schedule(tasks)
     from notifications.services import tasks_opened
 
@@ -122,24 +122,18 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
     return tasks
 
 
-def _apply_default_due(tasks, instance) -> None:
-    """Tasks without a due date in the diagram get the process settings' default."""
+def _default_due(instance):
+    """The process settings' default due period for tasks whose diagram names none (cached
+    per configuration token: it is read for every task opened)."""
     from processes.models import ProcessSettings
 
-    undated = [t for t in tasks if t.due_at is None]
-    if not undated:
-        return
-    settings_row = ProcessSettings.objects.filter(key=instance.definition.key).first()
-    delta = (
-        assignment.parse_duration(settings_row.default_task_due)
-        if settings_row and settings_row.default_task_due
-        else None
+    key = instance.definition.key
+    text = config.cached(
+        "default_task_due",
+        key,
+        lambda: ProcessSettings.objects.filter(key=key).values_list("default_task_due", flat=True).first() or "",
     )
-    if delta is None:
-        return
-    for task in undated:
-        task.due_at = task.created_at + delta
-    HumanTask.objects.bulk_update(undated, ["due_at"])
+    return assignment.parse_duration(text) if text else None
 
 
 def close_tasks(*, instance, closed: list[tuple[str, str]], completed_spiff_task_id: str | None, actor) -> None:
@@ -151,14 +145,15 @@ def close_tasks(*, instance, closed: list[tuple[str, str]], completed_spiff_task
     spiff_ids = {spiff_id for spiff_id, _ in closed}
     rows = HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
     if completed_spiff_task_id and completed_spiff_task_id in spiff_ids:
-        rows.filter(spiff_task_id=completed_spiff_task_id).update(
+        writes.update(
+            rows.filter(spiff_task_id=completed_spiff_task_id),
             status=TaskStatus.COMPLETED,
             completed_at=now,
             completed_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         spiff_ids.discard(completed_spiff_task_id)
     if spiff_ids:  # the rest stopped waiting without being completed
-        rows.filter(spiff_task_id__in=spiff_ids).update(status=TaskStatus.CANCELLED, completed_at=now)
+        writes.update(rows.filter(spiff_task_id__in=spiff_ids), status=TaskStatus.CANCELLED, completed_at=now)
 
 
 def cancel_all(*, instance) -> None:

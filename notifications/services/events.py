@@ -11,10 +11,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from bpm import config, writes
 
 from ..models import (
     Channel,
@@ -97,7 +100,7 @@ def _active_subscriptions() -> list[WebhookSubscription]:
     memo = _subscriptions_memo.get()
     if memo is not None and "rows" in memo:
         return memo["rows"]
-    rows = list(WebhookSubscription.objects.filter(active=True))
+    rows = config.cached("webhook_subscriptions", None, lambda: list(WebhookSubscription.objects.filter(active=True)))
     if memo is not None:
         memo["rows"] = rows
     return rows
@@ -184,6 +187,11 @@ TASK_TITLES = {
 
 def task_event(event_type: str, task, *, user=None, users: Iterable = (), extra: dict | None = None) -> None:
     """Emit a task event to a person (or several) and to the webhooks that want it."""
+    users = list(users)
+    if user is None and not any(users) and not _webhooks_want(event_type, task.process_key):
+        return  # nobody hears of it
+    if task.pk is None:  # a task opened in this command, its row still in the write buffer
+        writes.flush()
     link = f"/tasks/{task.pk}/"
     verb = TASK_TITLES.get(event_type, event_type)
     title = f"{verb}: {task.name}" + (f" ({task.business_key})" if task.business_key else "")
@@ -211,11 +219,15 @@ def task_event(event_type: str, task, *, user=None, users: Iterable = (), extra:
     )
 
 
+def _webhooks_want(event_type: str, process_key: str) -> bool:
+    return any(s.wants(event_type, process_key) for s in _active_subscriptions())
+
+
 def _may_have_candidates(task) -> bool:
     """Whether a task has candidates to tell, without a query when they are known (a task the
     engine just opened carries them)."""
-    known = getattr(task, "_prefetched_objects_cache", {}).get("candidates")
-    return known is None or bool(list(known))
+    known = getattr(task, "new_candidates", None)
+    return known is None or bool(known)
 
 
 def tasks_opened(tasks: list) -> None:
@@ -233,7 +245,8 @@ def tasks_opened(tasks: list) -> None:
     for task in tasks:
         recipients = []
         if not task.assignee_id and opted_in:
-            candidates = list(task.candidates.all())
+            candidates = getattr(task, "new_candidates", None)
+            candidates = list(task.candidates.all()) if candidates is None else candidates
             user_ids = {c.user_id for c in candidates if c.user_id}
             group_names = {c.group_name for c in candidates if c.group_name}
             recipients = [
@@ -294,11 +307,9 @@ def instance_event(
     }
     users = [instance.started_by] if notify_initiator and instance.started_by_id else []
     if event_type in FOLLOWER_EVENTS:
-        users += [
-            s.user
-            for s in ProcessSubscription.objects.filter(process_key=instance.definition.key).select_related("user")
-            if s.user not in users
-        ]
+        users += [u for u in _followers(instance.definition.key) if u not in users]
+    if not users and not _webhooks_want(event_type, instance.definition.key):
+        return  # nobody hears of it
     event_emit(
         event_type=event_type,
         payload=payload,
@@ -307,6 +318,16 @@ def instance_event(
         title=payload["title"],
         link=link,
     )
+
+
+def _followers(process_key: str) -> list:
+    """The people following a process; who follows is cached per configuration token."""
+    user_ids = config.cached(
+        "process_followers",
+        process_key,
+        lambda: list(ProcessSubscription.objects.filter(process_key=process_key).values_list("user_id", flat=True)),
+    )
+    return list(get_user_model().objects.filter(pk__in=user_ids)) if user_ids else []
 
 
 def process_follow(*, user, process_key: str, follow: bool = True) -> None:

@@ -7,10 +7,12 @@ import json
 import logging
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from bpm import config, writes
 from notifications import services as notifications
 
 from .. import waiting
@@ -72,14 +74,8 @@ def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened)
     """Pending jobs follow the timers, service tasks and asynchronous continuations the instance
     waits on (same transaction): each opened point that a job moves on gets one."""
     if closed:
-        Job.objects.filter(_steps(closed), instance=instance, status=JobStatus.PENDING).delete()
-    new_jobs = []
-    for w in opened:
-        job = _job_for(instance, w)
-        if job is not None:
-            new_jobs.append(job)
-    if new_jobs:
-        Job.objects.bulk_create(new_jobs)
+        writes.delete(Job.objects.filter(_steps(closed), instance=instance, status=JobStatus.PENDING))
+    writes.insert(job for job in (_job_for(instance, w) for w in opened) if job is not None)
 
 
 def _job_for(instance: ProcessInstance, point) -> Job | None:
@@ -97,7 +93,6 @@ def _job_for(instance: ProcessInstance, point) -> Job | None:
     return job
 
 
-@notifications.batched_subscription_reads()
 def _apply_outcome(
     instance: ProcessInstance,
     run: runtime.Run,
@@ -111,7 +106,18 @@ def _apply_outcome(
 
     A step that failed in the run (an expression, a script, a decision) fails the whole
     command: the caller's transaction rolls back, so the task stays open or the instance
-    never started, as in Camunda. A job's failure thus retries and then becomes an incident."""
+    never started, as in Camunda. A job's failure thus retries and then becomes an incident.
+
+    Its writes go out together (bpm/writes.py), and the configuration it reads comes from this
+    process's cache when the token read with the instance says it is current (bpm/config.py)."""
+    if new and instance.pk is None:
+        _new_instance_key(instance)
+    with config.versioned(getattr(instance, "config_token", None)), writes.deferred():
+        return _apply(instance, run, actor=actor, events=events, new=new, completed_step=completed_step)
+
+
+@notifications.batched_subscription_reads()
+def _apply(instance, run, *, actor, events, new: bool, completed_step: str | None) -> ProcessInstance:
     outcome = run.outcome()
     if outcome.status == InstanceStatus.ERROR:
         raise CommandFailed(outcome.error_message, element_id=outcome.error_element_id)
@@ -134,7 +140,7 @@ def _apply_outcome(
     history += _sync_waiting_points(instance, run, outcome, actor=actor, new=new, completed_step=completed_step)
     if outcome.status != previous_status or new:
         history += _record_status(instance, outcome, actor=actor)
-    HistoryEvent.objects.bulk_create(history)
+    writes.insert(history)
     if new:
         notifications.instance_event("workflow.instance.started", instance)
     if outcome.unhandled_events:
@@ -187,10 +193,11 @@ def _save_state(instance: ProcessInstance, outcome, *, actor, new: bool) -> list
         instance.ended_at = timezone.now()
     if new:
         instance.process_key = instance.definition.key  # every way of starting gets it
-        instance.save()
+        writes.insert([instance])
     else:
-        instance.save(
-            update_fields=[
+        writes.save_fields(
+            instance,
+            [
                 "state",
                 "variables",
                 "status",
@@ -198,7 +205,7 @@ def _save_state(instance: ProcessInstance, outcome, *, actor, new: bool) -> list
                 "error_element_id",
                 "ended_at",
                 "updated_at",
-            ]
+            ],
         )
     return events
 
@@ -232,7 +239,7 @@ def _sync_waiting_points(
     current = {(w.spiff_task_id, w.element_id, w.kind): w for w in outcome.waiting}
     closed = [key[:2] for key in existing if key not in current]
     if closed:
-        WaitingStep.objects.filter(_steps(closed), instance=instance).delete()
+        writes.delete(WaitingStep.objects.filter(_steps(closed), instance=instance))
     opened = [w for key, w in current.items() if key not in existing]
     waiting.closed(instance=instance, closed=closed, completed_spiff_task_id=completed_step, actor=actor)
     _sync_jobs(instance, closed, opened)
@@ -242,7 +249,7 @@ def _sync_waiting_points(
         rows = [waiting_step_row(instance, w) for w in opened]
         if any(w.kind == WaitKind.EXTERNAL for w in opened):
             _open_external_tasks(instance, rows, outcome.variables)
-        inserted = WaitingStep.objects.bulk_create(rows)
+        inserted = writes.insert(rows)
     if any(key[2] == WaitKind.EXTERNAL and key not in current for key in existing):
         _close_external_tasks(instance, [key for key in existing if key not in current], actor)
     if new:
@@ -329,11 +336,28 @@ def _refuse_suspended(instance: ProcessInstance) -> None:
 def _lock_instance(instance_id: int) -> ProcessInstance:
     """Lock the instance row (no join: a join costs the planner more than the cached definition)."""
     try:
-        instance = ProcessInstance.objects.select_for_update().get(pk=instance_id)
+        instance = (
+            ProcessInstance.objects.select_for_update(of=("self",))
+            .annotate(config_token=RawSQL(config.TOKEN_SQL, ()))  # noqa: S611 - a constant
+            .get(pk=instance_id)
+        )
     except ProcessInstance.DoesNotExist:
         raise InstanceNotFound(f"Instance {instance_id} does not exist") from None
     instance.definition = _definition(instance.definition_id)
     return instance
+
+
+def _new_instance_key(instance: ProcessInstance) -> None:
+    """A new instance's id and the configuration token, in one statement before its run is
+    saved: the writes that follow can then go out together (PostgreSQL; SQLite numbers the
+    row when it is inserted)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT nextval(pg_get_serial_sequence('{ProcessInstance._meta.db_table}', 'id')), {config.TOKEN_SQL}"
+        )
+        instance.pk, instance.config_token = cursor.fetchone()
 
 
 def _definition(definition_id: int) -> ProcessDefinition:

@@ -8,7 +8,7 @@ import time
 
 from django.conf import settings
 
-from bpm import netguard, secrets
+from bpm import config, netguard, secrets
 
 from ... import webhooks
 from ...models import (
@@ -56,6 +56,7 @@ def _post_webhook(delivery: Delivery) -> None:
         return
     if response.status == 410:
         WebhookSubscription.objects.filter(pk=subscription.pk).update(active=False)
+        config.changed()  # commands stop emitting to it (bpm/config.py)
         raise _Gone(f"HTTP 410 from {host}: the subscription was disabled")
     if response.status == 429:
         retry_after = response.headers.get("Retry-After")
