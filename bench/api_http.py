@@ -15,6 +15,10 @@ with a bearer token. Two kinds of load, each printed as one JSON line per reques
   spent waiting for a free sender counts too (no coordinated omission).
 - ``--clients N`` (closed loop): N ERPs each send the next pair as soon as the last is
   answered: the server's capacity, where latency is mostly queueing.
+
+``--engine-seconds S`` first measures the engine in this process (bench/engine.py's process
+(a) through the services, no HTTP) for S seconds; each closed loop then also prints
+``instances_per_s`` (completed pairs) and ``http_to_engine``, their ratio to that rate.
 """
 
 from __future__ import annotations
@@ -217,6 +221,22 @@ def open_loop(port: int, token: str, rate: float, seconds: float) -> None:
     erp.report({"load": "open", "offered_rps": rate}, time.perf_counter() - begin)
 
 
+ENGINE_IPS: list[float] = []
+
+
+def engine_in_process(seconds: float) -> None:
+    """The engine's rate in this process for the same kind of instance (the API's reference)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import engine
+
+    one = engine.engine_runner(engine.PROCESSES["script_user_task"], "script_user_task")
+    for _ in range(20):
+        one()
+    ips, done = engine._timed(seconds, one)
+    ENGINE_IPS.append(ips)
+    print(json.dumps({"request": "engine in-process", "engine_ips": round(ips, 1), "instances": done}), flush=True)
+
+
 def closed_loop(port: int, token: str, clients: int, seconds: float) -> None:
     """Each client sends its next pair as soon as the last one is answered."""
     erp = Erp(port, token)
@@ -231,7 +251,21 @@ def closed_loop(port: int, token: str, clients: int, seconds: float) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    erp.report({"load": "closed", "clients": clients}, time.perf_counter() - begin)
+    elapsed = time.perf_counter() - begin
+    erp.report({"load": "closed", "clients": clients}, elapsed)
+    if ENGINE_IPS:
+        instances = len(erp.latencies["complete step"]) / elapsed
+        print(
+            json.dumps(
+                {
+                    "load": "closed",
+                    "clients": clients,
+                    "instances_per_s": round(instances, 1),
+                    "http_to_engine": round(instances / ENGINE_IPS[-1], 3),
+                }
+            ),
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -242,10 +276,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class: sync or gthread")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--engine-seconds", type=float, default=0, help="measure the in-process engine first")
     args = parser.parse_args()
     if not args.rate and not args.clients:
         args.rate, args.clients = [20, 40, 60, 80], [4, 8, 20]
     token = prepare()
+    if args.engine_seconds:
+        engine_in_process(args.engine_seconds)
     port = free_port()
     with gunicorn(port, args.workers, extra_args=["-k", args.worker_class, "--threads", str(args.threads)]):
         # every worker's first requests (imports, parsed spec, token check) are not measured

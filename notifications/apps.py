@@ -9,9 +9,9 @@ class NotificationsConfig(AppConfig):
         from integrations import health
 
         from .figures import metrics_figures
-        from .models import ProcessSubscription, WebhookSubscription
+        from .models import Preference, ProcessSubscription, WebhookSubscription
 
-        for model in (WebhookSubscription, ProcessSubscription):  # read on every event
+        for model in (WebhookSubscription, ProcessSubscription, Preference):  # read on every event
             config.watch(model)
 
         health.register_figures(metrics_figures)  # the outbox for /metrics

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from bpm import config
+from bpm import config, writes
 from notifications.services import task_event
 from processes import services as process_services
 from processes.choices import HistoryKind
@@ -150,7 +150,8 @@ def complete_locked(
             raise TaskNotFound(f"Task {task_id} not found")
         instance = process_services.lock_instance(instance_id)
         task = _locked(task_id, user)  # visibility (404 for others' tasks), then the row lock
-    with config.versioned(getattr(instance, "config_token", None)):  # the claim's event reads cached subscriptions
+    # the claim's event reads cached configuration; the claim's writes go out with the step's
+    with config.versioned(getattr(instance, "config_token", None)), writes.deferred():
         return _complete_claimed(task, task_id, user, variables, instance, delegate_may_complete, before_completing)
 
 
@@ -163,7 +164,7 @@ def _complete_claimed(task, task_id, user, variables, instance, delegate_may_com
             raise NotAllowedOnTask("You are not a candidate for this task.")
         task.assignee = user
         task.claimed_at = timezone.now()
-        task.save(update_fields=["assignee", "claimed_at"])
+        writes.save_fields(task, ["assignee", "claimed_at"])
         _record(task, HistoryKind.TASK_CLAIMED, user)
         task_event("workflow.task.claimed", task)
     elif task.assignee_id != user.pk:

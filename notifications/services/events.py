@@ -110,15 +110,21 @@ def channels_for(user, event_type: str) -> tuple[str, ...]:
     """The channels a person gets for an event: their preference, else the defaults."""
     kind = EVENTS.get(event_type)
     defaults = kind.defaults if kind and kind.personal else ()
-    preference = Preference.objects.filter(user=user, event_type=event_type).first()
-    if preference is None:
-        return defaults
-    chosen = []
-    if preference.email:
-        chosen.append(Channel.EMAIL)
-    if preference.in_app:
-        chosen.append(Channel.IN_APP)
-    return tuple(chosen)
+    chosen = _preferences(user.pk).get(event_type)
+    return defaults if chosen is None else chosen
+
+
+def _preferences(user_id: int) -> dict[str, tuple[str, ...]]:
+    """A person's chosen channels per event kind (cached per configuration token)."""
+
+    def load() -> dict[str, tuple[str, ...]]:
+        rows = Preference.objects.filter(user_id=user_id).values_list("event_type", "email", "in_app")
+        return {
+            event: tuple(c for c, on in ((Channel.EMAIL, email), (Channel.IN_APP, in_app)) if on)
+            for event, email, in_app in rows
+        }
+
+    return config.cached("notification_preferences", user_id, load)
 
 
 def preferences_save(*, user, choices: dict[str, dict[str, bool]]) -> None:
@@ -147,7 +153,7 @@ def event_emit(
             continue
         channels = channels_for(user, event_type)
         if Channel.IN_APP in channels:
-            InAppNotification.objects.create(user=user, event_type=event_type, title=title or event_type, link=link)
+            writes.insert([InAppNotification(user=user, event_type=event_type, title=title or event_type, link=link)])
         if Channel.EMAIL in channels and user.email:
             rows.append(
                 Delivery(event_type=event_type, payload=body, channel=Channel.EMAIL, user=user, next_attempt_at=now)

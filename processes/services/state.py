@@ -395,8 +395,9 @@ def lock_instance(instance_id: int) -> ProcessInstance:
 def history_append(
     *, instance_id: int, definition_id: int, kind: str, actor=None, element_id: str = "", name: str = "", data=None
 ) -> HistoryEvent:
-    """Append one history event to an instance (task actions, decisions)."""
-    return HistoryEvent.objects.create(
+    """Append one history event to an instance (task actions, decisions); inside
+    ``bpm.writes.deferred()`` it goes out with the command's other writes."""
+    event = HistoryEvent(
         instance_id=instance_id,
         definition_id=definition_id,
         kind=kind,
@@ -405,3 +406,5 @@ def history_append(
         data=data or {},
         actor=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    writes.insert([event])
+    return event

@@ -79,3 +79,23 @@ def test_a_default_due_period_set_after_the_cache_was_filled_dates_the_next_task
     ProcessSettings.objects.create(key="cfg", default_task_due="P2D")
     instance = services.instance_start(definition=definition)
     assert HumanTask.objects.get(instance=instance).due_at is not None
+
+
+def test_a_preference_changed_after_the_cache_was_filled_is_honoured():
+    from django.contrib.auth import get_user_model
+
+    from notifications.models import InAppNotification
+    from notifications.services import preferences_save
+
+    starter = get_user_model().objects.create_user("starter")
+    definition = deploy_one(TASK)
+
+    def complete_one() -> None:
+        instance = services.instance_start(definition=definition, user=starter)
+        step = instance.waiting_steps.all()[0]
+        services.instance_complete_step(instance_id=instance.pk, spiff_task_id=str(step.spiff_task_id), user=starter)
+
+    complete_one()  # in-app by default: one notification, the preferences cached
+    preferences_save(user=starter, choices={"workflow.instance.completed": {"email": False, "in_app": False}})
+    complete_one()
+    assert InAppNotification.objects.filter(user=starter, event_type="workflow.instance.completed").count() == 1
