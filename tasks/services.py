@@ -100,28 +100,33 @@ def task_complete(*, task_id: int, user, data: dict[str, Any] | None = None) -> 
     The instance advances in the same transaction; of two users completing one task at the
     same moment, the second gets TaskNotOpen (409).
     """
-    task = task_get(task_id=task_id, user=user)
+    return _complete_visible(task_get(task_id=task_id, user=user), user, data)
+
+
+def _complete_visible(task: HumanTask, user, data: dict[str, Any] | None) -> HumanTask:
     if task.is_approval:
         raise NotAllowedOnTask("This task is an approval: decide it (approve, reject or request changes).")
     variables = clean_task_data(task.form, task.instance.variables, data or {})
     with transaction.atomic():
-        # visibility was checked above: lock the instance, then the task row, and go on
+        # visibility was checked by the caller: lock the instance, then the task row, and go on
         instance = process_services.lock_instance(task.instance_id)
         locked_task = HumanTask.objects.select_for_update().get(pk=task.pk)
-        return complete_locked(task_id=task_id, user=user, variables=variables, locked=(instance, locked_task))
+        return complete_locked(task_id=task.pk, user=user, variables=variables, locked=(instance, locked_task))
 
 
 def task_complete_step(*, instance_id: int, spiff_task_id: str, user, data: dict[str, Any] | None = None) -> HumanTask:
     """Complete the human task behind an instance's waiting step under the task rules (the
-    instance API's step route; registered with processes.services in TasksConfig.ready)."""
-    task_id = (
-        HumanTask.objects.filter(instance_id=instance_id, spiff_task_id=spiff_task_id, status=TaskStatus.OPEN)
-        .values_list("pk", flat=True)
+    instance API's step route; registered with processes.services in TasksConfig.ready).
+    The task is found and its visibility checked in one read: 404 for a task not theirs."""
+    task = (
+        tasks_visible_to(user)
+        .select_related("instance", "definition", "assignee", "owner")
+        .filter(instance_id=instance_id, spiff_task_id=spiff_task_id, status=TaskStatus.OPEN)
         .first()
     )
-    if task_id is None:
-        raise TaskNotFound(f"No open task waits at step {spiff_task_id} of instance {instance_id}")
-    return task_complete(task_id=task_id, user=user, data=data)
+    if task is None:
+        raise TaskNotFound(f"No open task you may see waits at step {spiff_task_id} of instance {instance_id}")
+    return _complete_visible(task, user, data)
 
 
 def complete_locked(
