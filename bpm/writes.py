@@ -55,12 +55,10 @@ class _Buffer:
         if self._conflicts(op):
             self.send()
         self.ops.append(op)
-        for table in op.tables:
-            self.changed.setdefault(table, set())
         self.changed.setdefault(op.model._meta.db_table, set()).add(op.kind)
-        if op.kind == "delete":
+        if op.kind == "delete":  # and every table its cascade reaches
             for table in op.tables:
-                self.changed[table].add("delete")
+                self.changed.setdefault(table, set()).add("delete")
 
     def _conflicts(self, op: _Op) -> bool:
         own = self.changed.get(op.model._meta.db_table, set())
@@ -360,9 +358,11 @@ def _cascade_from(statement: _Statement, model: type[models.Model], source: str)
         target = fk.target_field.column
         if relation.on_delete is models.DO_NOTHING:
             continue
-        condition = f'"{fk.column}" IN (SELECT "{target}" FROM {source})' if target == model._meta.pk.column else None
-        if condition is None:  # a key to another column: read it from the deleted rows' table
-            condition = f'"{fk.column}" IN (SELECT "{target}" FROM "{model._meta.db_table}" WHERE "{model._meta.pk.column}" IN (SELECT "{model._meta.pk.column}" FROM {source}))'
+        pk = model._meta.pk.column
+        keys = f'SELECT "{pk}" FROM {source}'
+        if target != pk:  # a key to another column: read it from the deleted rows (same snapshot)
+            keys = f'SELECT "{target}" FROM "{model._meta.db_table}" WHERE "{pk}" IN ({keys})'
+        condition = f'"{fk.column}" IN ({keys})'
         table = child._meta.db_table
         if relation.on_delete is models.SET_NULL:
             statement.cte(f'UPDATE "{table}" SET "{fk.column}" = NULL WHERE {condition}', ())
