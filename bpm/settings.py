@@ -150,6 +150,9 @@ CELERY_TASK_ACKS_LATE = True
 # A separate queue name lets several deployments (or test runs) share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection around every task unless this is set;
+# bpm.celery then keeps it as a web process does between requests (CONN_MAX_AGE, health).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE = {
     "bpm-tick": {"task": "processes.tick", "schedule": env.float("BPM_TICK_SECONDS", default=1.0)},
     # re-sends anything still pending (a broker outage loses nothing)
