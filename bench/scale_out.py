@@ -84,7 +84,9 @@ def nodes(count: int, web_workers: int, pin: bool):
         worker = [*cpu, *celery, "worker", "-P", "solo", "-l", "error", "--without-gossip", "--without-mingle"]
         procs.append(subprocess.Popen([*worker, "-n", f"node{i}@%h"], start_new_session=True, **quiet))
     schedule = Path(tempfile.mkdtemp()) / "beat"
-    procs.append(subprocess.Popen([*celery, "beat", "-l", "error", "-s", str(schedule)], start_new_session=True, **quiet))
+    procs.append(
+        subprocess.Popen([*celery, "beat", "-l", "error", "-s", str(schedule)], start_new_session=True, **quiet)
+    )
     try:
         for port in ports:
             api_http.wait_for_port(port)
@@ -98,11 +100,10 @@ def nodes(count: int, web_workers: int, pin: bool):
 
 def run(count: int, token: str, clients: int, seconds: float, web_workers: int, pin: bool) -> dict:
     import api_http
+    import redis
     from django.db.models import Count
 
     from processes.models import HistoryEvent, Job
-
-    import redis
 
     redis.Redis.from_url(BROKER).flushdb()
     _empty_instances()
@@ -154,9 +155,9 @@ def run(count: int, token: str, clients: int, seconds: float, web_workers: int, 
         },
         "per_port": [len(erp.latencies["complete step"]) for erp in erps],
         "database_per_instance": {k: round(v / max(1, jobs), 1) for k, v in spent.items()},
-        "p95_ms": api_http._figures(
-            [v for erp in erps for vs in erp.latencies.values() for v in vs], 0, api_elapsed
-        )["p95_ms"],
+        "p95_ms": api_http._figures([v for erp in erps for vs in erp.latencies.values() for v in vs], 0, api_elapsed)[
+            "p95_ms"
+        ],
     }
 
 
@@ -202,9 +203,8 @@ def main() -> None:
     parser.add_argument("--pin", action="store_true", help="node i runs on CPU i only (taskset)")
     args = parser.parse_args()
     import api_http
-    from engine import _ensure_database
-
     import django
+    from engine import _ensure_database
 
     django.setup()
     _ensure_database()

@@ -37,7 +37,9 @@ def test_a_worker_keeps_its_connection_from_one_task_to_the_next():
 def test_a_connection_the_database_dropped_is_replaced_before_the_next_task():
     pid = _backend_pid()
     params = connection.get_connection_params()
-    with psycopg.connect(**{k: v for k, v in params.items() if k in ("host", "port", "user", "dbname", "password")}) as other:
+    with psycopg.connect(
+        **{k: v for k, v in params.items() if k in ("host", "port", "user", "dbname", "password")}
+    ) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
     with pytest.raises(OperationalError):
         _backend_pid()
