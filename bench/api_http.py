@@ -59,12 +59,15 @@ def prepare() -> str:
     import django
 
     django.setup()
+    sys.path.insert(0, str(REPO / "bench"))
     from django.core.management import call_command
+    from engine import _ensure_database
     from oauth2_provider.models import AccessToken
 
     from integrations import services as clients
     from processes import services
 
+    _ensure_database()
     call_command("migrate", verbosity=0)
     services.definition_deploy(files=[("bench_http.bpmn", PROCESS)])
     from integrations.models import ApiClient

@@ -16,6 +16,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
+from bpm import users
+
 from .models import ApiClient
 from .scopes import SCOPES
 
@@ -69,6 +71,7 @@ class ClientCredentialsAuthentication(OAuth2Authentication):
         if result is not None and raw is not None and seconds > 0:
             user, token = result
             user.get_all_permissions()  # fills the permission caches that travel with the user
+            users.group_ids(user)  # and its group ids (candidate groups of tasks)
             token._state.fields_cache.pop("application", None)  # keep the client's secret out of the cache
             cache.set(_token_cache_key(raw), (user, token), timeout=seconds)
         return result

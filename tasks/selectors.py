@@ -9,6 +9,7 @@ from django.apps import apps
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from bpm.users import group_ids
 from processes.selectors import _keys_with_object_perm
 
 from .choices import TaskStatus
@@ -21,21 +22,13 @@ def is_task_admin(user) -> bool:
     return bool(user.is_superuser or user.has_perm("tasks.view_all_tasks"))
 
 
-def _group_ids(user) -> list[int]:
-    cached = getattr(user, "_bpm_group_ids", None)
-    if cached is None:
-        cached = list(user.groups.values_list("id", flat=True))
-        user._bpm_group_ids = cached
-    return cached
-
-
 def candidate_condition(user) -> Q:
     """Tasks the user may claim: a candidate user, or a member of a candidate group.
 
     Written as ``id IN (candidate rows of this user or these groups)`` so PostgreSQL reads
     the few candidate rows through their indexes first, instead of probing every open task.
     """
-    mine = TaskCandidate.objects.filter(Q(user=user) | Q(group_id__in=_group_ids(user))).values("task_id")
+    mine = TaskCandidate.objects.filter(Q(user=user) | Q(group_id__in=group_ids(user))).values("task_id")
     return Q(pk__in=mine)
 
 
@@ -45,7 +38,7 @@ def _candidate_task_ids(user) -> list[int]:
     cached = getattr(user, "_bpm_candidate_task_ids", None)
     if cached is None:
         cached = list(
-            TaskCandidate.objects.filter(Q(user=user) | Q(group_id__in=_group_ids(user))).values_list(
+            TaskCandidate.objects.filter(Q(user=user) | Q(group_id__in=group_ids(user))).values_list(
                 "task_id", flat=True
             )
         )
@@ -88,7 +81,7 @@ def user_owns_process(user, task: HumanTask) -> bool:
 
 
 def user_is_candidate(user, task: HumanTask) -> bool:
-    return TaskCandidate.objects.filter(task=task).filter(Q(user=user) | Q(group_id__in=_group_ids(user))).exists()
+    return TaskCandidate.objects.filter(task=task).filter(Q(user=user) | Q(group_id__in=group_ids(user))).exists()
 
 
 @dataclass

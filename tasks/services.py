@@ -103,7 +103,7 @@ def task_complete(*, task_id: int, user, data: dict[str, Any] | None = None) -> 
     return _complete_visible(task_get(task_id=task_id, user=user), user, data)
 
 
-def _complete_visible(task: HumanTask, user, data: dict[str, Any] | None) -> HumanTask:
+def _complete_visible(task: HumanTask, user, data: dict[str, Any] | None, *, refresh: bool = True) -> HumanTask:
     if task.is_approval:
         raise NotAllowedOnTask("This task is an approval: decide it (approve, reject or request changes).")
     variables = clean_task_data(task.form, task.instance.variables, data or {})
@@ -111,13 +111,17 @@ def _complete_visible(task: HumanTask, user, data: dict[str, Any] | None) -> Hum
         # visibility was checked by the caller: lock the instance, then the task row, and go on
         instance = process_services.lock_instance(task.instance_id)
         locked_task = HumanTask.objects.select_for_update().get(pk=task.pk)
-        return complete_locked(task_id=task.pk, user=user, variables=variables, locked=(instance, locked_task))
+        return complete_locked(
+            task_id=task.pk, user=user, variables=variables, locked=(instance, locked_task), refresh=refresh
+        )
 
 
-def task_complete_step(*, instance_id: int, spiff_task_id: str, user, data: dict[str, Any] | None = None) -> HumanTask:
+def task_complete_step(*, instance_id: int, spiff_task_id: str, user, data: dict[str, Any] | None = None):
     """Complete the human task behind an instance's waiting step under the task rules (the
-    instance API's step route; registered with processes.services in TasksConfig.ready).
-    The task is found and its visibility checked in one read: 404 for a task not theirs."""
+    instance API's step route; registered with processes.services in TasksConfig.ready) and
+    return the instance as the command left it. The task is found and its visibility checked
+    in one read: 404 for a task not theirs; None when no open task waits at that step (the
+    step is of another kind, and processes.services decides what to answer)."""
     task = (
         tasks_visible_to(user)
         .select_related("instance", "definition", "assignee", "owner")
@@ -125,8 +129,12 @@ def task_complete_step(*, instance_id: int, spiff_task_id: str, user, data: dict
         .first()
     )
     if task is None:
-        raise TaskNotFound(f"No open task you may see waits at step {spiff_task_id} of instance {instance_id}")
-    return _complete_visible(task, user, data)
+        if HumanTask.objects.filter(
+            instance_id=instance_id, spiff_task_id=spiff_task_id, status=TaskStatus.OPEN
+        ).exists():
+            raise TaskNotFound(f"No open task you may see waits at step {spiff_task_id} of instance {instance_id}")
+        return None
+    return _complete_visible(task, user, data, refresh=False).instance
 
 
 def complete_locked(
@@ -137,6 +145,7 @@ def complete_locked(
     delegate_may_complete: bool = False,
     before_completing=None,
     locked: tuple | None = None,
+    refresh: bool = True,
 ) -> HumanTask:
     """Inside a transaction: lock the instance, then the task; claim it for a candidate;
     complete its step with ``variables``. Approvals call this after their own checks, and
@@ -144,7 +153,10 @@ def complete_locked(
     before what it caused (the next level, the instance's completion).
 
     ``locked``: (instance, task) as the caller already locked them, in that order, after
-    checking the task is visible to the user: nothing is read or locked again."""
+    checking the task is visible to the user: nothing is read or locked again.
+
+    The task comes back with ``task.instance`` as the command left it; ``refresh=False``
+    skips re-reading the task's own row (for callers that answer with the instance)."""
     if locked is not None:
         instance, task = locked
         if task.status != TaskStatus.OPEN:
@@ -157,7 +169,10 @@ def complete_locked(
         task = _locked(task_id, user)  # visibility (404 for others' tasks), then the row lock
     # the claim's event reads cached configuration; the claim's writes go out with the step's
     with config.versioned(getattr(instance, "config_token", None)), writes.deferred():
-        return _complete_claimed(task, task_id, user, variables, instance, delegate_may_complete, before_completing)
+        task = _complete_claimed(task, task_id, user, variables, instance, delegate_may_complete, before_completing)
+    if refresh:
+        task.refresh_from_db()
+    return task
 
 
 def _complete_claimed(task, task_id, user, variables, instance, delegate_may_complete, before_completing) -> HumanTask:
@@ -176,10 +191,9 @@ def _complete_claimed(task, task_id, user, variables, instance, delegate_may_com
         raise TaskAlreadyClaimed(f"Task {task_id} is claimed by {task.assignee}")
     if before_completing is not None:
         before_completing(task)
-    process_services.instance_complete_step(
+    task.instance = process_services.instance_complete_step(
         instance_id=task.instance_id, spiff_task_id=str(task.spiff_task_id), data=variables, user=user, locked=instance
     )
-    task.refresh_from_db()
     return task
 
 

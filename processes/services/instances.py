@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from bpm.exceptions import InvalidInput
@@ -117,9 +118,11 @@ def instance_complete_step(
     """Complete a waiting user or manual task of an instance with data, then run until it waits.
 
     ``locked``: the instance as the caller locked it in this transaction (``lock_instance``),
-    so the row is not read and locked a second time."""
+    so the row is not read and locked a second time. That caller's transaction is the
+    command: a failure here fails all of it, so no savepoint is taken (it would also split
+    the command's writes into several statements)."""
     variable_rules.check(data, field="data")
-    with transaction.atomic():
+    with transaction.atomic(savepoint=locked is None):
         instance = locked if locked is not None and locked.pk == instance_id else _lock_instance(instance_id)
         _refuse_suspended(instance)
         if instance.status != InstanceStatus.RUNNING:
@@ -155,7 +158,8 @@ HUMAN_STEP_KINDS = (WaitKind.USER, WaitKind.MANUAL)
 
 
 def register_human_step_completer(completer) -> None:
-    """``completer(instance_id=, spiff_task_id=, data=, user=)`` completes a human step under the task rules."""
+    """``completer(instance_id=, spiff_task_id=, data=, user=)`` completes a human step under the
+    task rules and returns the instance, or None when no open task waits at that step."""
     _HUMAN_STEP_COMPLETER[:] = [completer]
 
 
@@ -164,18 +168,21 @@ def step_complete(*, instance_id: int, spiff_task_id: str, data: dict[str, Any] 
 
     A user or manual task goes through the task rules; a receive task without a message is
     triggered here; a service task waits for its connector job and events for their message,
-    signal or timer, so neither is completed here."""
+    signal or timer, so neither is completed here.
+
+    The task rules are asked first: on the common path (an open task at that step) the
+    waiting-step row is never read, and the answer is the instance as the command left it."""
+    if _HUMAN_STEP_COMPLETER:
+        instance = _HUMAN_STEP_COMPLETER[0](
+            instance_id=instance_id, spiff_task_id=str(spiff_task_id), data=data, user=user
+        )
+        if instance is not None:
+            return _answered(instance)
     step = WaitingStep.objects.filter(instance_id=instance_id, spiff_task_id=spiff_task_id).first()
     if step is None:
         raise StepNotWaiting(f"Instance {instance_id} does not wait at step {spiff_task_id}")
     if step.kind in HUMAN_STEP_KINDS and _HUMAN_STEP_COMPLETER:
-        _HUMAN_STEP_COMPLETER[0](instance_id=instance_id, spiff_task_id=str(spiff_task_id), data=data, user=user)
-        # what the answer shows, in three reads (not one per relation)
-        return (
-            ProcessInstance.objects.select_related("definition", "started_by")
-            .prefetch_related("waiting_steps", "incidents")
-            .get(pk=instance_id)
-        )
+        raise StepNotWaiting(f"No open task waits at step {spiff_task_id} of instance {instance_id}")
     if step.kind == WaitKind.RECEIVE:  # Camunda's "signal the execution": triggered from outside
         return instance_complete_step(instance_id=instance_id, spiff_task_id=str(spiff_task_id), data=data, user=user)
     how = {
@@ -192,6 +199,18 @@ def step_complete(*, instance_id: int, spiff_task_id: str, data: dict[str, Any] 
         "An administrator can force-complete it with a reason.",
         details={"element_id": step.element_id, "kind": step.kind},
     )
+
+
+def _answered(instance: ProcessInstance) -> ProcessInstance:
+    """The instance as a command left it, ready for the API's answer: its starter and what it
+    waits at come from the command when it knows them; its incidents are read."""
+    if "started_by" not in instance._state.fields_cache and instance.started_by_id:
+        instance.started_by  # noqa: B018 - one read, for the answer
+    prefetch = ["incidents"]
+    if "waiting_steps" not in getattr(instance, "_prefetched_objects_cache", {}):
+        prefetch.append("waiting_steps")
+    prefetch_related_objects([instance], *prefetch)
+    return instance
 
 
 def user_may_force_complete(user) -> bool:

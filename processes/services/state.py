@@ -256,6 +256,8 @@ def _sync_waiting_points(
         # A new instance waits exactly where the rows were just inserted and has no incident
         # yet: the response reads both from here instead of asking the database again.
         _known_rows(instance, waiting_steps=inserted, incidents=[])
+    elif not any(key in current for key in existing):
+        _known_rows(instance, waiting_steps=inserted)  # every earlier row closed: only the new ones are left
     return [
         _history(
             instance,
