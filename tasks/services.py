@@ -103,7 +103,7 @@ def task_complete(*, task_id: int, user, data: dict[str, Any] | None = None) -> 
     return _complete_visible(task_get(task_id=task_id, user=user), user, data)
 
 
-def _complete_visible(task: HumanTask, user, data: dict[str, Any] | None, *, refresh: bool = True) -> HumanTask:
+def _complete_visible(task: HumanTask, user, data: dict[str, Any] | None) -> HumanTask:
     if task.is_approval:
         raise NotAllowedOnTask("This task is an approval: decide it (approve, reject or request changes).")
     variables = clean_task_data(task.form, task.instance.variables, data or {})
@@ -111,30 +111,44 @@ def _complete_visible(task: HumanTask, user, data: dict[str, Any] | None, *, ref
         # visibility was checked by the caller: lock the instance, then the task row, and go on
         instance = process_services.lock_instance(task.instance_id)
         locked_task = HumanTask.objects.select_for_update().get(pk=task.pk)
-        return complete_locked(
-            task_id=task.pk, user=user, variables=variables, locked=(instance, locked_task), refresh=refresh
-        )
+        return complete_locked(task_id=task.pk, user=user, variables=variables, locked=(instance, locked_task))
 
 
 def task_complete_step(*, instance_id: int, spiff_task_id: str, user, data: dict[str, Any] | None = None):
     """Complete the human task behind an instance's waiting step under the task rules (the
     instance API's step route; registered with processes.services in TasksConfig.ready) and
-    return the instance as the command left it. The task is found and its visibility checked
-    in one read: 404 for a task not theirs; None when no open task waits at that step (the
-    step is of another kind, and processes.services decides what to answer)."""
-    task = (
-        tasks_visible_to(user)
-        .select_related("instance", "definition", "assignee", "owner")
-        .filter(instance_id=instance_id, spiff_task_id=spiff_task_id, status=TaskStatus.OPEN)
-        .first()
-    )
-    if task is None:
-        if HumanTask.objects.filter(
-            instance_id=instance_id, spiff_task_id=spiff_task_id, status=TaskStatus.OPEN
-        ).exists():
-            raise TaskNotFound(f"No open task you may see waits at step {spiff_task_id} of instance {instance_id}")
-        return None
-    return _complete_visible(task, user, data, refresh=False).instance
+    return the instance as the command left it, or None when no task was ever opened at that
+    step (a step of another kind: processes.services decides what to answer).
+
+    The instance id is known, so its row is locked first (the usual order) and the task is
+    found, checked for visibility and locked in one read: 404 for a task not theirs, 409 for
+    one already completed."""
+    with transaction.atomic():
+        instance = process_services.lock_instance(instance_id)
+        task = (
+            tasks_visible_to(user)
+            .select_for_update(of=("self",))
+            .select_related("assignee", "owner")
+            .filter(instance_id=instance_id, spiff_task_id=spiff_task_id, status=TaskStatus.OPEN)
+            .first()
+        )
+        if task is None:
+            status = (
+                HumanTask.objects.filter(instance_id=instance_id, spiff_task_id=spiff_task_id)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if status == TaskStatus.OPEN:
+                raise TaskNotFound(f"No open task you may see waits at step {spiff_task_id} of instance {instance_id}")
+            if status is not None:
+                raise TaskNotOpen(f"The task at step {spiff_task_id} is already {status}")
+            return None
+        if task.is_approval:
+            raise NotAllowedOnTask("This task is an approval: decide it (approve, reject or request changes).")
+        variables = clean_task_data(task.form, instance.variables, data or {})
+        return complete_locked(
+            task_id=task.pk, user=user, variables=variables, locked=(instance, task), refresh=False
+        ).instance
 
 
 def complete_locked(

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from processes import services
-from tasks.exceptions import TaskNotFound
+from tasks.exceptions import TaskNotFound, TaskNotOpen
 from tasks.models import HumanTask
 from tasks.services import task_complete_step
 from tests.processes.factories import bpmn, chain, deploy_one
@@ -38,11 +38,19 @@ def test_a_step_of_a_candidate_is_claimed_and_completed():
     assert (task.status, task.assignee_id, answered.status) == ("completed", payer.pk, "completed")
 
 
-def test_a_step_with_no_open_task_is_left_to_the_instance_services():
+def test_a_step_with_no_task_is_left_to_the_instance_services():
+    instance, step = _started()
+    HumanTask.objects.filter(instance=instance).delete()
+    outsider = get_user_model().objects.create_user("outsider")
+    assert task_complete_step(instance_id=instance.pk, spiff_task_id=step, user=outsider) is None
+
+
+def test_a_step_whose_task_was_completed_meanwhile_is_a_conflict():
     instance, step = _started()
     HumanTask.objects.filter(instance=instance).update(status="completed")
     outsider = get_user_model().objects.create_user("outsider")
-    assert task_complete_step(instance_id=instance.pk, spiff_task_id=step, user=outsider) is None
+    with pytest.raises(TaskNotOpen):
+        task_complete_step(instance_id=instance.pk, spiff_task_id=step, user=outsider)
 
 
 def test_the_step_route_answers_with_what_the_instance_now_waits_at():
