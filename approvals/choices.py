@@ -7,3 +7,7 @@ class Outcome(models.TextChoices):
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
     CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
+
+# What the approver does, for messages ("A comment is required to reject.")
+OUTCOME_VERBS = {Outcome.APPROVED: "approve", Outcome.REJECTED: "reject", Outcome.CHANGES_REQUESTED: "request changes"}

@@ -13,6 +13,7 @@ from tasks.choices import DelegationState
 from tasks.forms import clean_task_data
 from tasks.models import HumanTask
 
+from .choices import OUTCOME_VERBS
 from .conventions import COMMENT_REQUIRED, ApprovalConfig, approval_config
 from .exceptions import FourEyesViolation, NotAnApproval
 from .models import Approval, Outcome, Substitute
@@ -61,7 +62,7 @@ def approval_decide(
         raise ValidationError({"outcome": [f"Choose one of: {allowed}."]})
     comment = (comment or "").strip()
     if outcome in COMMENT_REQUIRED and not comment:
-        raise ValidationError({"comment": [f"A comment is required to {Outcome(outcome).label.lower()}."]})
+        raise ValidationError({"comment": [f"A comment is required to {OUTCOME_VERBS[outcome]}."]})
     variables = clean_task_data(task.form, task.instance.variables, data or {}) if task.form else {}
     variables.update(
         {config.variable: outcome, f"{config.variable}_comment": comment, f"{config.variable}_by": user.get_username()}

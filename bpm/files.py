@@ -43,5 +43,20 @@ def csv_response(filename: str, rows: list[dict]) -> HttpResponse:
     if rows:
         writer = csv.DictWriter(response, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return response
+
+
+def csv_cell(value) -> str:
+    """A value as a spreadsheet reads it: true/false, empty for none, numbers in fixed point
+    with at most three decimals (seconds to the millisecond, rates to a tenth of a percent)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = f"{value:.3f}".rstrip("0").rstrip(".")
+        return "0" if text in ("", "-0") else text
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

@@ -212,6 +212,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Deploy BPMN 2.0 definitions, run instances, complete tasks, correlate messages.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from npm (swagger-ui-dist, copied by scripts/setup.sh): no CDN, works offline
+    "SWAGGER_UI_DIST": f"/{STATIC_URL.strip('/')}/vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL.strip('/')}/favicon.svg",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "bpm.api.schema.add_problem_responses",

@@ -10,6 +10,8 @@ from integrations import views as integration_views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tasks:inbox", permanent=False)),
+    # browsers ask for /favicon.ico on pages without a <link rel=icon> (the admin, raw files)
+    path("favicon.ico", RedirectView.as_view(url=f"/{settings.STATIC_URL.strip('/')}/favicon.svg", permanent=True)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -45,6 +45,12 @@ def owned_keys(user) -> list[str]:
     return sorted(set(_keys_with_object_perm(user, [OWN]).values_list("key", flat=True)))
 
 
+def process_names(keys: list[str]) -> dict[str, str]:
+    """Each key's name as its newest version has it (one query)."""
+    rows = ProcessDefinition.objects.filter(key__in=keys).order_by("key", "version").values_list("key", "name")
+    return {key: name for key, name in rows if name}
+
+
 def target_seconds(key: str) -> float | None:
     return targets_seconds([key]).get(key)
 
@@ -145,12 +151,14 @@ def figures_by_process(
         .order_by()
     }
     open_incidents = dict(incidents.values_list("instance__process_key").annotate(n=Count("id")).order_by())
+    names = process_names(keys)
     figures = {}
     for key in keys:
         statuses, starts, ends = by_status.get(key, {}), per_day_started.get(key, {}), per_day_completed.get(key, {})
         tasks_of = task_counts.get(key, {})
         figures[key] = {
             "key": key,
+            "name": names.get(key) or key,
             "version": version,
             "since": window.since,
             "until": window.until,

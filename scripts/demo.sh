@@ -6,9 +6,12 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # shellcheck disable=SC1091
 . .venv/bin/activate
-export DEBUG=${DEBUG:-true}
+# the demo's settings (scripts/demo.env; manage.py uses them too when nothing is configured)
+while IFS='=' read -r name value; do
+  case "$name" in ''|\#*) continue ;; esac
+  [ -n "${!name:-}" ] || export "$name=$value"
+done < scripts/demo.env
 export DATABASE_URL=${DATABASE_URL:-sqlite:///$(pwd)/db.sqlite3}
-export CELERY_TASK_ALWAYS_EAGER=${CELERY_TASK_ALWAYS_EAGER:-true}
 python manage.py migrate --noinput
 python manage.py load_demo
 ADDR=${ADDR:-127.0.0.1:8000}

@@ -16,18 +16,20 @@ if [ ! -f "$STAMP" ]; then
   python -m pip install -q -r "$REQ"
   touch "$STAMP"
 fi
-# Front-end packages (bpmn-js viewer, Chart.js, form-js viewer) come from npm and are served as
+# Front-end packages (bpmn-js viewer, Chart.js, form-js viewer, Swagger UI) come from npm and are served as
 # static files: no CDN at run time.
 if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ ! -f static/vendor/chart.js/chart.umd.min.js ] \
-  || [ ! -f static/vendor/form-js/form-viewer.umd.js ]; then
+  || [ ! -f static/vendor/form-js/form-viewer.umd.js ] || [ ! -f static/vendor/swagger-ui/swagger-ui-bundle.js ]; then
   if command -v npm >/dev/null; then
     npm ci --silent --no-audit --no-fund
-    mkdir -p static/vendor/bpmn-js static/vendor/chart.js static/vendor/form-js
+    mkdir -p static/vendor/bpmn-js static/vendor/chart.js static/vendor/form-js static/vendor/swagger-ui
     cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js static/vendor/bpmn-js/
     cp -r node_modules/bpmn-js/dist/assets/. static/vendor/bpmn-js/
     cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.js/
     cp node_modules/@bpmn-io/form-js/dist/form-viewer.umd.js static/vendor/form-js/
     cp -r node_modules/@bpmn-io/form-js/dist/assets/. static/vendor/form-js/
+    cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui-standalone-preset.js,swagger-ui.css} \
+      static/vendor/swagger-ui/
   else
     echo "npm not found: the diagram viewer, charts and Camunda Forms rendering will be missing (install Node.js and npm)." >&2
   fi

@@ -301,7 +301,11 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         else:
             definition = get_object_or_404(visible, key=v["definition_key"], is_active=True)
         if not selectors.user_can_start(request.user, definition):
-            raise PermissionDenied("You may not start this process.")
+            raise PermissionDenied(
+                f"You may not start {definition.key}: an owner grants the start right on the process "
+                f"page (Access), or run `manage.py process_access grant {definition.key} start "
+                f"--user {request.user.get_username()}`."
+            )
         instance = services.instance_start(
             definition=definition, variables=v["variables"], business_key=v["business_key"], user=request.user
         )

@@ -110,10 +110,10 @@ def test_a_change_request_sends_the_request_back_to_its_initiator(purchase, peop
 
 def test_rejecting_or_requesting_changes_needs_a_comment(purchase, people):
     instance = purchase(500, people["requester"])
-    for outcome in ("rejected", "changes_requested"):
+    for outcome, verb in (("rejected", "reject"), ("changes_requested", "request changes")):
         with pytest.raises(ValidationError) as raised:
             decide(instance, people["lead"], outcome, "  ")
-        assert "comment" in raised.value.message_dict
+        assert raised.value.message_dict["comment"] == [f"A comment is required to {verb}."]
 
 
 def test_an_outcome_the_task_does_not_offer_is_refused(purchase, people):

@@ -5,10 +5,8 @@ import os
 
 import pytest
 from django.core.management import call_command
-from guardian.shortcuts import assign_perm
 
 from processes import services
-from processes.models import ProcessDefinition
 from tasks.models import HumanTask
 from tests.browser import BROWSER_MARKS, SCREENSHOTS, login
 
@@ -19,10 +17,7 @@ pytestmark = BROWSER_MARKS
 def test_an_owner_sees_charts_and_the_heat_overlay_and_a_stranger_sees_nothing(page, live_server):
     from django.contrib.auth import get_user_model
 
-    call_command("load_demo", stdout=open(os.devnull, "w"))
-    owner = get_user_model().objects.get(username="owner")
-    leave = ProcessDefinition.objects.filter(key="leave_request").first()
-    assign_perm("processes.own_process", owner, leave)
+    call_command("load_demo", stdout=open(os.devnull, "w"))  # the demo's owner owns the demo processes
     approver = get_user_model().objects.get(username="approver")
     for task in HumanTask.objects.filter(process_key="leave_request", status="open")[:1]:
         services.instance_complete_step(
@@ -33,7 +28,8 @@ def test_an_owner_sees_charts_and_the_heat_overlay_and_a_stranger_sees_nothing(p
     page.wait_for_selector("#chart-per-day[data-drawn=true]")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard-overview.png"), full_page=True)
-    page.click("#processes >> text=leave_request")
+    assert "leave_request" in page.inner_text("#processes")  # the key beside the name
+    page.click("#processes >> text=Leave request")
     page.wait_for_selector("#heat svg g.hot")
     page.wait_for_selector("#chart-per-day[data-drawn=true]")
     page.screenshot(path=str(SCREENSHOTS / "dashboard-process.png"), full_page=True)
@@ -54,3 +50,4 @@ def test_an_owner_sees_charts_and_the_heat_overlay_and_a_stranger_sees_nothing(p
     page.goto(f"{live_server.url}/dashboards/")
     page.wait_for_selector("#no-processes")
     assert "leave_request" not in page.content()
+    assert "process_access grant KEY own --user user" in page.inner_text("#no-processes")

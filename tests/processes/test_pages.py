@@ -89,6 +89,31 @@ def test_the_instance_page_shows_history_waiting_steps_and_variables(client, adm
     assert 'data-current="t"' in page
 
 
+def test_variables_show_as_json_not_python(client, admin_user):
+    definition = deploy_one(bpmn("web", chain('<bpmn:userTask id="t" name="Check"/>')))
+    variables = {"ok": False, "none": None, "items": {"a": [1, 2.5]}, "name": "Ann"}
+    instance = services.instance_start(definition=definition, variables=variables)
+    client.force_login(admin_user)
+    page = client.get(reverse("processes:instance-detail", args=[instance.pk])).content.decode()
+    section = page[page.index('id="variables"') :]
+    for shown in ("<td>false</td>", "<td>null</td>", "{&quot;a&quot;: [1, 2.5]}", "<td>Ann</td>"):
+        assert shown in section
+    assert "False" not in section and "None" not in section
+
+
+def test_an_instance_stopped_by_an_error_says_so_in_words(client, admin_user):
+    from processes.models import ProcessInstance
+
+    definition = deploy_one(bpmn("web", chain('<bpmn:userTask id="t" name="Check"/>')))
+    instance = services.instance_start(definition=definition)
+    ProcessInstance.objects.filter(pk=instance.pk).update(status="error", error_element_id="calc")
+    instance.waiting_steps.all().delete()
+    client.force_login(admin_user)
+    page = client.get(reverse("processes:instance-detail", args=[instance.pk])).content.decode()
+    assert "the instance stopped with an error at calc." in page
+    assert "is error" not in page
+
+
 def test_the_compare_page_lists_changes(client, admin_user):
     v1 = deploy_one(bpmn("d", chain('<bpmn:userTask id="a" name="One"/>')))
     v2 = deploy_one(bpmn("d", chain('<bpmn:userTask id="a" name="Two"/>')))

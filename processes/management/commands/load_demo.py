@@ -20,6 +20,8 @@ DEMO_USERS = [
 ]
 
 
+DEMO_OWNERS = ["owner", "designer"]  # users with the Process Owner role above
+
 DEMO_INSTANCES = [
     # process key, business key, variables, started by
     ("leave_request", "LEAVE-1", {"employee": "Ada Lovelace", "days": 5, "start_date": "2026-12-21"}, "user"),
@@ -48,10 +50,20 @@ class Command(BaseCommand):
 
                 user.user_permissions.add(Permission.objects.get(codename="start_instance"))
         call_command("deploy_definitions", str(DEMO_DIR))
+        self._give_owners_their_processes()
         self._start_demo_instances()
         self.stdout.write(self.style.SUCCESS("Demo ready. Log in as (username / password):"))
         for username, password, roles, superuser in DEMO_USERS:
             self.stdout.write(f"  {username} / {password}   {'administrator' if superuser else ', '.join(roles)}")
+
+    def _give_owners_their_processes(self) -> None:
+        """The demo's process owners own every demo process: their dashboards have figures."""
+        from processes.models import ProcessDefinition
+        from processes.services import definition_grant
+
+        for definition in ProcessDefinition.objects.filter(is_active=True):
+            for username in DEMO_OWNERS:
+                definition_grant(definition=definition, perm="own_process", kind="user", name=username)
 
     def _start_demo_instances(self) -> None:
         """Start a few requests so approvers find work in their inbox at once (only on an empty database)."""
