@@ -96,6 +96,11 @@ TEMPLATES = [
 # The embedded default is SQLite so the demo needs nothing installed; production and tests use PostgreSQL.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's server and its job runner write to one file: a write transaction takes the lock
+    # when it begins (IMMEDIATE) and waits for it, instead of failing with "database is locked"
+    # when a reader turns writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 # Keep connections between requests (seconds); 0 closes them after each request.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # Behind pgbouncer in transaction mode, server-side cursors (QuerySet.iterator) must be off.

@@ -3,7 +3,8 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
 
 from .models import InAppNotification
 
@@ -22,15 +23,18 @@ def notification_read_all(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def notification_open(request, pk):
+    """A plain link (so it opens in a new tab too): marks the item read, then goes where it points."""
     item = InAppNotification.objects.filter(user=request.user, pk=pk).first()
     if item is None:
         return redirect("notifications:list")
     if item.read_at is None:
         item.read_at = timezone.now()
         item.save(update_fields=["read_at"])
-    return redirect(item.link or "notifications:list")
+    if not item.link or not url_has_allowed_host_and_scheme(item.link, allowed_hosts={request.get_host()}):
+        return redirect("notifications:list")
+    return redirect(item.link)
 
 
 @login_required

@@ -117,6 +117,17 @@ def _checksum(*parts: bytes) -> str:
     return digest.hexdigest()
 
 
+def _process_checksum(info, report, file_by_name: dict, form_files: list) -> str:
+    """What makes a new version of a process: its own file, and the decision tables and forms
+    of the upload it uses. A file of the bundle it does not use changes nothing (as Camunda's
+    deploy-changed-only); with exactly its own tables and forms beside it the checksum is the
+    one earlier releases stored."""
+    uses = {report.decisions[d] for d in info.called_decisions if d in report.decisions} | info.form_files
+    checksum_of = {f.name: f.checksum for f in report.dmn_files + form_files}
+    dependencies = _checksum(*sorted(checksum_of[name].encode() for name in uses if name in checksum_of))
+    return _checksum(file_by_name[info.file].content, dependencies.encode())
+
+
 def definition_deploy(
     *,
     files: Iterable[tuple[str, bytes]],
@@ -156,6 +167,7 @@ def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> li
     in Camunda (which fails only when the form is opened): the compatibility note says the
     task then takes any data."""
     notes = []
+    file_of = {id(form): name for name, form in forms_by_file.items()}
     for info in processes.values():
         for element_id, element in info.elements.items():
             camunda = element.get("camunda") or {}
@@ -177,6 +189,7 @@ def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> li
                 )
                 continue
             camunda["formFields"] = form.fields
+            info.form_files.add(file_of[id(form)])
             if form.schema is not None:
                 camunda["formSchema"] = form.schema  # the task page renders it with form-js
             element["camunda"] = camunda
@@ -258,9 +271,7 @@ def _deploy(*, files: Iterable[tuple[str, bytes]], user, source: str, name: str)
         ):
             latest_by_key.setdefault(definition.key, definition)
         file_by_name = {f.name: f for f in report.bpmn_files + report.dmn_files}
-        # a changed decision table or form makes a new version of the processes deployed with it
-        dmn_checksum = _checksum(*sorted(f.checksum.encode() for f in report.dmn_files + form_files))
-        checksums = {info.key: _checksum(file_by_name[info.file].content, dmn_checksum.encode()) for info in executable}
+        checksums = {info.key: _process_checksum(info, report, file_by_name, form_files) for info in executable}
         changed = [
             i
             for i in executable

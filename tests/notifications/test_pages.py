@@ -117,3 +117,26 @@ def test_administrators_by_role_manage_subscriptions_through_the_api(client, adm
     rotated = client.post(f"/api/v1/webhook-subscriptions/{pk}/rotate-secret/")
     assert rotated.json()["secret"].startswith("whsec_")
     assert client.delete(f"/api/v1/webhook-subscriptions/{pk}/").status_code == 204
+
+
+def test_a_notification_is_a_link_that_opens_in_a_new_tab_and_marks_it_read(client):
+    from notifications.models import InAppNotification
+
+    ann = user("ann")
+    item = InAppNotification.objects.create(user=ann, event_type="x", title="Task for you", link="/tasks/7/")
+    client.force_login(ann)
+    page = client.get("/notifications/").content.decode()
+    assert f'<a href="/notifications/{item.pk}/open/">Task for you</a>' in page
+    response = client.get(f"/notifications/{item.pk}/open/")
+    assert response.status_code == 302 and response["Location"] == "/tasks/7/"
+    item.refresh_from_db()
+    assert item.read_at is not None
+
+
+def test_a_notification_never_sends_its_reader_to_another_site(client):
+    from notifications.models import InAppNotification
+
+    ann = user("ann")
+    item = InAppNotification.objects.create(user=ann, event_type="x", title="t", link="https://evil.example/")
+    client.force_login(ann)
+    assert client.get(f"/notifications/{item.pk}/open/")["Location"] == "/notifications/"

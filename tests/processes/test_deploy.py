@@ -269,3 +269,38 @@ def test_each_uploaded_file_is_parsed_once_per_deploy(monkeypatch):
     )
     deploy(two_processes)
     assert len(parses) == 1  # the scan, the validation, both processes' specs and the metadata share it
+
+
+def _bundle(*files):
+    return services.definition_deploy(files=list(files))
+
+
+PLAIN = bpmn("plain", chain('<bpmn:userTask id="t"/>'))
+RATED = bpmn(
+    "rated",
+    chain(
+        '<bpmn:businessRuleTask id="rate" camunda:decisionRef="level" camunda:resultVariable="rating" '
+        'camunda:mapDecisionResult="singleEntry"/>'
+    ),
+)
+
+
+def test_an_unchanged_diagram_in_a_bundle_with_a_new_table_it_does_not_use_keeps_its_version():
+    _bundle(("plain.bpmn", PLAIN))
+    result = _bundle(("plain.bpmn", PLAIN), ("level.dmn", DMN_ALONE))
+    assert [d.key for d in result.created] == [] and [(d.key, d.version) for d in result.unchanged] == [("plain", 1)]
+    assert [(d.key, d.version) for d in result.decisions_created] == [("level", 1)]
+
+
+def test_a_changed_table_makes_a_new_version_of_the_process_that_uses_it_only():
+    _bundle(("plain.bpmn", PLAIN), ("rated.bpmn", RATED), ("level.dmn", DMN_ALONE))
+    changed = DMN_ALONE.replace(b'"high"', b'"very high"')
+    result = _bundle(("plain.bpmn", PLAIN), ("rated.bpmn", RATED), ("level.dmn", changed))
+    assert [(d.key, d.version) for d in result.created] == [("rated", 2)]
+    assert [(d.key, d.version) for d in result.unchanged] == [("plain", 1)]
+
+
+def test_the_same_bundle_deployed_again_creates_nothing():
+    _bundle(("plain.bpmn", PLAIN), ("rated.bpmn", RATED), ("level.dmn", DMN_ALONE))
+    result = _bundle(("plain.bpmn", PLAIN), ("rated.bpmn", RATED), ("level.dmn", DMN_ALONE))
+    assert result.deployment is None and result.created == [] and result.decisions_created == []

@@ -81,6 +81,7 @@ class ProcessInfo:
     file: str
     called_processes: set[str] = field(default_factory=set)
     called_decisions: set[str] = field(default_factory=set)
+    form_files: set[str] = field(default_factory=set)  # Camunda Forms of the upload it uses (deploy fills it)
     elements: dict[str, dict] = field(default_factory=dict)
     message_names: set[str] = field(default_factory=set)
     has_message_start: bool = False
