@@ -1,5 +1,5 @@
 # Everyday targets. The README's two commands are scripts/demo.sh and scripts/test.sh.
-.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards bench-scripts bench-loops bench-external bench-retention bench-migration
+.PHONY: setup run demo worker beat test test-fast lint format check schema bench bench-api bench-dashboards bench-scripts bench-loops bench-external bench-retention bench-migration bench-scale
 
 setup:            ## create .venv, install requirements and front-end packages
 	bash scripts/setup.sh --dev
@@ -48,6 +48,9 @@ bench-retention:  ## history clean-up of 1,000,000 rows and the latency beside i
 
 bench-migration:  ## 10,000 instances migrated as a batch and the API's latency beside it (DATABASE_URL, default bpm_bench_migration)
 	.venv/bin/python bench/migration.py
+
+bench-scale:      ## one node against two (gunicorn + Celery each, pinned to a core), nothing done twice (DATABASE_URL, default bpm_bench_scale)
+	.venv/bin/python bench/scale_out.py --pin
 
 bench-dashboards: ## dashboard pages over 100,000 instances (DATABASE_URL, default bpm_bench_dash)
 	.venv/bin/python bench/dashboards.py
