@@ -96,10 +96,14 @@ class InboxQuery:
     search: str = ""
     sort: str = "due"  # due, priority, created, completed
     status: str = "open"  # open, completed, cancelled (ended tasks: those the user completed)
+    # Camunda's follow-up date: "due" leaves out open tasks whose follow-up date is still ahead
+    # (the inbox's default), "all" shows them too (the API's default, as Camunda's REST API)
+    follow_up: str = "due"
 
     @classmethod
-    def from_params(cls, params) -> InboxQuery:
-        """The inbox's filters from a query string: the same for the page and the API."""
+    def from_params(cls, params, *, follow_up: str = "due") -> InboxQuery:
+        """The inbox's filters from a query string: the same for the page and the API
+        (``follow_up`` is the default when the string does not say)."""
         try:
             priority = int(params["priority"]) if params.get("priority") else None
         except ValueError:
@@ -113,6 +117,7 @@ class InboxQuery:
             search=params.get("q", "").strip(),
             sort=params.get("sort", "due"),
             status=params.get("status", "open") or "open",
+            follow_up=params.get("follow_up") if params.get("follow_up") in FOLLOW_UPS else follow_up,
         )
 
 
@@ -123,6 +128,12 @@ SORTS = {
     "completed": ["-completed_at", "-id"],
 }
 TASK_STATUSES = ("open", "completed", "cancelled")
+FOLLOW_UPS = ("due", "all")
+
+
+def _follow_up_due(qs: QuerySet[HumanTask], now=None) -> QuerySet[HumanTask]:
+    """Open tasks without a follow-up date, or whose follow-up date has come."""
+    return qs.filter(Q(follow_up_at__isnull=True) | Q(follow_up_at__lte=now or timezone.now()))
 
 
 def inbox_list(user, query: InboxQuery) -> QuerySet[HumanTask]:
@@ -142,6 +153,8 @@ def inbox_list(user, query: InboxQuery) -> QuerySet[HumanTask]:
         qs = HumanTask.objects.filter(status=TaskStatus.OPEN, assignee=user)
     if query.view == "all":
         qs = qs.select_related("assignee")
+    if query.follow_up == "due":
+        qs = _follow_up_due(qs)
     return _filtered(qs, query)
 
 
@@ -163,10 +176,11 @@ def _filtered(qs: QuerySet[HumanTask], query: InboxQuery, default_sort: str = "d
 
 
 def inbox_counts(user) -> dict[str, int]:
-    """Counts for the navigation: my open tasks and unclaimed tasks I may claim."""
+    """Counts for the navigation: my open tasks and unclaimed tasks I may claim, as the inbox
+    shows them (without tasks whose follow-up date is still ahead)."""
     return {
-        "mine": HumanTask.objects.filter(status=TaskStatus.OPEN, assignee=user).count(),
-        "group": group_tasks(user).count(),
+        "mine": _follow_up_due(HumanTask.objects.filter(status=TaskStatus.OPEN, assignee=user)).count(),
+        "group": _follow_up_due(group_tasks(user)).count(),
     }
 
 

@@ -49,7 +49,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
             return HumanTask.objects.none()
         if self.action == "list":
-            query = selectors.InboxQuery.from_params(self.request.query_params)
+            query = selectors.InboxQuery.from_params(self.request.query_params, follow_up="all")
             if query.status not in selectors.TASK_STATUSES:
                 raise ValidationError({"status": [f"Use one of: {', '.join(selectors.TASK_STATUSES)}."]})
             return selectors.inbox_list(self.request.user, query)

@@ -26,6 +26,7 @@ def test_an_approver_claims_fixes_a_form_error_completes_and_the_next_task_reach
     page.click("#claim")
     page.wait_for_selector("#task-assignee:has-text('approver')")
 
+    assert "group Approver" in page.inner_text("#task-candidates")
     page.fill("input[name=comment]", "Enjoy the holidays")
     page.click("#complete")  # "approved" is required and left empty
     page.wait_for_selector("#field-approved .field-error")
@@ -36,6 +37,9 @@ def test_an_approver_claims_fixes_a_form_error_completes_and_the_next_task_reach
     page.check("#field-approved input[value=true]")
     page.click("#complete")
     page.wait_for_selector("text=Completed “Approve leave”")
+    page.click("#tab-done")
+    page.wait_for_selector("#inbox >> text=Approve leave")
+    page.screenshot(path=str(SCREENSHOTS / "done-by-me.png"), full_page=True)
 
     page.click("text=Log out")
     login(page, live_server, "user", "user")

@@ -73,3 +73,45 @@ def test_the_inbox_shows_due_badges(client, clerk):
     client.force_login(clerk)
     page = client.get(reverse("tasks:inbox") + "?view=group").content.decode()
     assert "Late one" in page and "badge overdue" in page
+
+
+def test_the_task_page_names_its_candidates(client, clerk, task):
+    from tasks.models import TaskCandidate
+
+    TaskCandidate.objects.create(task=task, user=user("lee"))
+    client.force_login(clerk)
+    page = client.get(reverse("tasks:task-detail", args=[task.pk])).content.decode()
+    candidates = page[page.index('id="task-candidates"') :].split("</p>")[0]
+    assert "group <b>clerks</b>" in candidates and "<b>lee</b>" in candidates
+
+
+def test_done_by_me_lists_the_tasks_i_completed(client, clerk, task):
+    client.force_login(clerk)
+    client.post(reverse("tasks:task-complete", args=[task.pk]), {"size": "l"})
+    done = client.get(reverse("tasks:inbox") + "?view=mine&status=completed").content.decode()
+    assert 'id="tab-done"' in done and "Fill" in done
+    assert "Fill" not in client.get(reverse("tasks:inbox") + "?view=mine").content.decode()
+
+
+FOLLOW_UP_LATER = (
+    '<bpmn:userTask id="later" name="Call back" camunda:candidateGroups="clerks" '
+    'camunda:followUpDate="2999-01-01T00:00:00Z"/>'
+)
+
+
+def test_a_task_whose_follow_up_date_is_ahead_is_left_out_of_the_inbox_until_asked_for(client, clerk):
+    start(task_process(FOLLOW_UP_LATER))
+    client.force_login(clerk)
+    group = client.get(reverse("tasks:inbox") + "?view=group").content.decode()
+    assert "Call back" not in group and 'id="show-follow-up"' in group
+    asked = client.get(reverse("tasks:inbox") + "?view=group&follow_up=all").content.decode()
+    assert "Call back" in asked and "follow up 2999-01-01" in asked
+
+
+def test_the_api_lists_tasks_to_follow_up_later_unless_asked_to_leave_them_out(client, clerk):
+    start(task_process(FOLLOW_UP_LATER))
+    client.force_login(clerk)
+    listed = client.get("/api/v1/tasks/?view=group").json()
+    assert [t["name"] for t in listed["results"]] == ["Call back"]
+    due = client.get("/api/v1/tasks/?view=group&follow_up=due").json()
+    assert due["results"] == []
