@@ -47,6 +47,11 @@ class StartInstanceForm(forms.Form):
         help_text="Start variables as a JSON object.",
     )
 
+    def __init__(self, *args, allow_variables: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not allow_variables:  # raw JSON is for designers; others fill the start form
+            del self.fields["variables"]
+
     def clean_variables(self):
         return parse_json_object(self.cleaned_data.get("variables"))
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import operation_pages, views
+from . import operation_pages, start_pages, views
 
 app_name = "processes"
 
@@ -16,7 +16,8 @@ urlpatterns = [
     path("definitions/<int:pk>/follow/", views.definition_follow, name="definition-follow"),
     path("definitions/<int:pk>/grant/", views.definition_grant, name="definition-grant"),
     path("definitions/<int:pk>/revoke/", views.definition_revoke, name="definition-revoke"),
-    path("definitions/<int:pk>/start/", views.instance_start, name="instance-start"),
+    path("start/", start_pages.start_list, name="start-list"),
+    path("definitions/<int:pk>/start/", start_pages.instance_start, name="instance-start"),
     path("definitions/<int:pk>/migrate/", operation_pages.migration_preview, name="definition-migrate"),
     path("instances/", views.instance_list, name="instance-list"),
     path("instances/<int:pk>/modify/", operation_pages.instance_modify, name="instance-modify"),

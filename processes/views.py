@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 from bpm.files import download_response
 from bpm.pages import page_action
 
-from . import selectors, services
+from . import selectors, services, start_pages
 from .choices import DeploySource
 from .exceptions import DefinitionInvalidError
-from .forms import DeployForm, ForceCompleteStepForm, StartInstanceForm, start_fields_form
+from .forms import DeployForm, ForceCompleteStepForm
 from .models import ProcessDefinition
 
 
@@ -57,9 +57,8 @@ def definition_upload(request):
 
 
 @login_required
-def definition_detail(request, pk, start_form=None, fields_form=None):
+def definition_detail(request, pk):
     definition = get_object_or_404(selectors.definitions_visible_to(request.user).select_related("deployed_by"), pk=pk)
-    fields_form = fields_form or start_fields_form(selectors.start_form_fields(definition))
     instances = selectors.instances_visible_to(request.user).filter(definition__key=definition.key)
     page = Paginator(instances, 25).get_page(request.GET.get("page"))
     return render(
@@ -69,11 +68,7 @@ def definition_detail(request, pk, start_form=None, fields_form=None):
             "definition": definition,
             "versions": selectors.definition_versions(request.user, definition.key),
             "instances": page,
-            "start_form": start_form or StartInstanceForm(),
-            "start_fields_form": fields_form,
-            "start_form_js": _form_js(selectors.start_form_schema(definition), fields_form),
-            "can_start": selectors.user_can_start(request.user, definition),
-            "can_deploy": selectors.user_can_deploy(request.user),
+            **start_pages.start_context(request, definition),
             "can_manage": selectors.user_can_manage_definition(request.user, definition),
             "default_ttl": settings.BPM["HISTORY_TTL_DAYS"],
             "can_grant": selectors.user_can_grant(request.user, definition),
@@ -82,13 +77,6 @@ def definition_detail(request, pk, start_form=None, fields_form=None):
             "following": request.user.process_subscriptions.filter(process_key=definition.key).exists(),
         },
     )
-
-
-def _form_js(schema: dict | None, fields_form) -> dict | None:
-    """What the page hands form-js: the Camunda Form and the values it starts with."""
-    if not schema or fields_form is None:
-        return None
-    return {"schema": schema, "data": fields_form.form_js_values()}
 
 
 @login_required
@@ -159,45 +147,6 @@ def definition_history_ttl(request, pk):
     with page_action(request, f"Ended instances of version {definition.version} are kept for {kept}."):
         services.definition_set_history_ttl(definition=definition, days=int(text) if text else None, user=request.user)
     return redirect("processes:definition-detail", pk=pk)
-
-
-@login_required
-@require_POST
-def instance_start(request, pk):
-    definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=pk)
-    if not selectors.user_can_start(request.user, definition):
-        raise PermissionDenied("You may not start this process.")
-    form = StartInstanceForm(request.POST)
-    fields_form = start_fields_form(selectors.start_form_fields(definition), post=request.POST)
-    if not form.is_valid() or (fields_form is not None and not fields_form.is_valid()):
-        for field, errors in form.errors.items():
-            messages.error(request, f"{field}: {' '.join(errors)}")
-        if fields_form is not None and fields_form.errors:
-            messages.error(request, "Please correct the highlighted fields.")
-        return _start_again(request, pk, form, 400, fields_form)
-    variables = form.cleaned_data["variables"]
-    if fields_form is not None:
-        variables = {**variables, **fields_form.variables()}  # the start form's fields win
-    started = None
-    with page_action(request) as done:
-        started = services.instance_start(
-            definition=definition,
-            variables=variables,
-            business_key=form.cleaned_data["business_key"],
-            user=request.user,
-        )
-    if not done.ok:
-        # the start was refused (a failing first step, a business key in use): nothing was
-        # created; the page says why and keeps what was typed
-        return _start_again(request, pk, form, 422, fields_form)
-    messages.success(request, f"Started instance #{started.pk} ({started.get_status_display().lower()}).")
-    return redirect("processes:instance-detail", pk=started.pk)
-
-
-def _start_again(request, pk, form, status: int, fields_form=None):
-    response = definition_detail(request, pk, start_form=form, fields_form=fields_form)
-    response.status_code = status
-    return response
 
 
 @login_required

@@ -24,7 +24,9 @@ def test_a_designer_uploads_sees_the_diagram_and_starts_an_instance(page, live_s
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "definition.png"), full_page=True)
 
-    page.fill("textarea[name=variables]", '{"employee": "Grace Hopper", "days": 3, "start_date": "2027-02-01"}')
+    page.fill("#start-field-employee input", "Grace Hopper")
+    page.fill("#start-field-days input", "3")
+    page.fill("#start-field-start_date input", "2027-02-01")
     page.fill("input[name=business_key]", "LEAVE-42")
     page.click("#start-form button[type=submit]")
     page.wait_for_selector("#instance-status:has-text('Running')")
