@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.utils import timezone
 
 from processes.engine import expressions, scripting
 from processes.forms import field_data_from_json
@@ -145,3 +146,26 @@ def clean_task_data(fields: list[dict], variables: dict, data: dict) -> dict[str
     if not form.is_valid():
         raise ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
     return form.variables()
+
+
+class TaskChangeForm(forms.Form):
+    """The task page's due date, follow-up date and priority; an empty date clears it."""
+
+    due_at = forms.DateTimeField(
+        label="Due",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    follow_up_at = forms.DateField(label="Follow up", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    priority = forms.IntegerField(label="Priority", min_value=0, max_value=100)
+
+    def changes(self) -> dict:
+        """Keyword arguments for tasks.services.task_update (a follow-up date starts its day)."""
+        follow_up = self.cleaned_data["follow_up_at"]
+        if follow_up is not None:
+            follow_up = timezone.make_aware(datetime.datetime.combine(follow_up, datetime.time.min))
+        return {
+            "due_at": self.cleaned_data["due_at"],
+            "follow_up_at": follow_up,
+            "priority": self.cleaned_data["priority"],
+        }

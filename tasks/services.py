@@ -298,6 +298,8 @@ def can_act(user, task: HumanTask) -> dict[str, bool]:
         "resolve": open_ and delegated_to_me and not task.is_approval,
         "delegate": open_ and (mine or owner_or_admin) and not delegated_to_me,
         "reassign": open_ and owner_or_admin,
+        "update": open_ and (mine or owner_or_admin),  # due, follow-up, priority
+        "candidates": open_ and owner_or_admin,
         "admin": is_task_admin(user),
     }
 

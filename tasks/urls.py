@@ -15,4 +15,6 @@ urlpatterns = [
     path("<int:pk>/resolve/", views.task_resolve, name="task-resolve"),
     path("<int:pk>/reassign/", views.task_reassign, name="task-reassign"),
     path("<int:pk>/comment/", views.task_comment, name="task-comment"),
+    path("<int:pk>/change/", views.task_change, name="task-change"),
+    path("<int:pk>/candidates/", views.task_candidate, name="task-candidate"),
 ]

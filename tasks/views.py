@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from bpm.exceptions import ApplicationError
@@ -14,7 +15,7 @@ from processes.exceptions import CommandFailed
 from processes.forms import posted_field_data
 
 from . import selectors, services
-from .forms import TaskForm
+from .forms import TaskChangeForm, TaskForm
 from .models import HumanTask
 
 PAGE_SIZE = 25
@@ -90,6 +91,13 @@ def task_detail(request, pk, form=None, command_error=None):
             else None,
             "command_error": command_error,
             "actions": services.can_act(request.user, task),
+            "change_form": TaskChangeForm(
+                initial={
+                    "due_at": timezone.localtime(task.due_at) if task.due_at else None,
+                    "follow_up_at": timezone.localtime(task.follow_up_at).date() if task.follow_up_at else None,
+                    "priority": task.priority,
+                }
+            ),
             "approval_outcomes": _approval_outcomes(task),
             "badge": selectors.task_badge(task),
             "comments": task.comments.select_related("author"),
@@ -146,6 +154,33 @@ def task_delegate(request, pk):
 @require_POST
 def task_reassign(request, pk):
     return _act(request, pk, services.task_reassign, "Task reassigned.", to_username=request.POST.get("user", ""))
+
+
+@login_required
+@require_POST
+def task_change(request, pk):
+    """Due date, follow-up date and priority from the task page (empty dates clear them)."""
+    form = TaskChangeForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
+        return redirect("tasks:task-detail", pk=pk)
+    return _act(request, pk, services.task_update, "Task changed.", **form.changes())
+
+
+@login_required
+@require_POST
+def task_candidate(request, pk):
+    """Add or remove a candidate user or group (process owners and administrators)."""
+    return _act(
+        request,
+        pk,
+        services.task_change_candidate,
+        "Candidates changed.",
+        username=request.POST.get("user", "").strip(),
+        group_name=request.POST.get("group", "").strip(),
+        add=request.POST.get("change") != "remove",
+    )
 
 
 @login_required

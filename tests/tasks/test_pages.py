@@ -115,3 +115,55 @@ def test_the_api_lists_tasks_to_follow_up_later_unless_asked_to_leave_them_out(c
     assert [t["name"] for t in listed["results"]] == ["Call back"]
     due = client.get("/api/v1/tasks/?view=group&follow_up=due").json()
     assert due["results"] == []
+
+
+def test_the_assignee_changes_due_date_follow_up_and_priority_from_the_page(client, clerk, task):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    client.force_login(clerk)
+    client.post(reverse("tasks:task-claim", args=[task.pk]))
+    response = client.post(
+        reverse("tasks:task-change", args=[task.pk]),
+        {"due_at": "2027-03-01T17:30", "follow_up_at": "2027-02-20", "priority": "90"},
+        follow=True,
+    )
+    assert b"Task changed." in response.content
+    task.refresh_from_db()
+    assert timezone.localtime(task.due_at).replace(tzinfo=None) == datetime(2027, 3, 1, 17, 30)
+    assert timezone.localtime(task.follow_up_at).date().isoformat() == "2027-02-20"
+    assert task.priority == 90
+    assert task.instance.history.filter(kind="task_updated").exists()
+
+
+def test_a_priority_out_of_range_is_refused_and_nothing_changes(client, clerk, task):
+    client.force_login(clerk)
+    client.post(reverse("tasks:task-claim", args=[task.pk]))
+    response = client.post(reverse("tasks:task-change", args=[task.pk]), {"priority": "500"}, follow=True)
+    assert b"Priority:" in response.content
+    task.refresh_from_db()
+    assert task.priority != 500
+
+
+def test_a_candidate_who_is_not_the_assignee_cannot_change_the_task(client, clerk, task):
+    client.force_login(clerk)
+    response = client.post(reverse("tasks:task-change", args=[task.pk]), {"priority": "90"}, follow=True)
+    assert b"Only the assignee" in response.content
+    task.refresh_from_db()
+    assert task.priority != 90
+
+
+def test_an_owner_adds_and_removes_a_candidate_from_the_page(client, task):
+    from django.contrib.auth.models import Group
+
+    admin = user("ada")
+    admin.groups.add(Group.objects.get(name="BPM Administrator"))
+    user("lee")
+    client.force_login(admin)
+    client.post(reverse("tasks:task-candidate", args=[task.pk]), {"user": "lee"})
+    assert task.candidates.filter(user__username="lee").exists()
+    page = client.get(reverse("tasks:task-detail", args=[task.pk])).content.decode()
+    assert 'id="candidate-form"' in page and "<b>lee</b>" in page
+    client.post(reverse("tasks:task-candidate", args=[task.pk]), {"user": "lee", "change": "remove"})
+    assert not task.candidates.filter(user__username="lee").exists()
