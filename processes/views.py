@@ -10,14 +10,15 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from bpm.exceptions import InvalidInput
 from bpm.files import download_response
 from bpm.pages import page_action
 
-from . import selectors, services, start_pages
-from .choices import DeploySource
+from . import search, selectors, services, start_pages
+from .choices import DeploySource, InstanceStatus
 from .exceptions import DefinitionInvalidError
 from .forms import DeployForm, ForceCompleteStepForm
-from .models import ProcessDefinition
+from .models import ProcessDefinition, ProcessInstance
 
 
 @login_required
@@ -151,15 +152,30 @@ def definition_history_ttl(request, pk):
 
 @login_required
 def instance_list(request):
-    instances = selectors.instances_visible_to(request.user)
-    status = request.GET.get("status")
-    if status:
-        instances = instances.filter(status=status)
-    process = request.GET.get("process", "")
-    if process:  # drill-down from the dashboards
-        instances = instances.filter(process_key=process)
+    """Find instances: business key, process, status, a variable's value, starter, dates."""
+    problem = None
+    try:
+        instances = search.instance_search(request.user, search.InstanceQuery.from_params(request.GET))
+    except InvalidInput as error:  # the form again with what was typed, and why nothing was found
+        problem, instances = error, ProcessInstance.objects.none()
     page = Paginator(instances, 50).get_page(request.GET.get("page"))
-    return render(request, "processes/instance_list.html", {"instances": page, "status": status, "process": process})
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "processes/instance_list.html",
+        {
+            "instances": page,
+            "typed": request.GET,
+            "problem": problem,
+            "querystring": params.urlencode(),
+            "statuses": InstanceStatus.choices,
+            "processes": selectors.definitions_visible_to(request.user)
+            .filter(is_active=True)
+            .order_by("name")
+            .values_list("key", "name"),
+        },
+    )
 
 
 @login_required

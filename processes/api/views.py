@@ -1,7 +1,6 @@
 """REST API for definitions, instances, messages and signals: parse, call one service, render."""
 
 import datetime
-import json
 
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
@@ -21,6 +20,7 @@ from .. import archives, diagram, selectors, services
 from ..choices import DeploySource
 from ..exceptions import DefinitionNotFound
 from ..models import ProcessDefinition, ProcessInstance
+from ..search import variable_condition
 from . import serializers as s
 
 
@@ -234,14 +234,7 @@ class InstanceFilter(filters.FilterSet):
     )
 
     def filter_variable(self, queryset, name, value):
-        var, sep, raw = value.partition(":")
-        if not sep or not var.isidentifier():
-            raise InvalidInput("Give variable=name:value", details={"variable": ["Expected name:value"]})
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            parsed = raw
-        return queryset.filter(**{f"variables__{var}": parsed})
+        return queryset.filter(variable_condition(value))
 
     class Meta:
         model = ProcessInstance
