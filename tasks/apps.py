@@ -27,3 +27,9 @@ class TasksConfig(AppConfig):
         # SLA escalation steps run as jobs of their own kind.
         jobs.register_job_kind(JobKind.ESCALATION, escalation.run_job)
         health.register_figures(selectors.metrics_figures)  # open and overdue tasks for /metrics
+        # Candidate groups are names, as in Camunda: a group created after its task opened
+        # makes its members candidates.
+        from django.contrib.auth.models import Group
+        from django.db.models.signals import post_save
+
+        post_save.connect(sync.link_candidate_group, sender=Group, dispatch_uid="tasks-link-candidate-group")

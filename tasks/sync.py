@@ -197,3 +197,11 @@ def _reassign(instance, rows: list[HumanTask], variables: dict) -> None:
             [TaskCandidate(task=task, user=users[name]) for name in a.candidate_users if name in users]
             + [TaskCandidate(task=task, group=groups.get(name), group_name=name) for name in a.candidate_groups]
         )
+
+
+def link_candidate_group(sender, instance, created: bool = False, **_kwargs) -> None:
+    """A group now named as an open task's candidate group (created, or renamed to it) is
+    linked to those candidate rows, so its members may claim the tasks."""
+    TaskCandidate.objects.filter(group__isnull=True, group_name=instance.name, task__status=TaskStatus.OPEN).update(
+        group=instance
+    )

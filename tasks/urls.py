@@ -6,6 +6,7 @@ app_name = "tasks"
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("bulk/", views.tasks_bulk, name="tasks-bulk"),
     path("<int:pk>/", views.task_detail, name="task-detail"),
     path("step/<int:instance_id>/<uuid:spiff_task_id>/", views.task_for_step, name="task-for-step"),
     path("<int:pk>/claim/", views.task_claim, name="task-claim"),

@@ -14,7 +14,7 @@ from processes import selectors as process_selectors
 from processes.exceptions import CommandFailed
 from processes.forms import posted_field_data
 
-from . import selectors, services
+from . import bulk, selectors, services
 from .forms import TaskChangeForm, TaskForm
 from .models import HumanTask
 
@@ -181,6 +181,28 @@ def task_candidate(request, pk):
         group_name=request.POST.get("group", "").strip(),
         add=request.POST.get("change") != "remove",
     )
+
+
+@login_required
+@require_POST
+def tasks_bulk(request):
+    """The inbox's ticked tasks: claim, complete or reassign each; back to the same view."""
+    ids = [int(v) for v in request.POST.getlist("task") if v.isdigit()]
+    verb = {"claim": "Claimed", "complete": "Completed", "reassign": "Reassigned"}
+    with page_action(request) as done:
+        result = bulk.tasks_bulk(
+            user=request.user,
+            task_ids=ids,
+            action=request.POST.get("action", ""),
+            to_username=request.POST.get("user", "").strip(),
+        )
+    if done.ok:
+        if result.done:
+            messages.success(request, f"{verb[request.POST['action']]} {len(result.done)}: {', '.join(result.done)}.")
+        for name, why in result.refused:
+            messages.error(request, f"Not {name}: {why}")
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/tasks/") else "tasks:inbox")
 
 
 @login_required

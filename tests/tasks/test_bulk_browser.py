@@ -1,0 +1,27 @@
+"""An approver ticks every group task of the page and claims them at once."""
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+from tasks.models import HumanTask
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, login
+
+pytestmark = BROWSER_MARKS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approver_claims_all_ticked_group_tasks(page, live_server):
+    call_command("load_demo", stdout=open(os.devnull, "w"))
+    claimable = HumanTask.objects.filter(status="open", candidates__group__user__username="approver").distinct()
+    expected = claimable.count()
+    login(page, live_server, "approver", "approver")
+    page.click("#tab-group")
+    page.check("#tick-all")
+    assert page.locator("#inbox input[name=task]:checked").count() == expected
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "inbox-bulk.png"), full_page=True)
+    page.click("#bulk-claim")
+    page.wait_for_selector(f".messages >> text=Claimed {expected}")
+    assert HumanTask.objects.filter(assignee__username="approver").count() == expected
