@@ -17,8 +17,9 @@ from .models import ProcessInstance
 from .selectors import instances_visible_to
 
 
-def variable_condition(text: str) -> Q:
-    """``name:value``: the variable equals the value, read as JSON (5, true, "x") or else as text."""
+def variable_condition(text: str, prefix: str = "") -> Q:
+    """``name:value``: the variable equals the value, read as JSON (5, true, "x") or else as text.
+    ``prefix`` reaches the variables through a relation (``instance__`` from a task)."""
     name, sep, raw = text.partition(":")
     name = name.strip()
     if not sep or not name.isidentifier():
@@ -27,7 +28,7 @@ def variable_condition(text: str) -> Q:
         value = json.loads(raw)
     except ValueError:
         value = raw
-    return Q(**{f"variables__{name}": value})
+    return Q(**{f"{prefix}variables__{name}": value})
 
 
 @dataclass

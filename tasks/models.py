@@ -115,3 +115,21 @@ class TaskComment(models.Model):
 
     def __str__(self) -> str:
         return f"comment by {self.author} on task {self.task_id}"
+
+
+class TaskFilter(models.Model):
+    """A saved inbox filter (Camunda Tasklist's filters): the inbox's query string under a
+    name, kept by its owner and shown to the members of the group it is shared with."""
+
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="task_filters", on_delete=models.CASCADE)
+    params = models.JSONField(default=dict)  # the inbox's query parameters, e.g. {"view": "group"}
+    shared_with = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="task_filter_name_per_owner")]
+
+    def __str__(self) -> str:
+        return f"filter {self.name} of {self.owner}"

@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from bpm.users import group_ids
+from processes.search import variable_condition
 from processes.selectors import _keys_with_object_perm
 
 from .choices import TaskStatus
@@ -99,6 +100,8 @@ class InboxQuery:
     # Camunda's follow-up date: "due" leaves out open tasks whose follow-up date is still ahead
     # (the inbox's default), "all" shows them too (the API's default, as Camunda's REST API)
     follow_up: str = "due"
+    variable: str = ""  # name:value of the instance's variables
+    group: str = ""  # a candidate group's name
 
     @classmethod
     def from_params(cls, params, *, follow_up: str = "due") -> InboxQuery:
@@ -118,6 +121,8 @@ class InboxQuery:
             sort=params.get("sort", "due"),
             status=params.get("status", "open") or "open",
             follow_up=params.get("follow_up") if params.get("follow_up") in FOLLOW_UPS else follow_up,
+            variable=params.get("variable", "").strip(),
+            group=params.get("group", "").strip(),
         )
 
 
@@ -169,6 +174,10 @@ def _filtered(qs: QuerySet[HumanTask], query: InboxQuery, default_sort: str = "d
         qs = qs.filter(due_at__lt=timezone.now())
     if query.search:
         qs = qs.filter(Q(name__icontains=query.search) | Q(business_key__icontains=query.search))
+    if query.variable:
+        qs = qs.filter(variable_condition(query.variable, prefix="instance__"))
+    if query.group:
+        qs = qs.filter(pk__in=TaskCandidate.objects.filter(group_name=query.group).values("task_id"))
     sort = query.sort if query.sort in SORTS else default_sort
     if default_sort == "completed" and sort == "due":  # the inbox's default: ended tasks read newest first
         sort = "completed"

@@ -5,16 +5,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from bpm.exceptions import ApplicationError
+from bpm.exceptions import ApplicationError, InvalidInput
 from bpm.pages import page_action
 from processes import selectors as process_selectors
 from processes.exceptions import CommandFailed
 from processes.forms import posted_field_data
 
-from . import bulk, selectors, services
+from . import bulk, filters, selectors, services
 from .forms import TaskChangeForm, TaskForm
 from .models import HumanTask
 
@@ -30,9 +31,14 @@ def inbox(request):
     query = _query(request)
     if query.view == "all" and not selectors.is_task_admin(request.user):
         query.view = "mine"
-    page = Paginator(selectors.inbox_list(request.user, query), PAGE_SIZE).get_page(request.GET.get("page"))
-    for task in page:
-        task.badge = selectors.task_badge(task)
+    try:
+        tasks = selectors.inbox_list(request.user, query)
+        page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+        for task in page:
+            task.badge = selectors.task_badge(task)
+    except InvalidInput as error:  # a malformed variable filter: said, and nothing listed
+        messages.error(request, error.message)
+        page = Paginator(HumanTask.objects.none(), PAGE_SIZE).get_page(1)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -47,8 +53,37 @@ def inbox(request):
             .filter(is_active=True)
             .order_by("name")
             .values_list("key", "name"),
+            "saved_filters": [(f, filters.query_string(f)) for f in filters.task_filters_for(request.user)],
+            "my_groups": request.user.groups.order_by("name").values_list("name", flat=True),
         },
     )
+
+
+@login_required
+@require_POST
+def filter_save(request):
+    """Save the inbox's current query (posted as the query string) under a name."""
+    from django.http import QueryDict
+
+    query = QueryDict(request.POST.get("query", ""))
+    with page_action(request, "Filter saved.") as done:
+        saved = filters.task_filter_save(
+            user=request.user,
+            name=request.POST.get("name", ""),
+            params=query,
+            share_with=request.POST.get("share_with", ""),
+        )
+    if done.ok:
+        return redirect(f"{reverse('tasks:inbox')}?{filters.query_string(saved)}")
+    return redirect(f"{reverse('tasks:inbox')}?{query.urlencode()}")
+
+
+@login_required
+@require_POST
+def filter_delete(request, pk):
+    with page_action(request, "Filter deleted."):
+        filters.task_filter_delete(user=request.user, filter_id=pk)
+    return redirect("tasks:inbox")
 
 
 def _get_task(request, pk) -> HumanTask:
