@@ -32,6 +32,16 @@ FILTERS = [
         enum=list(selectors.TASK_STATUSES),
         description="open (default); completed or cancelled: the ended tasks you completed or were assigned",
     ),
+    OpenApiParameter(
+        "follow_up",
+        str,
+        enum=list(selectors.FOLLOW_UPS),
+        description="all (default): every open task; due: leave out tasks whose follow-up date is still ahead",
+    ),
+    OpenApiParameter(
+        "variable", str, description="name:value, the instance's variable equals the value (JSON or text)"
+    ),
+    OpenApiParameter("group", str, description="A candidate group's name"),
 ]
 
 
