@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 
 # No script, no plugin, no form, no frame; sandboxed even when opened directly.
 USER_FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
@@ -28,6 +28,13 @@ def download_response(content: str | bytes, *, filename: str, content_type: str 
     safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)[:150] or "file"
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{safe_name}"'
+    return _harden(response)
+
+
+def stored_file_response(stored, *, filename: str, content_type: str) -> FileResponse:
+    """A stored upload (a task attachment) streamed as a download, under the same policy."""
+    safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)[:150] or "file"
+    response = FileResponse(stored.open("rb"), as_attachment=True, filename=safe_name, content_type=content_type)
     return _harden(response)
 
 

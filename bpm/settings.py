@@ -137,6 +137,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# Task attachments (Django's default storage; set STORAGES for S3 and the like). Never served
+# from MEDIA_URL: the task's page hands them out after checking who asks.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 
 # Mail: Django's backends; SMTP in production, console in development.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -234,6 +237,8 @@ SPECTACULAR_SETTINGS = {
 BPM = {
     # Largest BPMN/DMN file accepted at upload, in bytes.
     "MAX_UPLOAD_BYTES": env.int("BPM_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024),
+    # Largest file attached to a task (tasks.attachments)
+    "MAX_ATTACHMENT_BYTES": env.int("BPM_MAX_ATTACHMENT_BYTES", default=5 * 1024 * 1024),
     # Largest request body (413 above it; uploads are held to MAX_UPLOAD_BYTES per file as well)
     # and largest set of variables one command may give, as JSON (400 above it).
     "MAX_REQUEST_BYTES": env.int("BPM_MAX_REQUEST_BYTES", default=10 * 1024 * 1024),

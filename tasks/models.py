@@ -133,3 +133,22 @@ class TaskFilter(models.Model):
 
     def __str__(self) -> str:
         return f"filter {self.name} of {self.owner}"
+
+
+class TaskAttachment(models.Model):
+    """A file attached to a task (Camunda's task attachments), kept in Django's storage; its
+    type is what its content showed when it was accepted (tasks.attachments)."""
+
+    task = models.ForeignKey(HumanTask, related_name="attachments", on_delete=models.CASCADE)
+    name = models.CharField(max_length=200)
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=120)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} on task {self.task_id}"

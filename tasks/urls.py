@@ -18,6 +18,9 @@ urlpatterns = [
     path("<int:pk>/resolve/", views.task_resolve, name="task-resolve"),
     path("<int:pk>/reassign/", views.task_reassign, name="task-reassign"),
     path("<int:pk>/comment/", views.task_comment, name="task-comment"),
+    path("<int:pk>/attach/", views.task_attach, name="task-attach"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
+    path("attachments/<int:pk>/delete/", views.attachment_delete, name="attachment-delete"),
     path("<int:pk>/change/", views.task_change, name="task-change"),
     path("<int:pk>/candidates/", views.task_candidate, name="task-candidate"),
 ]

@@ -1,5 +1,6 @@
 """The inbox and the task page."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -10,12 +11,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from bpm.exceptions import ApplicationError, InvalidInput
+from bpm.files import stored_file_response
 from bpm.pages import page_action
 from processes import selectors as process_selectors
 from processes.exceptions import CommandFailed
 from processes.forms import posted_field_data
 
-from . import bulk, filters, selectors, services
+from . import attachments, bulk, filters, selectors, services
 from .forms import TaskChangeForm, TaskForm
 from .models import HumanTask
 
@@ -126,6 +128,7 @@ def task_detail(request, pk, form=None, command_error=None):
             else None,
             "command_error": command_error,
             "actions": services.can_act(request.user, task),
+            "max_attachment_bytes": settings.BPM["MAX_ATTACHMENT_BYTES"],
             "change_form": TaskChangeForm(
                 initial={
                     "due_at": timezone.localtime(task.due_at) if task.due_at else None,
@@ -238,6 +241,36 @@ def tasks_bulk(request):
             messages.error(request, f"Not {name}: {why}")
     back = request.POST.get("next", "")
     return redirect(back if back.startswith("/tasks/") else "tasks:inbox")
+
+
+@login_required
+@require_POST
+def task_attach(request, pk):
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a file to attach.")
+        return redirect("tasks:task-detail", pk=pk)
+    return _act(request, pk, attachments.attachment_add, f"Attached {upload.name}.", upload=upload)
+
+
+@login_required
+def attachment_download(request, pk):
+    try:
+        attachment = attachments.attachment_get(attachment_id=pk, user=request.user)
+    except ApplicationError:
+        raise Http404("No such attachment") from None
+    return stored_file_response(attachment.file, filename=attachment.name, content_type=attachment.content_type)
+
+
+@login_required
+@require_POST
+def attachment_delete(request, pk):
+    task_id = None
+    with page_action(request, "Attachment removed.") as done:
+        task_id = attachments.attachment_delete(attachment_id=pk, user=request.user).pk
+    if done.ok:
+        return redirect("tasks:task-detail", pk=task_id)
+    return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/tasks/") else "tasks:inbox")
 
 
 @login_required
