@@ -446,3 +446,23 @@ class BatchFailure(models.Model):
 
     def __str__(self) -> str:
         return f"Batch {self.batch_id}: instance {self.item_id}"
+
+
+class ModelerDraft(models.Model):
+    """A diagram a designer is drawing in the browser, kept per designer and process key until
+    it is deployed (processes.modeler)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="modeler_drafts", on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)  # the process id in the XML
+    xml = models.TextField()
+    opened_from = models.ForeignKey(
+        "ProcessDefinition", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="modeler_draft_per_user_key")]
+
+    def __str__(self) -> str:
+        return f"draft of {self.key} by {self.user}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import operation_pages, start_pages, views
+from . import modeler_pages, operation_pages, start_pages, views
 
 app_name = "processes"
 
@@ -17,6 +17,10 @@ urlpatterns = [
     path("definitions/<int:pk>/grant/", views.definition_grant, name="definition-grant"),
     path("definitions/<int:pk>/revoke/", views.definition_revoke, name="definition-revoke"),
     path("start/", start_pages.start_list, name="start-list"),
+    path("modeler/", modeler_pages.modeler_page, name="modeler"),
+    path("modeler/check/", modeler_pages.modeler_check, name="modeler-check"),
+    path("modeler/draft/", modeler_pages.modeler_draft, name="modeler-draft"),
+    path("modeler/deploy/", modeler_pages.modeler_deploy, name="modeler-deploy"),
     path("definitions/<int:pk>/start/", start_pages.instance_start, name="instance-start"),
     path("definitions/<int:pk>/migrate/", operation_pages.migration_preview, name="definition-migrate"),
     path("instances/", views.instance_list, name="instance-list"),

@@ -16,10 +16,11 @@ if [ ! -f "$STAMP" ]; then
   python -m pip install -q -r "$REQ"
   touch "$STAMP"
 fi
-# Front-end packages (bpmn-js viewer, Chart.js, form-js viewer, Swagger UI) come from npm and are served as
+# Front-end packages (bpmn-js viewer and modeler, Chart.js, form-js viewer, Swagger UI) come from npm and are served as
 # static files: no CDN at run time.
 if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ ! -f static/vendor/chart.js/chart.umd.min.js ] \
-  || [ ! -f static/vendor/form-js/form-viewer.umd.js ] || [ ! -f static/vendor/swagger-ui/swagger-ui-bundle.js ]; then
+  || [ ! -f static/vendor/form-js/form-viewer.umd.js ] || [ ! -f static/vendor/swagger-ui/swagger-ui-bundle.js ] \
+  || [ ! -f static/vendor/modeler/modeler.js ] || [ static/src/modeler.js -nt static/vendor/modeler/modeler.js ]; then
   if command -v npm >/dev/null; then
     npm ci --silent --no-audit --no-fund
     mkdir -p static/vendor/bpmn-js static/vendor/chart.js static/vendor/form-js static/vendor/swagger-ui
@@ -30,6 +31,11 @@ if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ !
     cp -r node_modules/@bpmn-io/form-js/dist/assets/. static/vendor/form-js/
     cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui-standalone-preset.js,swagger-ui.css} \
       static/vendor/swagger-ui/
+    # The modeler (bpmn-js Modeler, properties panel, Camunda moddle) is bundled from npm
+    # packages with esbuild: static/src/modeler.js -> static/vendor/modeler/.
+    node_modules/.bin/esbuild static/src/modeler.js --bundle --minify --outdir=static/vendor/modeler \
+      --loader:.woff=dataurl --loader:.woff2=dataurl --loader:.ttf=dataurl --loader:.eot=dataurl \
+      --loader:.svg=dataurl --log-level=warning
   else
     echo "npm not found: the diagram viewer, charts and Camunda Forms rendering will be missing (install Node.js and npm)." >&2
   fi

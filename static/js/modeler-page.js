@@ -1,0 +1,79 @@
+// The modeler page: loads the diagram into bpmn-js, and sends it to the server to validate,
+// keep as a draft or deploy. Problems and compatibility notes are listed and marked on their
+// elements.
+document.addEventListener("DOMContentLoaded", async () => {
+  const data = JSON.parse(document.getElementById("modeler-data").textContent);
+  const canvasBox = document.getElementById("canvas");
+  const modeler = window.BpmModeler.create(canvasBox, document.getElementById("properties"));
+  window.bpmModeler = modeler; // for scripted drawing (tests) and the curious
+  const status = document.getElementById("modeler-status");
+  const report = document.getElementById("modeler-report");
+  const list = document.getElementById("modeler-problems");
+  let marked = [];
+
+  await modeler.importXML(data.xml);
+  modeler.get("canvas").zoom("fit-viewport", "auto");
+  canvasBox.dataset.ready = "true";
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": data.csrf },
+      body: JSON.stringify(body),
+    });
+    return [response.status, await response.json()];
+  }
+
+  function mark(items, marker, describe) {
+    const registry = modeler.get("elementRegistry");
+    const canvas = modeler.get("canvas");
+    for (const item of items) {
+      const li = document.createElement("li");
+      li.className = marker;
+      li.textContent = describe(item);
+      list.appendChild(li);
+      if (item.element_id && registry.get(item.element_id)) {
+        canvas.addMarker(item.element_id, marker);
+        marked.push([item.element_id, marker]);
+      }
+    }
+  }
+
+  function show(problems, notes) {
+    const canvas = modeler.get("canvas");
+    for (const [id, marker] of marked) canvas.removeMarker(id, marker);
+    marked = [];
+    list.replaceChildren();
+    mark(problems, "bpm-problem", (p) => `${p.element_id ? p.element_id + ": " : ""}${p.message}${p.line ? " (line " + p.line + ")" : ""}`);
+    mark(notes, "bpm-note", (n) => `${n.element_id ? n.element_id + ": " : ""}${n.feature}: ${n.effect}`);
+    report.hidden = !(problems.length || notes.length);
+  }
+
+  async function xml() {
+    return (await modeler.saveXML({ format: true })).xml;
+  }
+
+  document.getElementById("validate").addEventListener("click", async () => {
+    const [code, answer] = await post(data.urls.check, { xml: await xml() });
+    if (code !== 200) { status.textContent = answer.message; return; }
+    show(answer.problems, answer.notes);
+    status.textContent = answer.problems.length
+      ? `${answer.problems.length} problem(s): it cannot be deployed as it is.`
+      : `It can be deployed${answer.notes.length ? `; ${answer.notes.length} compatibility note(s)` : ""}.`;
+    status.dataset.checked = answer.problems.length ? "problems" : "ok";
+  });
+
+  document.getElementById("save-draft").addEventListener("click", async () => {
+    const [code, answer] = await post(data.urls.draft, { xml: await xml(), opened_from: data.opened_from });
+    status.textContent = code === 200 ? `Draft of ${answer.key} saved.` : answer.message;
+    status.dataset.saved = code === 200 ? "true" : "false";
+  });
+
+  document.getElementById("deploy").addEventListener("click", async () => {
+    const [code, answer] = await post(data.urls.deploy, { xml: await xml() });
+    if (code === 200) { window.location.href = answer.url; return; }
+    show(answer.problems || [], []);
+    status.textContent = answer.message;
+    status.dataset.checked = "problems";
+  });
+});

@@ -1,0 +1,82 @@
+"""The modeler's calls: validate, keep a draft, deploy (designers only)."""
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from processes import modeler
+from processes.models import ModelerDraft, ProcessDefinition
+
+from .factories import bpmn, chain, deploy_one
+
+pytestmark = pytest.mark.django_db
+
+GOOD = bpmn("drawn", chain('<bpmn:userTask id="review" camunda:candidateGroups="clerks"/>')).decode()
+
+
+def _post(client, name, xml, **extra):
+    return client.post(
+        f"/processes/modeler/{name}/", json.dumps({"xml": xml, **extra}), content_type="application/json"
+    )
+
+
+def test_the_modeler_is_for_designers(client):
+    client.force_login(get_user_model().objects.create_user("sam"))
+    assert client.get("/processes/modeler/").status_code == 403
+    assert _post(client, "check", GOOD).status_code == 403
+
+
+def test_a_new_diagram_opens_with_a_start_event(client, designer):
+    client.force_login(designer)
+    page = client.get("/processes/modeler/").content.decode()
+    assert 'id="canvas"' in page and "startEvent" in page and "vendor/modeler/modeler.js" in page
+
+
+def test_validate_reports_the_deploy_problems_with_their_elements(client, designer):
+    client.force_login(designer)
+    broken = GOOD.replace('targetRef="end"', 'targetRef="nowhere"')
+    answer = _post(client, "check", broken).json()
+    assert answer["problems"] and not ProcessDefinition.objects.exists()
+
+
+def test_validate_of_a_good_diagram_has_no_problems(client, designer):
+    client.force_login(designer)
+    assert _post(client, "check", GOOD).json()["problems"] == []
+
+
+def test_a_draft_is_kept_per_designer_and_reopened(client, designer):
+    client.force_login(designer)
+    assert _post(client, "draft", GOOD).json()["key"] == "drawn"
+    _post(client, "draft", GOOD.replace('id="review"', 'id="review2"'))
+    assert ModelerDraft.objects.get(user=designer, key="drawn").xml.count("review2") >= 1
+    page = client.get("/processes/modeler/?draft=drawn").content.decode()
+    assert "review2" in page and "your draft of" in page
+
+
+def test_deploy_creates_the_next_version_and_drops_the_draft(client, designer):
+    deploy_one(bpmn("drawn", chain('<bpmn:userTask id="first"/>')))
+    client.force_login(designer)
+    _post(client, "draft", GOOD)
+    answer = _post(client, "deploy", GOOD).json()
+    assert answer["created"] == [{"key": "drawn", "version": 2}]
+    assert not ModelerDraft.objects.exists()
+
+
+def test_a_deploy_refused_keeps_nothing_and_lists_the_problems(client, designer):
+    client.force_login(designer)
+    response = _post(client, "deploy", GOOD.replace('targetRef="end"', 'targetRef="nowhere"'))
+    assert response.status_code == 422 and response.json()["problems"]
+    assert not ProcessDefinition.objects.exists()
+
+
+def test_a_deployed_version_opens_in_the_modeler(client, designer):
+    definition = deploy_one(bpmn("drawn", chain('<bpmn:userTask id="first"/>')))
+    client.force_login(designer)
+    page = client.get(f"/processes/modeler/?definition={definition.pk}").content.decode()
+    assert "first" in page and "from v1" in page
+
+
+def test_a_diagram_without_a_process_is_refused_plainly():
+    with pytest.raises(modeler.InvalidInput):
+        modeler.process_key("<definitions/>")
