@@ -27,12 +27,18 @@ def _designer(request) -> None:
 @login_required
 def modeler_page(request):
     _designer(request)
-    definition = None
+    definition = decision = None
     if request.GET.get("definition", "").isdigit():
         definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=request.GET["definition"])
-    opened = modeler.modeler_open(user=request.user, definition=definition, key=request.GET.get("draft", ""))
+    if request.GET.get("decision", "").isdigit():
+        decision = get_object_or_404(selectors.decisions_visible_to(request.user), pk=request.GET["decision"])
+    kind = "dmn" if request.GET.get("kind") == "dmn" else "bpmn"
+    opened = modeler.modeler_open(
+        user=request.user, kind=kind, definition=definition, decision=decision, key=request.GET.get("draft", "")
+    )
     data = {
         "xml": opened.xml,
+        "kind": opened.kind,
         "opened_from": opened.definition.pk if opened.definition else None,
         "csrf": get_token(request),
         "urls": {
@@ -44,7 +50,12 @@ def modeler_page(request):
     return render(
         request,
         "processes/modeler.html",
-        {"opened": opened, "modeler_data": data, "drafts": modeler.drafts_of(request.user)},
+        {
+            "opened": opened,
+            "modeler_data": data,
+            "drafts": modeler.drafts_of(request.user),
+            "decisions": modeler.latest_decisions(),
+        },
     )
 
 
@@ -73,7 +84,8 @@ def modeler_check(request):
     _designer(request)
 
     def check():
-        checked = modeler.modeler_check(xml=_posted(request).get("xml", ""))
+        body = _posted(request)
+        checked = modeler.modeler_check(xml=body.get("xml", ""), kind=body.get("kind", "bpmn"))
         return {"problems": checked.problems, "notes": checked.notes}
 
     return _answer(check)
@@ -89,7 +101,9 @@ def modeler_draft(request):
         opened_from = None
         if str(body.get("opened_from") or "").isdigit():
             opened_from = selectors.definitions_visible_to(request.user).filter(pk=body["opened_from"]).first()
-        draft = modeler.draft_save(user=request.user, xml=body.get("xml", ""), opened_from=opened_from)
+        draft = modeler.draft_save(
+            user=request.user, xml=body.get("xml", ""), kind=body.get("kind", "bpmn"), opened_from=opened_from
+        )
         return {"key": draft.key, "saved_at": draft.updated_at.isoformat()}
 
     return _answer(save)
@@ -101,7 +115,17 @@ def modeler_deploy(request):
     _designer(request)
 
     def deploy():
-        result = modeler.modeler_deploy(user=request.user, xml=_posted(request).get("xml", ""))
+        body = _posted(request)
+        kind = body.get("kind", "bpmn")
+        result = modeler.modeler_deploy(user=request.user, xml=body.get("xml", ""), kind=kind)
+        if kind == "dmn":
+            decisions = result.decisions_created or []
+            return {
+                "message": result.message,
+                "created": [{"key": d.key, "version": d.version} for d in decisions],
+                "unchanged": [],
+                "url": f"{reverse('processes:modeler')}?decision={decisions[0].pk}" if decisions else "",
+            }
         shown = (result.created or result.unchanged)[0]
         return {
             "message": result.message,

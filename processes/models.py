@@ -453,7 +453,8 @@ class ModelerDraft(models.Model):
     it is deployed (processes.modeler)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="modeler_drafts", on_delete=models.CASCADE)
-    key = models.CharField(max_length=255)  # the process id in the XML
+    kind = models.CharField(max_length=8, default="bpmn")  # bpmn (a process) or dmn (decisions)
+    key = models.CharField(max_length=255)  # the process id, or the first decision's id
     xml = models.TextField()
     opened_from = models.ForeignKey(
         "ProcessDefinition", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -462,7 +463,7 @@ class ModelerDraft(models.Model):
 
     class Meta:
         ordering = ["-updated_at"]
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="modeler_draft_per_user_key")]
+        constraints = [models.UniqueConstraint(fields=["user", "kind", "key"], name="modeler_draft_per_user_key")]
 
     def __str__(self) -> str:
         return f"draft of {self.key} by {self.user}"

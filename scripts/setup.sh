@@ -20,7 +20,8 @@ fi
 # static files: no CDN at run time.
 if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ ! -f static/vendor/chart.js/chart.umd.min.js ] \
   || [ ! -f static/vendor/form-js/form-viewer.umd.js ] || [ ! -f static/vendor/swagger-ui/swagger-ui-bundle.js ] \
-  || [ ! -f static/vendor/modeler/modeler.js ] || [ static/src/modeler.js -nt static/vendor/modeler/modeler.js ]; then
+  || [ ! -f static/vendor/modeler/modeler.js ] || [ static/src/modeler.js -nt static/vendor/modeler/modeler.js ] \
+  || [ ! -f static/vendor/modeler/dmn-modeler.js ] || [ static/src/dmn-modeler.js -nt static/vendor/modeler/dmn-modeler.js ]; then
   if command -v npm >/dev/null; then
     npm ci --silent --no-audit --no-fund
     mkdir -p static/vendor/bpmn-js static/vendor/chart.js static/vendor/form-js static/vendor/swagger-ui
@@ -33,7 +34,7 @@ if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ !
       static/vendor/swagger-ui/
     # The modeler (bpmn-js Modeler, properties panel, Camunda moddle) is bundled from npm
     # packages with esbuild: static/src/modeler.js -> static/vendor/modeler/.
-    node_modules/.bin/esbuild static/src/modeler.js --bundle --minify --outdir=static/vendor/modeler \
+    node_modules/.bin/esbuild static/src/modeler.js static/src/dmn-modeler.js --bundle --minify --outdir=static/vendor/modeler \
       --loader:.woff=dataurl --loader:.woff2=dataurl --loader:.ttf=dataurl --loader:.eot=dataurl \
       --loader:.svg=dataurl --log-level=warning
   else

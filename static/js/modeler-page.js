@@ -4,7 +4,10 @@
 document.addEventListener("DOMContentLoaded", async () => {
   const data = JSON.parse(document.getElementById("modeler-data").textContent);
   const canvasBox = document.getElementById("canvas");
-  const modeler = window.BpmModeler.create(canvasBox, document.getElementById("properties"));
+  const dmn = data.kind === "dmn";
+  const modeler = dmn
+    ? window.BpmDmnModeler.create(canvasBox)
+    : window.BpmModeler.create(canvasBox, document.getElementById("properties"));
   window.bpmModeler = modeler; // for scripted drawing (tests) and the curious
   const status = document.getElementById("modeler-status");
   const report = document.getElementById("modeler-report");
@@ -12,27 +15,34 @@ document.addEventListener("DOMContentLoaded", async () => {
   let marked = [];
 
   await modeler.importXML(data.xml);
-  modeler.get("canvas").zoom("fit-viewport", "auto");
+  if (dmn) {
+    // open the first decision's table, as Camunda Modeler does for a one-table file
+    const table = modeler.getViews().find((view) => view.type === "decisionTable");
+    if (table) await modeler.open(table);
+  } else {
+    modeler.get("canvas").zoom("fit-viewport", "auto");
+  }
   canvasBox.dataset.ready = "true";
 
   async function post(url, body) {
     const response = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": data.csrf },
-      body: JSON.stringify(body),
+      body: JSON.stringify({ kind: data.kind, ...body }),
     });
     return [response.status, await response.json()];
   }
 
   function mark(items, marker, describe) {
-    const registry = modeler.get("elementRegistry");
-    const canvas = modeler.get("canvas");
+    const viewer = dmn ? null : modeler;  // markers on the BPMN diagram; a DMN report is a list
+    const registry = viewer && viewer.get("elementRegistry");
+    const canvas = viewer && viewer.get("canvas");
     for (const item of items) {
       const li = document.createElement("li");
       li.className = marker;
       li.textContent = describe(item);
       list.appendChild(li);
-      if (item.element_id && registry.get(item.element_id)) {
+      if (registry && item.element_id && registry.get(item.element_id)) {
         canvas.addMarker(item.element_id, marker);
         marked.push([item.element_id, marker]);
       }
@@ -40,8 +50,10 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
 
   function show(problems, notes) {
-    const canvas = modeler.get("canvas");
-    for (const [id, marker] of marked) canvas.removeMarker(id, marker);
+    if (!dmn) {
+      const canvas = modeler.get("canvas");
+      for (const [id, marker] of marked) canvas.removeMarker(id, marker);
+    }
     marked = [];
     list.replaceChildren();
     mark(problems, "bpm-problem", (p) => `${p.element_id ? p.element_id + ": " : ""}${p.message}${p.line ? " (line " + p.line + ")" : ""}`);
@@ -71,7 +83,8 @@ document.addEventListener("DOMContentLoaded", async () => {
 
   document.getElementById("deploy").addEventListener("click", async () => {
     const [code, answer] = await post(data.urls.deploy, { xml: await xml() });
-    if (code === 200) { window.location.href = answer.url; return; }
+    if (code === 200 && answer.url) { window.location.href = answer.url; return; }
+    if (code === 200) { status.textContent = answer.message; status.dataset.checked = "ok"; return; }
     show(answer.problems || [], []);
     status.textContent = answer.message;
     status.dataset.checked = "problems";

@@ -80,3 +80,29 @@ def test_a_deployed_version_opens_in_the_modeler(client, designer):
 def test_a_diagram_without_a_process_is_refused_plainly():
     with pytest.raises(modeler.InvalidInput):
         modeler.process_key("<definitions/>")
+
+
+def test_a_new_decision_table_validates_deploys_and_is_evaluated(client, designer):
+    from processes import services
+
+    client.force_login(designer)
+    page = client.get("/processes/modeler/?kind=dmn").content.decode()
+    assert "dmn-modeler.js" in page and "new_decision" in page
+    xml = modeler.NEW_DECISION.format(key="level", name="Level")
+    assert _post(client, "check", xml, kind="dmn").json()["problems"] == []
+    answer = _post(client, "deploy", xml, kind="dmn").json()
+    assert answer["created"] == [{"key": "level", "version": 1}] and "?decision=" in answer["url"]
+    assert services.decision_evaluate(key="level", variables={"amount": 5000}) == [{"level": "high"}]
+
+
+def test_a_decision_draft_is_kept_apart_from_a_process_of_the_same_key(client, designer):
+    client.force_login(designer)
+    _post(client, "draft", modeler.NEW_DECISION.format(key="drawn", name="D"), kind="dmn")
+    _post(client, "draft", GOOD)
+    assert sorted(ModelerDraft.objects.values_list("kind", "key")) == [("bpmn", "drawn"), ("dmn", "drawn")]
+
+
+def test_a_broken_decision_table_is_reported(client, designer):
+    client.force_login(designer)
+    broken = modeler.NEW_DECISION.format(key="level", name="L").replace("&gt; 1000", "&gt;&gt; nonsense(")
+    assert _post(client, "check", broken, kind="dmn").json()["problems"]

@@ -60,3 +60,21 @@ def test_a_designer_draws_deploys_and_starts_a_process_whose_task_reaches_the_gr
     login(page, live_server, "kim", "pw-kim")
     page.click("#tab-group")
     page.wait_for_selector("#inbox >> text=Check the order")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_designer_opens_a_new_decision_table_and_deploys_it(page, live_server, designer):
+    from processes import services
+    from processes.models import DecisionDefinition
+
+    login(page, live_server, "designer", "pw-designer")
+    page.goto(f"{live_server.url}/processes/modeler/")
+    page.click("#new-decision")
+    page.wait_for_selector("#canvas[data-ready=true] .tjs-table")
+    page.screenshot(path=str(SCREENSHOTS / "decision-modeler.png"), full_page=True)
+    page.click("#validate")
+    page.wait_for_selector("#modeler-status[data-checked=ok]")
+    page.click("#deploy")
+    page.wait_for_url("**/processes/modeler/?decision=*")
+    assert DecisionDefinition.objects.get().key == "new_decision"
+    assert services.decision_evaluate(key="new_decision", variables={"amount": 10}) == [{"level": "low"}]
