@@ -44,3 +44,10 @@ def page_action(request, success: str = "") -> Iterator[Outcome]:
         outcome.ok = True
         if success:
             messages.success(request, success)
+
+
+def query_without_page(request) -> str:
+    """The page's query string without its page number (for pager links and saved filters)."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()

@@ -124,6 +124,11 @@ def instances_visible_to(user) -> QuerySet[ProcessInstance]:
     return qs.filter(Q(definition__key__in=owned) | Q(started_by=user))
 
 
+def process_choices(user) -> list[tuple[str, str]]:
+    """(key, name) of each active process the user may see, by name: a filter's options."""
+    return list(definitions_visible_to(user).filter(is_active=True).order_by("name").values_list("key", "name"))
+
+
 def definition_latest_list(user) -> QuerySet[ProcessDefinition]:
     """The active version of each key the user may see, with instance counts."""
     return (

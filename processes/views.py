@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from bpm.exceptions import InvalidInput
 from bpm.files import download_response
-from bpm.pages import page_action
+from bpm.pages import page_action, query_without_page
 
 from . import search, selectors, services, start_pages
 from .choices import DeploySource, InstanceStatus
@@ -159,8 +159,6 @@ def instance_list(request):
     except InvalidInput as error:  # the form again with what was typed, and why nothing was found
         problem, instances = error, ProcessInstance.objects.none()
     page = Paginator(instances, 50).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
     return render(
         request,
         "processes/instance_list.html",
@@ -168,12 +166,9 @@ def instance_list(request):
             "instances": page,
             "typed": request.GET,
             "problem": problem,
-            "querystring": params.urlencode(),
+            "querystring": query_without_page(request),
             "statuses": InstanceStatus.choices,
-            "processes": selectors.definitions_visible_to(request.user)
-            .filter(is_active=True)
-            .order_by("name")
-            .values_list("key", "name"),
+            "processes": selectors.process_choices(request.user),
         },
     )
 

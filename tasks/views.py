@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from bpm.exceptions import ApplicationError, InvalidInput
 from bpm.files import stored_file_response
-from bpm.pages import page_action
+from bpm.pages import page_action, query_without_page
 from processes import selectors as process_selectors
 from processes.exceptions import CommandFailed
 from processes.forms import posted_field_data
@@ -41,20 +41,15 @@ def inbox(request):
     except InvalidInput as error:  # a malformed variable filter: said, and nothing listed
         messages.error(request, error.message)
         page = Paginator(HumanTask.objects.none(), PAGE_SIZE).get_page(1)
-    params = request.GET.copy()
-    params.pop("page", None)
     return render(
         request,
         "tasks/inbox.html",
         {
             "page": page,
             "query": query,
-            "querystring": params.urlencode(),
+            "querystring": query_without_page(request),
             "is_admin": selectors.is_task_admin(request.user),
-            "processes": process_selectors.definitions_visible_to(request.user)
-            .filter(is_active=True)
-            .order_by("name")
-            .values_list("key", "name"),
+            "processes": process_selectors.process_choices(request.user),
             "saved_filters": [(f, filters.query_string(f)) for f in filters.task_filters_for(request.user)],
             "my_groups": request.user.groups.order_by("name").values_list("name", flat=True),
         },

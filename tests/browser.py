@@ -23,3 +23,13 @@ def login(page, live_server, username: str, password: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+
+
+def demo_login(page, live_server, username: str) -> None:
+    """The demo's users, processes and requests loaded, then logged in as one of them."""
+    import os
+
+    from django.core.management import call_command
+
+    call_command("load_demo", stdout=open(os.devnull, "w"))
+    login(page, live_server, username, username)

@@ -1,19 +1,15 @@
 """An owner finds an instance by a variable's value on the instances page."""
 
-import os
-
 import pytest
-from django.core.management import call_command
 
-from tests.browser import BROWSER_MARKS, SCREENSHOTS, login
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, demo_login
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_owner_finds_the_purchase_of_4500_by_its_amount(page, live_server):
-    call_command("load_demo", stdout=open(os.devnull, "w"))
-    login(page, live_server, "owner", "owner")
+    demo_login(page, live_server, "owner")
     page.click("nav >> text=Instances")
     page.select_option("#instance-search select[name=process]", "purchase_request")
     page.fill("#instance-search input[name=variable]", "amount:4500")

@@ -1,20 +1,16 @@
 """A person who is not a designer starts a process from the inbox, through its start form."""
 
-import os
-
 import pytest
-from django.core.management import call_command
 
 from processes.models import ProcessInstance
-from tests.browser import BROWSER_MARKS, SCREENSHOTS, login
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, demo_login
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_user_starts_a_leave_request_from_the_inbox_and_a_mistake_keeps_what_was_typed(page, live_server):
-    call_command("load_demo", stdout=open(os.devnull, "w"))
-    login(page, live_server, "user", "user")
+    demo_login(page, live_server, "user")
     page.click("#start-a-process")
     page.click("#start-leave_request")
     page.wait_for_selector("#start-field-employee")

@@ -1,12 +1,9 @@
 """An approver attaches a PDF to a task from its page and sees it listed."""
 
-import os
-
 import pytest
-from django.core.management import call_command
 
 from tasks.models import TaskAttachment
-from tests.browser import BROWSER_MARKS, SCREENSHOTS, login
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, demo_login
 from tests.tasks.test_attachments import PDF
 
 pytestmark = BROWSER_MARKS
@@ -15,8 +12,7 @@ pytestmark = BROWSER_MARKS
 @pytest.mark.django_db(transaction=True)
 def test_an_approver_attaches_a_pdf_to_a_task(page, live_server, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
-    call_command("load_demo", stdout=open(os.devnull, "w"))
-    login(page, live_server, "approver", "approver")
+    demo_login(page, live_server, "approver")
     page.click("#tab-group")
     page.click("#inbox tr:has-text('LEAVE-1') >> text=Approve leave")
     page.set_input_files(

@@ -1,19 +1,15 @@
 """An approver saves the inbox's current filter and shares it with their group."""
 
-import os
-
 import pytest
-from django.core.management import call_command
 
-from tests.browser import BROWSER_MARKS, SCREENSHOTS, login
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, demo_login, login
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_approver_saves_a_shared_filter_and_a_colleague_opens_it(page, live_server):
-    call_command("load_demo", stdout=open(os.devnull, "w"))
-    login(page, live_server, "approver", "approver")
+    demo_login(page, live_server, "approver")
     page.click("#tab-group")
     page.fill("#inbox-filters input[name=variable]", "amount:4500")
     page.click("#inbox-filters button[type=submit]")
