@@ -85,3 +85,29 @@ def test_a_start_form_that_is_not_filled_in_starts_nothing_and_keeps_the_other_f
     assert response.status_code == 400
     page = response.content.decode()
     assert 'value="7"' in page and 'value="K-1"' in page and not ProcessInstance.objects.exists()
+
+
+def test_a_json_schema_start_form_renders_as_its_fields(client):
+    import json
+
+    schema = {"title": "Order", "type": "object", "required": ["size"],
+              "properties": {"size": {"type": "string", "title": "Size", "enum": ["small", "large"]},
+                             "slices": {"type": "integer", "title": "Slices", "minimum": 1}}}  # fmt: skip
+    content = (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        b'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">'
+        b'<bpmn:process id="pizza" isExecutable="true"><bpmn:startEvent id="start"><bpmn:extensionElements>'
+        b'<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" value="order.json"/>'
+        b"</spiffworkflow:properties></bpmn:extensionElements></bpmn:startEvent>"
+        b'<bpmn:userTask id="bake"/><bpmn:endEvent id="end"/>'
+        b'<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="bake"/>'
+        b'<bpmn:sequenceFlow id="f2" sourceRef="bake" targetRef="end"/></bpmn:process></bpmn:definitions>'
+    )
+    files = [("pizza.bpmn", content), ("order.json", json.dumps(schema).encode())]
+    definition = services.definition_deploy(files=files).created[0]
+    client.force_login(_starter())
+    page = client.get(f"/processes/definitions/{definition.pk}/start/").content.decode()
+    assert 'id="start-field-size"' in page and 'id="start-field-slices"' in page
+    client.post(f"/processes/definitions/{definition.pk}/start/", {"size": "large", "slices": "8"})
+    assert ProcessInstance.objects.get().variables["size"] == "large"
