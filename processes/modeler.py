@@ -4,6 +4,7 @@ XML it hands over goes through the same checks and deployment as an upload."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -12,9 +13,11 @@ from django.db import transaction
 from bpm.exceptions import InvalidInput
 
 from . import services
-from .choices import DeploySource
+from .choices import DeploySource, ResourceKind
+from .engine import camunda_forms
+from .engine.bpmn.results import SourceFile
 from .exceptions import DefinitionInvalidError
-from .models import DecisionDefinition, ModelerDraft, ProcessDefinition
+from .models import DecisionDefinition, ModelerDraft, ProcessDefinition, Resource
 
 NEW_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -43,8 +46,17 @@ NEW_DECISION = """<?xml version="1.0" encoding="UTF-8"?>
     <dc:Bounds height="80" width="180" x="160" y="100"/></dmndi:DMNShape></dmndi:DMNDiagram></dmndi:DMNDI>
 </definitions>
 """
+NEW_FORM = json.dumps(
+    {
+        "type": "default",
+        "id": "new_form",
+        "schemaVersion": 16,
+        "components": [{"type": "textfield", "key": "name", "label": "Name", "validate": {"required": True}}],
+    },
+    indent=2,
+)
 MAX_XML_CHARS = 2_000_000
-KINDS = ("bpmn", "dmn")
+KINDS = ("bpmn", "dmn", "form")
 _PROCESS_ID = re.compile(r"<(?:\w+:)?process\b[^>]*\bid=\"([^\"]+)\"")
 _DECISION_ID = re.compile(r"<(?:\w+:)?decision\b[^>]*\bid=\"([^\"]+)\"")
 
@@ -57,15 +69,33 @@ class Opened:
     definition: ProcessDefinition | None = None
     decision: DecisionDefinition | None = None
     draft: ModelerDraft | None = None  # when the designer's draft is what opened
+    form: Resource | None = None  # a deployed Camunda Form, edited to redeploy its bundle
 
 
-def process_key(xml: str, kind: str = "bpmn") -> str:
-    """The first process id of a diagram, or the first decision id of a DMN file (its key)."""
+def process_key(xml: str, kind: str = "bpmn", name: str = "") -> str:
+    """The first process id of a diagram, the first decision id of a DMN file, or a Camunda
+    Form's id (else its file name without .form): its key."""
+    if kind == "form":
+        return _form_id(xml, name)
     found = (_DECISION_ID if kind == "dmn" else _PROCESS_ID).search(xml or "")
     if found is None:
         what = "decision" if kind == "dmn" else "process"
         raise InvalidInput(f"The file has no {what}.", details={"xml": [f"Add a {what}."]})
     return found.group(1)
+
+
+def _form_id(text: str, name: str = "") -> str:
+    try:
+        schema = json.loads(text or "")
+    except ValueError:
+        schema = None
+    if not isinstance(schema, dict):
+        raise InvalidInput("A Camunda Form is a JSON object.", details={"xml": ["Not a form-js schema."]})
+    if isinstance(schema.get("id"), str) and schema["id"]:
+        return schema["id"]
+    if name:
+        return name.removesuffix(".form")
+    raise InvalidInput("Give the form an id.", details={"xml": ["A form needs an id (its key)."]})
 
 
 def modeler_open(
@@ -74,10 +104,15 @@ def modeler_open(
     kind: str = "bpmn",
     definition: ProcessDefinition | None = None,
     decision: DecisionDefinition | None = None,
+    form: Resource | None = None,
     key: str = "",
 ) -> Opened:
     """A deployed version to edit (the designer's draft of its key instead, when there is one),
-    a draft by key, or a new diagram or decision table."""
+    a draft by key, or a new diagram, decision table or form."""
+    if form is not None:
+        key = _form_id(form.content, form.name)
+        draft = ModelerDraft.objects.filter(user=user, kind="form", key=key).first()
+        return Opened(draft.xml if draft else form.content, key, "form", draft=draft, form=form)
     if definition is not None or decision is not None:
         kind = "bpmn" if definition is not None else "dmn"
         key = definition.key if definition is not None else decision.key
@@ -90,6 +125,8 @@ def modeler_open(
             return Opened(draft.xml, key, kind, draft.opened_from, None, draft)
     if kind == "dmn":
         return Opened(NEW_DECISION.format(key="new_decision", name="New decision"), "new_decision", "dmn")
+    if kind == "form":
+        return Opened(NEW_FORM, "new_form", "form")
     return Opened(NEW_DIAGRAM.format(key="new_process", name="New process"), "new_process")
 
 
@@ -107,11 +144,13 @@ def _kind(kind: str) -> str:
     return kind
 
 
-def draft_save(*, user, xml: str, kind: str = "bpmn", opened_from: ProcessDefinition | None = None) -> ModelerDraft:
+def draft_save(
+    *, user, xml: str, kind: str = "bpmn", opened_from: ProcessDefinition | None = None, name: str = ""
+) -> ModelerDraft:
     """Keep the designer's diagram as their draft of its key."""
     xml, kind = _checked_xml(xml), _kind(kind)
     draft, _ = ModelerDraft.objects.update_or_create(
-        user=user, kind=kind, key=process_key(xml, kind), defaults={"xml": xml, "opened_from": opened_from}
+        user=user, kind=kind, key=process_key(xml, kind, name), defaults={"xml": xml, "opened_from": opened_from}
     )
     return draft
 
@@ -126,10 +165,13 @@ class Checked:
     notes: list[dict]
 
 
-def modeler_check(*, xml: str, kind: str = "bpmn") -> Checked:
+def modeler_check(*, xml: str, kind: str = "bpmn", name: str = "") -> Checked:
     """The deploy problems and the compatibility report of a drawn diagram, nothing stored."""
     kind = _kind(kind)
-    key = process_key(_checked_xml(xml), kind)
+    key = process_key(_checked_xml(xml), kind, name)
+    if kind == "form":
+        problems = camunda_forms.read_form(SourceFile(f"{key}.form", xml.encode())).problems
+        return Checked(problems=[p.as_dict() for p in problems], notes=[])
     try:
         result = services.definition_check(files=[(f"{key}.{kind}", xml.encode())])
     except DefinitionInvalidError as error:
@@ -137,15 +179,48 @@ def modeler_check(*, xml: str, kind: str = "bpmn") -> Checked:
     return Checked(problems=[], notes=list(result.compatibility))
 
 
-def modeler_deploy(*, user, xml: str, kind: str = "bpmn"):
-    """Deploy the drawn diagram or decisions as the next version of its key; the draft goes
-    once deployed."""
+def modeler_deploy(*, user, xml: str, kind: str = "bpmn", with_process: str = "", name: str = ""):
+    """Deploy the drawn diagram or decisions as the next version of its key; a form goes with
+    the bundle of the process ``with_process`` (its diagram, tables and other forms, this one
+    replacing the form of the same id or file). The draft goes once deployed."""
     kind = _kind(kind)
-    key = process_key(_checked_xml(xml), kind)
+    key = process_key(_checked_xml(xml), kind, name)
+    files = _form_bundle(key, name, xml, with_process) if kind == "form" else [(f"{key}.{kind}", xml.encode())]
     with transaction.atomic():
-        result = services.definition_deploy(files=[(f"{key}.{kind}", xml.encode())], user=user, source=DeploySource.WEB)
+        result = services.definition_deploy(files=files, user=user, source=DeploySource.WEB)
         ModelerDraft.objects.filter(user=user, kind=kind, key=key).delete()
     return result
+
+
+def _form_bundle(form_id: str, form_name: str, text: str, process: str) -> list[tuple[str, bytes]]:
+    """The files of the process's active version's deployment, with this form in place of the
+    form of the same id or file name (or added, named after its id)."""
+    definition = ProcessDefinition.objects.filter(key=process, is_active=True).select_related("deployment").first()
+    if definition is None:
+        raise InvalidInput(
+            "Choose the process this form is deployed with.", details={"with_process": ["An active process key."]}
+        )
+    files, name = {}, form_name or f"{form_id}.form"
+    for resource in definition.deployment.resources.all():
+        if resource.kind == ResourceKind.FORM and (resource.name == form_name or _same_form(resource.content, form_id)):
+            name = resource.name  # kept: a formKey may name the file
+            continue
+        files[resource.name] = resource.content.encode()
+    files[name] = text.encode()
+    return list(files.items())
+
+
+def _same_form(content: str, form_id: str) -> bool:
+    try:
+        return _form_id(content, "") == form_id
+    except InvalidInput:
+        return False
+
+
+def deployed_forms():
+    """The Camunda Forms of each process's active version (the modeler lists them to open)."""
+    active = ProcessDefinition.objects.filter(is_active=True).values("deployment_id")
+    return Resource.objects.filter(kind=ResourceKind.FORM, deployment_id__in=active).order_by("name")
 
 
 def latest_decisions():

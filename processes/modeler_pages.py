@@ -17,6 +17,7 @@ from bpm.exceptions import ApplicationError, InvalidInput
 
 from . import modeler, selectors
 from .exceptions import DefinitionInvalidError
+from .models import ProcessDefinition
 
 
 def _designer(request) -> None:
@@ -32,13 +33,26 @@ def modeler_page(request):
         definition = get_object_or_404(selectors.definitions_visible_to(request.user), pk=request.GET["definition"])
     if request.GET.get("decision", "").isdigit():
         decision = get_object_or_404(selectors.decisions_visible_to(request.user), pk=request.GET["decision"])
-    kind = "dmn" if request.GET.get("kind") == "dmn" else "bpmn"
+    form = None
+    if request.GET.get("form", "").isdigit():
+        form = get_object_or_404(modeler.deployed_forms(), pk=request.GET["form"])
+    kind = request.GET.get("kind") if request.GET.get("kind") in modeler.KINDS else "bpmn"
     opened = modeler.modeler_open(
-        user=request.user, kind=kind, definition=definition, decision=decision, key=request.GET.get("draft", "")
+        user=request.user,
+        kind=kind,
+        definition=definition,
+        decision=decision,
+        form=form,
+        key=request.GET.get("draft", ""),
     )
+    with_process = ""
+    if form is not None:
+        first = ProcessDefinition.objects.filter(deployment_id=form.deployment_id, is_active=True).first()
+        with_process = first.key if first else ""
     data = {
         "xml": opened.xml,
         "kind": opened.kind,
+        "name": opened.form.name if opened.form else "",
         "opened_from": opened.definition.pk if opened.definition else None,
         "csrf": get_token(request),
         "urls": {
@@ -55,6 +69,9 @@ def modeler_page(request):
             "modeler_data": data,
             "drafts": modeler.drafts_of(request.user),
             "decisions": modeler.latest_decisions(),
+            "forms": modeler.deployed_forms(),
+            "processes": selectors.process_choices(request.user),
+            "with_process": with_process,
         },
     )
 
@@ -85,7 +102,9 @@ def modeler_check(request):
 
     def check():
         body = _posted(request)
-        checked = modeler.modeler_check(xml=body.get("xml", ""), kind=body.get("kind", "bpmn"))
+        checked = modeler.modeler_check(
+            xml=body.get("xml", ""), kind=body.get("kind", "bpmn"), name=str(body.get("name") or "")
+        )
         return {"problems": checked.problems, "notes": checked.notes}
 
     return _answer(check)
@@ -102,7 +121,11 @@ def modeler_draft(request):
         if str(body.get("opened_from") or "").isdigit():
             opened_from = selectors.definitions_visible_to(request.user).filter(pk=body["opened_from"]).first()
         draft = modeler.draft_save(
-            user=request.user, xml=body.get("xml", ""), kind=body.get("kind", "bpmn"), opened_from=opened_from
+            user=request.user,
+            xml=body.get("xml", ""),
+            kind=body.get("kind", "bpmn"),
+            opened_from=opened_from,
+            name=str(body.get("name") or ""),
         )
         return {"key": draft.key, "saved_at": draft.updated_at.isoformat()}
 
@@ -117,7 +140,23 @@ def modeler_deploy(request):
     def deploy():
         body = _posted(request)
         kind = body.get("kind", "bpmn")
-        result = modeler.modeler_deploy(user=request.user, xml=body.get("xml", ""), kind=kind)
+        result = modeler.modeler_deploy(
+            user=request.user,
+            xml=body.get("xml", ""),
+            kind=kind,
+            with_process=str(body.get("with_process") or ""),
+            name=str(body.get("name") or ""),
+        )
+        if kind == "form":
+            shown = (result.created or result.unchanged)[0]
+            return {
+                "message": result.message
+                if result.created
+                else f"Nothing new: {shown.key} does not use this form, or it is unchanged.",
+                "created": [{"key": d.key, "version": d.version} for d in result.created],
+                "unchanged": [],
+                "url": reverse("processes:definition-detail", args=[shown.pk]) if result.created else "",
+            }
         if kind == "dmn":
             decisions = result.decisions_created or []
             return {

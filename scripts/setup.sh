@@ -19,7 +19,7 @@ fi
 # Front-end packages (bpmn-js viewer and modeler, Chart.js, form-js viewer, Swagger UI) come from npm and are served as
 # static files: no CDN at run time.
 if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ ! -f static/vendor/chart.js/chart.umd.min.js ] \
-  || [ ! -f static/vendor/form-js/form-viewer.umd.js ] || [ ! -f static/vendor/swagger-ui/swagger-ui-bundle.js ] \
+  || [ ! -f static/vendor/form-js/form-viewer.umd.js ] || [ ! -f static/vendor/form-js/form-editor.umd.js ] || [ ! -f static/vendor/swagger-ui/swagger-ui-bundle.js ] \
   || [ ! -f static/vendor/modeler/modeler.js ] || [ static/src/modeler.js -nt static/vendor/modeler/modeler.js ] \
   || [ ! -f static/vendor/modeler/dmn-modeler.js ] || [ static/src/dmn-modeler.js -nt static/vendor/modeler/dmn-modeler.js ]; then
   if command -v npm >/dev/null; then
@@ -28,7 +28,7 @@ if [ ! -f static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ !
     cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js static/vendor/bpmn-js/
     cp -r node_modules/bpmn-js/dist/assets/. static/vendor/bpmn-js/
     cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.js/
-    cp node_modules/@bpmn-io/form-js/dist/form-viewer.umd.js static/vendor/form-js/
+    cp node_modules/@bpmn-io/form-js/dist/{form-viewer.umd.js,form-editor.umd.js} static/vendor/form-js/
     cp -r node_modules/@bpmn-io/form-js/dist/assets/. static/vendor/form-js/
     cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui-standalone-preset.js,swagger-ui.css} \
       static/vendor/swagger-ui/

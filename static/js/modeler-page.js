@@ -5,21 +5,30 @@ document.addEventListener("DOMContentLoaded", async () => {
   const data = JSON.parse(document.getElementById("modeler-data").textContent);
   const canvasBox = document.getElementById("canvas");
   const dmn = data.kind === "dmn";
-  const modeler = dmn
-    ? window.BpmDmnModeler.create(canvasBox)
-    : window.BpmModeler.create(canvasBox, document.getElementById("properties"));
+  const form = data.kind === "form";
+  let modeler = null;
+  if (form) {
+    modeler = await window.FormEditor.createFormEditor({ container: canvasBox, schema: JSON.parse(data.xml) });
+  } else {
+    modeler = dmn
+      ? window.BpmDmnModeler.create(canvasBox)
+      : window.BpmModeler.create(canvasBox, document.getElementById("properties"));
+  }
   window.bpmModeler = modeler; // for scripted drawing (tests) and the curious
   const status = document.getElementById("modeler-status");
   const report = document.getElementById("modeler-report");
   const list = document.getElementById("modeler-problems");
   let marked = [];
 
-  await modeler.importXML(data.xml);
-  if (dmn) {
+  if (form) {
+    // the editor was created with the form's schema
+  } else if (dmn) {
+    await modeler.importXML(data.xml);
     // open the first decision's table, as Camunda Modeler does for a one-table file
     const table = modeler.getViews().find((view) => view.type === "decisionTable");
     if (table) await modeler.open(table);
   } else {
+    await modeler.importXML(data.xml);
     modeler.get("canvas").zoom("fit-viewport", "auto");
   }
   canvasBox.dataset.ready = "true";
@@ -28,13 +37,13 @@ document.addEventListener("DOMContentLoaded", async () => {
     const response = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": data.csrf },
-      body: JSON.stringify({ kind: data.kind, ...body }),
+      body: JSON.stringify({ kind: data.kind, name: data.name, ...body }),
     });
     return [response.status, await response.json()];
   }
 
   function mark(items, marker, describe) {
-    const viewer = dmn ? null : modeler;  // markers on the BPMN diagram; a DMN report is a list
+    const viewer = dmn || form ? null : modeler;  // markers on the BPMN diagram; other reports are lists
     const registry = viewer && viewer.get("elementRegistry");
     const canvas = viewer && viewer.get("canvas");
     for (const item of items) {
@@ -50,7 +59,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
 
   function show(problems, notes) {
-    if (!dmn) {
+    if (!dmn && !form) {
       const canvas = modeler.get("canvas");
       for (const [id, marker] of marked) canvas.removeMarker(id, marker);
     }
@@ -62,6 +71,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
 
   async function xml() {
+    if (form) return JSON.stringify(modeler.saveSchema(), null, 2);
     return (await modeler.saveXML({ format: true })).xml;
   }
 
@@ -82,7 +92,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
 
   document.getElementById("deploy").addEventListener("click", async () => {
-    const [code, answer] = await post(data.urls.deploy, { xml: await xml() });
+    const chosen = document.getElementById("with-process");
+    const [code, answer] = await post(data.urls.deploy, { xml: await xml(), with_process: chosen ? chosen.value : "" });
     if (code === 200 && answer.url) { window.location.href = answer.url; return; }
     if (code === 200) { status.textContent = answer.message; status.dataset.checked = "ok"; return; }
     show(answer.problems || [], []);

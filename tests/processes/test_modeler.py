@@ -1,6 +1,7 @@
 """The modeler's calls: validate, keep a draft, deploy (designers only)."""
 
 import json
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -15,9 +16,9 @@ pytestmark = pytest.mark.django_db
 GOOD = bpmn("drawn", chain('<bpmn:userTask id="review" camunda:candidateGroups="clerks"/>')).decode()
 
 
-def _post(client, name, xml, **extra):
+def _post(client, call, xml, **extra):
     return client.post(
-        f"/processes/modeler/{name}/", json.dumps({"xml": xml, **extra}), content_type="application/json"
+        f"/processes/modeler/{call}/", json.dumps({"xml": xml, **extra}), content_type="application/json"
     )
 
 
@@ -106,3 +107,52 @@ def test_a_broken_decision_table_is_reported(client, designer):
     client.force_login(designer)
     broken = modeler.NEW_DECISION.format(key="level", name="L").replace("&gt; 1000", "&gt;&gt; nonsense(")
     assert _post(client, "check", broken, kind="dmn").json()["problems"]
+
+
+FORMS = Path(__file__).resolve().parents[1] / "camunda_models" / "task_camunda_forms"
+
+
+def _deploy_forms_example():
+    from processes import services
+
+    files = [(p.name, p.read_bytes()) for p in sorted(FORMS.iterdir())]
+    return services.definition_deploy(files=files).created[0]
+
+
+def test_a_deployed_form_opens_in_the_form_editor_with_its_process(client, designer):
+    from processes.models import Resource
+
+    definition = _deploy_forms_example()
+    form = Resource.objects.get(name="task-form.form")
+    client.force_login(designer)
+    page = client.get(f"/processes/modeler/?form={form.pk}").content.decode()
+    assert "form-editor.umd.js" in page and "Approved By" in page
+    assert f'<option value="{definition.key}" selected>' in page
+
+
+def test_a_changed_form_deploys_a_new_version_of_the_process_that_uses_it(client, designer):
+    from processes.models import Resource
+
+    definition = _deploy_forms_example()
+    form = Resource.objects.get(name="task-form.form")
+    changed = form.content.replace("Approved By", "Checked by")
+    client.force_login(designer)
+    check = _post(client, "check", changed, kind="form", name=form.name).json()
+    assert check["problems"] == []
+    answer = _post(client, "deploy", changed, kind="form", name=form.name, with_process=definition.key).json()
+    assert answer["created"] == [{"key": definition.key, "version": 2}]
+    newest = ProcessDefinition.objects.get(key=definition.key, version=2)
+    assert "Checked by" in newest.deployment.resources.get(name="task-form.form").content
+
+
+def test_a_form_the_process_does_not_use_creates_nothing(client, designer):
+    definition = _deploy_forms_example()
+    client.force_login(designer)
+    answer = _post(client, "deploy", modeler.NEW_FORM, kind="form", with_process=definition.key).json()
+    assert answer["created"] == [] and "does not use this form" in answer["message"]
+    assert ProcessDefinition.objects.filter(key=definition.key).count() == 1
+
+
+def test_a_form_that_is_not_a_form_is_reported(client, designer):
+    client.force_login(designer)
+    assert _post(client, "check", '{"id": "x", "components": 5}', kind="form").json()["problems"]

@@ -78,3 +78,31 @@ def test_a_designer_opens_a_new_decision_table_and_deploys_it(page, live_server,
     page.wait_for_url("**/processes/modeler/?decision=*")
     assert DecisionDefinition.objects.get().key == "new_decision"
     assert services.decision_evaluate(key="new_decision", variables={"amount": 10}) == [{"level": "low"}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_designer_edits_a_deployed_camunda_form_and_deploys_it_with_its_process(page, live_server, designer):
+    from processes.models import Resource
+    from tests.processes.test_modeler import _deploy_forms_example
+
+    definition = _deploy_forms_example()
+    form = Resource.objects.get(name="task-form.form")
+    login(page, live_server, "designer", "pw-designer")
+    page.goto(f"{live_server.url}/processes/modeler/")
+    page.click("#camunda-forms >> text=task-form.form")
+    page.wait_for_selector("#canvas[data-ready=true] .fjs-editor-container")
+    page.evaluate(
+        """() => {
+          const editor = window.bpmModeler;
+          const field = editor.get("formFieldRegistry").getAll().find((f) => f.label === "Approved By");
+          editor.get("modeling").editFormField(field, "label", "Checked by");
+        }"""
+    )
+    page.click("#validate")
+    page.wait_for_selector("#modeler-status[data-checked=ok]")
+    page.screenshot(path=str(SCREENSHOTS / "form-editor.png"), full_page=True)
+    assert page.input_value("#with-process") == definition.key
+    page.click("#deploy")
+    page.wait_for_url("**/processes/definitions/*/")
+    newest = ProcessDefinition.objects.get(key=definition.key, version=2)
+    assert "Checked by" in newest.deployment.resources.get(name=form.name).content
