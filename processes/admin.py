@@ -4,6 +4,7 @@ from guardian.admin import GuardedModelAdmin
 
 from .connections import connection_verify
 from .models import (
+    BusinessCalendar,
     Connection,
     DecisionDefinition,
     Deployment,
@@ -105,8 +106,15 @@ class ConnectionAdmin(admin.ModelAdmin):
             self.message_user(request, f"{connection.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
 
 
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    """Working time: hours per weekday, holidays, time zone (checked on save)."""
+
+    list_display = ["name", "time_zone"]
+
+
 @admin.register(ProcessSettings)
 class ProcessSettingsAdmin(admin.ModelAdmin):
     """SLA targets and the escalation policy per process key (docs/SLA.md)."""
 
-    list_display = ["key", "default_task_due", "target_cycle_time"]
+    list_display = ["key", "default_task_due", "target_cycle_time", "calendar"]

@@ -13,9 +13,10 @@ class ProcessesConfig(AppConfig):
 
         from . import checks  # noqa: F401 - registers system checks
         from .engine import runtime
-        from .models import ProcessSettings
+        from .models import BusinessCalendar, ProcessSettings
 
         config.watch(ProcessSettings)  # default due dates are read on every task opened
+        config.watch(BusinessCalendar)  # and the working time they are counted in
 
         bpm = settings.BPM
         runtime.configure(

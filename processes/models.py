@@ -370,6 +370,32 @@ class Connection(models.Model):
         return bool(self.secret_encrypted)
 
 
+class BusinessCalendar(models.Model):
+    """Named working time (bpm.calendars): hours per weekday, holidays, a time zone. A process
+    that names one in its settings counts its tasks' due dates in it; a timer asks for one
+    with the extension property ``calendar``."""
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="Europe/Berlin")
+    hours = models.JSONField(
+        default=dict, blank=True, help_text='Per weekday, e.g. {"mon": ["09:00-12:00", "13:00-17:00"], "sat": []}'
+    )
+    holidays = models.JSONField(default=list, blank=True, help_text='Dates off, e.g. ["2026-12-25"]')
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from bpm.calendars import CalendarError, WorkingTime
+
+        try:
+            WorkingTime.build(self.time_zone, self.hours, self.holidays)
+        except CalendarError as error:
+            raise ValidationError({error.field: str(error)}) from None
+
+
 class ProcessSettings(models.Model):
     """Per process key: SLA targets and the escalation policy (docs/SLA.md)."""
 
@@ -380,6 +406,13 @@ class ProcessSettings(models.Model):
     )
     target_cycle_time = models.CharField(max_length=50, blank=True, help_text="Target from start to end, e.g. P5D")
     escalation_policy = models.JSONField(default=list, blank=True)
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text="Working time for its tasks' due and follow-up durations (P2D: two working days)",
+    )
 
     class Meta:
         verbose_name_plural = "process settings"

@@ -42,8 +42,9 @@ def _names(value) -> list[str]:
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
-def parse_when(value, now: datetime | None = None) -> datetime | None:
-    """A due or follow-up date: a datetime, an ISO date/date-time, or an ISO duration from now."""
+def parse_when(value, now: datetime | None = None, working_time=None) -> datetime | None:
+    """A due or follow-up date: a datetime, an ISO date/date-time, or an ISO duration from now
+    (in the process's working time when it names a business calendar: P2D is two working days)."""
     now = now or timezone.now()
     if value is None or value == "":
         return None
@@ -54,7 +55,9 @@ def parse_when(value, now: datetime | None = None) -> datetime | None:
     text = str(value).strip()
     if text.startswith("P"):
         delta = parse_duration(text)
-        return now + delta if delta is not None else None
+        if delta is None:
+            return None
+        return working_time.add(now, delta) if working_time is not None else now + delta
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -62,7 +65,7 @@ def parse_when(value, now: datetime | None = None) -> datetime | None:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
-def resolve(element: dict, variables: dict, now: datetime | None = None) -> Assignment:
+def resolve(element: dict, variables: dict, now: datetime | None = None, working_time=None) -> Assignment:
     """Evaluate a task element's Camunda/Spiff metadata against the instance's variables.
 
     Lanes give the candidate group when the diagram names no assignee and no candidates;
@@ -79,8 +82,9 @@ def resolve(element: dict, variables: dict, now: datetime | None = None) -> Assi
     result.candidate_groups = _names(_evaluate(camunda.get("candidateGroups"), variables, problems, "candidateGroups"))
     if not result.assignee and not result.candidate_users and not result.candidate_groups and element.get("lane"):
         result.candidate_groups = [element["lane"]]
-    result.due_at = parse_when(_evaluate(camunda.get("dueDate"), variables, problems, "dueDate"), now)
-    result.follow_up_at = parse_when(_evaluate(camunda.get("followUpDate"), variables, problems, "followUpDate"), now)
+    due, follow_up = (_evaluate(camunda.get(k), variables, problems, k) for k in ("dueDate", "followUpDate"))
+    result.due_at = parse_when(due, now, working_time)
+    result.follow_up_at = parse_when(follow_up, now, working_time)
     priority = _evaluate(camunda.get("priority"), variables, problems, "priority")
     try:
         result.priority = int(priority) if priority not in (None, "") else 50

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from bpm import config, writes
+from processes import calendars as process_calendars
 from processes.choices import WaitKind
 
 from . import assignment
@@ -62,12 +63,14 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
     if not points:
         return []
     elements = instance.definition.elements or {}
+    working_time = process_calendars.working_time_of_process(instance.definition.key)
     resolved = [
         (
             p,
             assignment.resolve(
                 _element(instance, p).raw,
                 instance.expression_context({**variables, **(p.data or {})}),
+                working_time=working_time,
             ),
         )
         for p in points
@@ -97,7 +100,7 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
                 created_at=now,  # set again when the row is written; known before that
                 claimed_at=now if a.assignee in users else None,
                 priority=a.priority,
-                due_at=a.due_at or (now + default_due if default_due else None),
+                due_at=a.due_at or _due_from(now, default_due, working_time),
                 follow_up_at=a.follow_up_at,
             )
             for point, a in resolved
@@ -120,6 +123,13 @@ def open_tasks(*, instance, points, variables: dict) -> list[HumanTask]:
 
     tasks_opened(tasks)
     return tasks
+
+
+def _due_from(now, period, working_time):
+    """The default due date: the period from now, in the process's working time if it has one."""
+    if not period:
+        return None
+    return working_time.add(now, period) if working_time is not None else now + period
 
 
 def _default_due(instance):
@@ -186,7 +196,11 @@ def _reassign(instance, rows: list[HumanTask], variables: dict) -> None:
     rows = [task for task in rows if instance.definition.element(task.element_id).raw]  # not a called process's
     TaskCandidate.objects.filter(task__in=rows).delete()
     for task in rows:
-        a = assignment.resolve(instance.definition.element(task.element_id).raw, instance.expression_context(variables))
+        a = assignment.resolve(
+            instance.definition.element(task.element_id).raw,
+            instance.expression_context(variables),
+            working_time=process_calendars.working_time_of_process(instance.definition.key),
+        )
         user_model = get_user_model()
         users = {u.get_username(): u for u in user_model.objects.filter(username__in={a.assignee, *a.candidate_users})}
         groups = {g.name: g for g in Group.objects.filter(name__in=a.candidate_groups)}

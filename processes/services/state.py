@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -15,7 +16,7 @@ from django.utils import timezone
 from bpm import config, writes
 from notifications import services as notifications
 
-from .. import waiting
+from .. import calendars, waiting
 from ..choices import HistoryKind, InstanceStatus, JobKind, WaitKind
 from ..engine import runtime
 from ..exceptions import (
@@ -241,6 +242,7 @@ def _sync_waiting_points(
     if closed:
         writes.delete(WaitingStep.objects.filter(_steps(closed), instance=instance))
     opened = [w for key, w in current.items() if key not in existing]
+    _timers_in_working_time(instance, opened)
     waiting.closed(instance=instance, closed=closed, completed_spiff_task_id=completed_step, actor=actor)
     _sync_jobs(instance, closed, opened)
     waiting.opened(instance=instance, points=opened, variables=outcome.variables)
@@ -270,6 +272,28 @@ def _sync_waiting_points(
         )
         for w in opened
     ]
+
+
+def _timers_in_working_time(instance: ProcessInstance, points) -> None:
+    """A duration timer whose element names a business calendar (extension property
+    ``calendar``) comes due in that working time: PT8H is one office day. Its job and its
+    waiting-step row take that time; the job fires the timer (the engine waits for it)."""
+    now = timezone.now()
+    for point in points:
+        if point.kind != WaitKind.TIMER or point.due_at is None:
+            continue
+        element = (instance.definition.elements or {}).get(point.element_id) or {}
+        name = ((element.get("camunda") or {}).get("properties") or {}).get("calendar")
+        if not name or (element.get("timer") or {}).get("kind") != "timeDuration":
+            continue
+        working = calendars.working_time_named(name)
+        if working is None:
+            raise CommandFailed(
+                f"The timer '{point.element_id}' asks for the business calendar '{name}', which does not exist",
+                element_id=point.element_id,
+            )
+        # the engine computed the due time moments ago in this command: whole seconds are the duration
+        point.due_at = working.add(now, timedelta(seconds=round((point.due_at - now).total_seconds())))
 
 
 def _open_external_tasks(instance: ProcessInstance, rows: list[WaitingStep], variables: dict) -> None:
