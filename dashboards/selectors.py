@@ -12,6 +12,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate, TruncWeek
 from django.utils import timezone
 
+from bpm.calendars import WorkingTime
 from bpm.durations import parse_duration
 from processes.models import Incident, ProcessDefinition, ProcessInstance, ProcessSettings, WaitingStep
 from processes.selectors import _keys_with_object_perm
@@ -67,6 +68,21 @@ def targets_seconds(keys: list[str]) -> dict[str, float]:
     return targets
 
 
+def _working_targets(keys: list[str]) -> dict:
+    """key -> (working time, target period) for the processes whose settings name a calendar."""
+    if not keys:
+        return {}
+    found = {}
+    rows = ProcessSettings.objects.filter(key__in=keys, calendar__isnull=False).exclude(target_cycle_time="")
+    for key, target, zone, hours, holidays in rows.values_list(
+        "key", "target_cycle_time", "calendar__time_zone", "calendar__hours", "calendar__holidays"
+    ):
+        period = parse_duration(target)
+        if period is not None:
+            found[key] = (WorkingTime.build(zone, hours, holidays), period)
+    return found
+
+
 def _cycle_rows(completed, targets: dict[str, float], by: str | None = None) -> dict:
     """Cycle-time aggregates of completed instances: one row in all (key None) or one per
     value of the field ``by``; ``met`` counts those at or under their process's target
@@ -78,9 +94,11 @@ def _cycle_rows(completed, targets: dict[str, float], by: str | None = None) -> 
         "median": Percentile("cycle", 0.5),
         "p95": Percentile("cycle", 0.95),
     }
+    in_working_time = _working_targets(list(targets))  # counted below, instance by instance
+    plain = {key: seconds for key, seconds in targets.items() if key not in in_working_time}
     if targets:
         target = Case(
-            *[When(process_key=key, then=Value(seconds)) for key, seconds in targets.items()],
+            *[When(process_key=key, then=Value(seconds)) for key, seconds in plain.items()],
             default=None,
             output_field=FloatField(),
         )
@@ -90,6 +108,13 @@ def _cycle_rows(completed, targets: dict[str, float], by: str | None = None) -> 
         rows = {None: cycled.aggregate(**aggregates)}
     else:
         rows = {row[by]: row for row in cycled.values(by).annotate(**aggregates).order_by()}
+    for key, (working, period) in in_working_time.items():
+        # a process on a business calendar meets its target by its deadline in working time
+        group_by = by or "process_key"
+        for group, started, ended in completed.filter(process_key=key).values_list(group_by, "started_at", "ended_at"):
+            row = rows.get(group if by else None)
+            if row is not None and ended <= working.add(started, period):
+                row["met"] = (row.get("met") or 0) + 1
     if connection.vendor != "postgresql":  # SQLite has no percentile: from the values
         for group, row in rows.items():
             if row["n"]:
