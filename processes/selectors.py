@@ -74,6 +74,16 @@ def process_owners(key: str) -> list:
     return list(owners.values())
 
 
+def definitions_startable_by(user) -> QuerySet[ProcessDefinition]:
+    """The active, unsuspended versions the user may start, by name (one query, not one per process)."""
+    qs = definitions_visible_to(user).filter(is_active=True, is_suspended=False).order_by("name", "key")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_superuser or user.has_perm("processes.start_instance"):
+        return qs
+    return qs.filter(key__in=_keys_with_object_perm(user, ["processes.start_instance"]))
+
+
 def user_can_start(user, definition: ProcessDefinition) -> bool:
     """Start right: the global permission, or an object grant on any version of the key."""
     if not getattr(user, "is_authenticated", False):

@@ -30,8 +30,7 @@ def start_context(request, definition: ProcessDefinition, start_form=None, field
 @login_required
 def start_list(request):
     """ "Start a process": the active versions the user may start, by name."""
-    active = selectors.definitions_visible_to(request.user).filter(is_active=True, is_suspended=False)
-    startable = [d for d in active.order_by("name", "key") if selectors.user_can_start(request.user, d)]
+    startable = selectors.definitions_startable_by(request.user)
     return render(request, "processes/start_list.html", {"definitions": startable})
 
 

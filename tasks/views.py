@@ -124,6 +124,8 @@ def task_detail(request, pk, form=None, command_error=None):
             "command_error": command_error,
             "actions": services.can_act(request.user, task),
             "max_attachment_bytes": settings.BPM["MAX_ATTACHMENT_BYTES"],
+            "candidates": task.candidates.select_related("user", "group"),  # one read, not one per row
+            "attachments": task.attachments.select_related("uploaded_by"),
             "change_form": TaskChangeForm(
                 initial={
                     "due_at": timezone.localtime(task.due_at) if task.due_at else None,

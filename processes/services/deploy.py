@@ -196,6 +196,31 @@ def _attach_forms(processes: dict, forms_by_id: dict, forms_by_file: dict) -> li
     return notes
 
 
+def _refuse_unknown_calendars(processes: dict) -> None:
+    """A duration timer naming a business calendar that does not exist is refused here, not
+    when an instance reaches it."""
+    from ..models import BusinessCalendar
+
+    named = [
+        (info.file, element_id, camunda["properties"]["calendar"])
+        for info in processes.values()
+        for element_id, element in info.elements.items()
+        for camunda in [element.get("camunda") or {}]
+        if (camunda.get("properties") or {}).get("calendar") and (element.get("timer") or {}).get("kind")
+    ]
+    known = set(BusinessCalendar.objects.filter(name__in={n for _, _, n in named}).values_list("name", flat=True))
+    problems = [
+        engine_parser.Problem(f"The timer asks for the business calendar '{name}', which does not exist", file, eid)
+        for file, eid, name in named
+        if name not in known
+    ]
+    if problems:
+        raise DefinitionInvalidError(
+            "The files cannot be deployed: " + "; ".join(str(p) for p in problems[:5]),
+            details=[p.as_dict() for p in problems],
+        )
+
+
 @dataclass
 class _Validated:
     uploaded: list
@@ -227,6 +252,7 @@ def _validate(files: Iterable[tuple[str, bytes]]) -> _Validated:
             details=[p.as_dict() for p in exc.problems],
         ) from exc
     form_notes = _attach_forms(report.processes, forms_by_id, forms_by_file)
+    _refuse_unknown_calendars(report.processes)
     compatibility = [note.as_dict() for note in report.compatibility] + form_notes
     return _Validated(uploaded, form_files, report, compatibility, dep_resources)
 

@@ -25,10 +25,17 @@ def test_celery_is_told_not_to_close_connections_around_every_task():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_keeps_its_connection_from_one_task_to_the_next():
-    pid = _backend_pid()
+    """Around each task Celery's Django fix-up runs, then ours: together they keep it open."""
+    from celery.fixups.django import DjangoWorkerFixup
 
-    keep_or_close_connections(sender=WORKER_TASK)
-    keep_or_close_connections(sender=WORKER_TASK)
+    fixup = DjangoWorkerFixup(app)
+    pid = _backend_pid()
+    for _task in range(3):
+        fixup.on_task_prerun(sender=WORKER_TASK)
+        keep_or_close_connections(sender=WORKER_TASK)
+        _backend_pid()  # the task's work
+        fixup.on_task_postrun(sender=WORKER_TASK)
+        keep_or_close_connections(sender=WORKER_TASK)
 
     assert _backend_pid() == pid
 

@@ -75,14 +75,34 @@ def test_a_timer_that_asks_for_a_calendar_comes_due_in_its_working_time():
     assert job.due_at.astimezone(ZoneInfo("UTC")).hour in (10, 11)
 
 
-def test_a_timer_naming_a_calendar_that_does_not_exist_fails_the_command_naming_it():
+def test_a_timer_naming_a_calendar_that_does_not_exist_is_refused_at_deploy():
+    from processes.exceptions import DefinitionInvalidError
+    from processes.models import ProcessDefinition
+
+    with pytest.raises(DefinitionInvalidError) as refused:
+        deploy_one(TIMED.replace(b"{name}", b"nowhere"))
+    (problem,) = refused.value.details
+    assert problem["element_id"] == "wait" and "'nowhere'" in problem["message"]
+    assert not ProcessDefinition.objects.exists()
+
+
+def test_a_calendar_deleted_after_deploy_fails_the_command_naming_the_timer():
     from processes.exceptions import CommandFailed
     from processes.models import ProcessInstance
 
+    gone = BusinessCalendar.objects.create(name="gone", time_zone="UTC", hours=OFFICE_HOURS)
+    definition = deploy_one(TIMED.replace(b"{name}", b"gone"))
+    gone.delete()
     with pytest.raises(CommandFailed) as failed:
-        services.instance_start(definition=deploy_one(TIMED.replace(b"{name}", b"nowhere")))
-    assert "'nowhere'" in str(failed.value) and failed.value.element_id == "wait"
+        services.instance_start(definition=definition)
+    assert "'gone'" in str(failed.value) and failed.value.element_id == "wait"
     assert not ProcessInstance.objects.exists()
+
+
+def test_the_compatibility_report_says_the_calendar_property_is_this_engines_own():
+    BusinessCalendar.objects.create(name="office", time_zone="UTC", hours=OFFICE_HOURS)
+    notes = services.definition_deploy(files=[("t.bpmn", TIMED.replace(b"{name}", b"office"))]).compatibility
+    assert any(n["element_id"] == "wait" and "Camunda 7 ignores" in n["effect"] for n in notes)
 
 
 def test_a_calendar_with_bad_hours_is_refused_on_save_naming_the_field():

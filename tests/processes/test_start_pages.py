@@ -38,6 +38,20 @@ def test_start_a_process_lists_what_the_user_may_start(client):
     assert 'id="start-asks"' in page
 
 
+def test_a_grant_on_one_process_lists_that_process_only(client, django_assert_max_num_queries):
+    from guardian.shortcuts import assign_perm
+
+    granted = deploy_one(WITH_FORM)
+    deploy_one(FORMLESS)
+    person = get_user_model().objects.create_user("gia")
+    assign_perm("processes.start_instance", person, granted)
+    client.force_login(person)
+    client.get("/processes/start/")
+    with django_assert_max_num_queries(12):
+        page = client.get("/processes/start/").content.decode()
+    assert 'id="start-asks"' in page and 'id="start-formless"' not in page
+
+
 def test_someone_who_may_start_nothing_is_told_how_to_get_the_right(client):
     deploy_one(WITH_FORM)
     client.force_login(get_user_model().objects.create_user("nobody"))

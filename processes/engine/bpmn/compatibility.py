@@ -240,6 +240,24 @@ def compatibility_report(tree: etree._ElementTree, file: str) -> list[Compatibil
                     "returned as the answer (statusCode 3xx), not followed as Camunda Connect follows it",
                 )
             )
+        elif (
+            qname.namespace == CAMUNDA_NS
+            and qname.localname == "property"
+            and el.get("name") == "calendar"
+            and owner is not None
+            and owner.find(f"{{{BPMN_NS}}}timerEventDefinition") is not None
+        ):
+            notes.append(
+                CompatibilityNote(
+                    owner_id,
+                    el.sourceline,
+                    file,
+                    "camunda:property calendar",
+                    f"An extension of this engine: a duration timer comes due in the working time of the "
+                    f"business calendar '{el.get('value') or ''}' (Camunda 7 ignores the property and counts "
+                    "plain time); date and cycle timers are unaffected",
+                )
+            )
         elif qname.namespace == CAMUNDA_NS and qname.localname == "inputOutput":
             notes.append(
                 CompatibilityNote(
