@@ -81,8 +81,8 @@ def _posted(request) -> dict:
         body = json.loads(request.body or b"{}")
     except ValueError:
         body = None
-    if not isinstance(body, dict):
-        raise InvalidInput("Send a JSON object with the diagram's xml.", details={"xml": ["Required."]})
+    if not isinstance(body, dict) or not isinstance(body.get("xml", ""), str):
+        raise InvalidInput("Send a JSON object with the diagram's xml as text.", details={"xml": ["Text."]})
     return body
 
 

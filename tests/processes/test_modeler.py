@@ -156,3 +156,10 @@ def test_a_form_the_process_does_not_use_creates_nothing(client, designer):
 def test_a_form_that_is_not_a_form_is_reported(client, designer):
     client.force_login(designer)
     assert _post(client, "check", '{"id": "x", "components": 5}', kind="form").json()["problems"]
+
+
+def test_a_malformed_call_is_a_400_not_a_500(client, designer):
+    client.force_login(designer)
+    for body in ("not json", "[1]", '{"xml": 5}'):
+        response = client.post("/processes/modeler/check/", body, content_type="application/json")
+        assert response.status_code == 400 and response.json()["message"]
