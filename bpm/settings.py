@@ -105,6 +105,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # Behind pgbouncer in transaction mode, server-side cursors (QuerySet.iterator) must be off.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # bpm/prepared.py: the engine's hot statements are prepared after this many runs on a
+    # connection (the ORM's own queries bind on the client and are never prepared). Empty
+    # turns it off: pgbouncer in transaction mode before 1.21, or without max_prepared_statements.
+    _prepare = env.str("DATABASE_PREPARE_THRESHOLD", default="2")
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", int(_prepare) if _prepare else None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -31,6 +31,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import signals, sql
 from django.db.models.expressions import RawSQL
 
+from bpm import prepared
+
 # One statement carries at most this many inserted rows; more go in further statements.
 ROWS_PER_STATEMENT = 500
 
@@ -41,6 +43,7 @@ class _Op:
     model: type[models.Model]
     objs: list = field(default_factory=list)  # insert: the rows
     query: object = None  # update: an UpdateQuery; delete: the queryset
+    text: tuple[str, list] | None = None  # update, delete: the statement when built without the ORM
     tables: set[str] = field(default_factory=set)  # tables the statement reads or changes
 
 
@@ -172,10 +175,23 @@ def save_fields(obj: models.Model, names: list[str]) -> None:
         return
     meta = obj._meta
     fields = [meta.get_field(name) for name in names]
-    queryset = type(obj)._base_manager.filter(pk=obj.pk)
-    query = queryset.query.chain(sql.UpdateQuery)
-    query.add_update_fields([(f, None, f.pre_save(obj, False)) for f in fields])
-    buffer.add(_Op("update", type(obj), query=query, tables={meta.db_table}))
+    values = [f.pre_save(obj, False) for f in fields]
+    if any(
+        hasattr(v, "resolve_expression") or hasattr(f, "get_placeholder") for f, v in zip(fields, values, strict=True)
+    ):
+        queryset = type(obj)._base_manager.filter(pk=obj.pk)
+        query = queryset.query.chain(sql.UpdateQuery)
+        query.add_update_fields([(f, None, v) for f, v in zip(fields, values, strict=True)])
+        buffer.add(_Op("update", type(obj), query=query, tables={meta.db_table}))
+        return
+    # the statement Django would build, built directly (the compiler costs more than the row)
+    db = connections[DEFAULT_DB_ALIAS]
+    assignments = ", ".join(f'"{f.column}" = %s' for f in fields)
+    text = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.db_table}"."{meta.pk.column}" = %s'
+    params = [f.get_db_prep_save(v, db) for f, v in zip(fields, values, strict=True)] + [
+        meta.pk.get_db_prep_value(obj.pk, db)
+    ]
+    buffer.add(_Op("update", type(obj), text=(text, params), tables={meta.db_table}))
 
 
 def delete(queryset: models.QuerySet) -> None:
@@ -188,6 +204,97 @@ def delete(queryset: models.QuerySet) -> None:
         queryset.delete()
         return
     buffer.add(_Op("delete", queryset.model, query=queryset, tables=_tables(queryset.query) | tree))
+
+
+def update_rows(model: type[models.Model], where: dict, **values) -> None:
+    """``update`` of the rows matching ``where`` (see ``_where``), the statement built without
+    the ORM: the engine's commands send these on every step."""
+    buffer = _active()
+    if buffer is None:
+        _queryset(model, where).update(**values)
+        return
+    db = connections[DEFAULT_DB_ALIAS]
+    meta = model._meta
+    assignments, params = [], []
+    for name, value in values.items():
+        f = meta.get_field(name)
+        if hasattr(value, "resolve_expression") or hasattr(f, "get_placeholder"):
+            update(_queryset(model, where), **values)
+            return
+        if f.is_relation and isinstance(value, models.Model):
+            value = value.pk
+        assignments.append(f'"{f.column}" = %s')
+        params.append(f.get_db_prep_save(value, db))
+    condition, condition_params = _where(db, model, where)
+    text = f'UPDATE "{meta.db_table}" SET {", ".join(assignments)} WHERE {condition}'
+    buffer.add(_Op("update", model, text=(text, params + condition_params), tables={meta.db_table}))
+
+
+def delete_rows(model: type[models.Model], where: dict) -> None:
+    """``delete`` of the rows matching ``where`` (see ``_where``), cascades included, the
+    statement built without the ORM."""
+    buffer = _active()
+    tree = _cascade(model) if buffer is not None else None
+    if buffer is None or tree is None:
+        delete(_queryset(model, where))
+        return
+    db = connections[DEFAULT_DB_ALIAS]
+    condition, params = _where(db, model, where)
+    text = f'DELETE FROM "{model._meta.db_table}" WHERE {condition}'
+    buffer.add(_Op("delete", model, text=(text, params), tables=tree))
+
+
+def _where(db, model: type[models.Model], where: dict) -> tuple[str, list]:
+    """Conditions joined by AND: ``"field": value`` (a related row or its key for a foreign key),
+    ``"field__in": values``, or ``("field", "field"): [(value, value), ...]`` for row values."""
+    meta = model._meta
+    parts, params = [], []
+
+    def field(name: str):
+        return meta.pk if name == "pk" else meta.get_field(name)
+
+    def prep(name: str, value):
+        f = field(name)
+        if f.is_relation:
+            value = value.pk if isinstance(value, models.Model) else value
+            f = f.target_field
+        return f.get_db_prep_value(value, db)
+
+    def column(name: str) -> str:
+        return f'"{meta.db_table}"."{field(name).column}"'
+
+    for key, value in where.items():
+        if isinstance(key, tuple):
+            rows = list(value)
+            marks = ", ".join("(" + ", ".join(["%s"] * len(key)) + ")" for _ in rows)
+            parts.append(f"({', '.join(column(k) for k in key)}) IN ({marks})" if rows else "FALSE")
+            params += [prep(k, v) for row in rows for k, v in zip(key, row, strict=True)]
+        elif key.endswith("__in"):
+            name, values = key[: -len("__in")], list(value)
+            parts.append(f"{column(name)} IN ({', '.join(['%s'] * len(values))})" if values else "FALSE")
+            params += [prep(name, v) for v in values]
+        elif value is None:
+            parts.append(f"{column(key)} IS NULL")
+        else:
+            parts.append(f"{column(key)} = %s")
+            params.append(prep(key, value))
+    return " AND ".join(parts) or "TRUE", params
+
+
+def _queryset(model: type[models.Model], where: dict) -> models.QuerySet:
+    """The same rows as a queryset, for writes that go out through the ORM."""
+    condition = models.Q()
+    for key, value in where.items():
+        if isinstance(key, tuple):
+            pairs = models.Q(pk__in=[])
+            for row in value:
+                pairs |= models.Q(**dict(zip(key, row, strict=True)))
+            condition &= pairs
+        else:
+            condition &= models.Q(
+                **{key if value is not None else f"{key}__isnull": value if value is not None else True}
+            )
+    return model._base_manager.filter(condition)
 
 
 def _tables(query) -> set[str]:
@@ -280,14 +387,12 @@ def _send(ops: list[_Op]) -> None:
             if together:
                 _insert(db, statement, together)
         elif op.kind == "update":
-            text, params = op.query.get_compiler(connection=db).as_sql()
+            text, params = op.text or op.query.get_compiler(connection=db).as_sql()
             statement.cte(text, params)
         else:
-            _delete(db, statement, op.query)
+            _delete(db, statement, op)
     columns = ", ".join(f'array(SELECT "{rows[0]._meta.pk.column}" FROM {name})' for name, rows in statement.inserted)
-    with db.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(statement.ctes)} SELECT {columns or '1'}", statement.params)
-        result = cursor.fetchone()
+    result = prepared.fetchone(f"WITH {', '.join(statement.ctes)} SELECT {columns or '1'}", statement.params)
     for (_, rows), keys in zip(statement.inserted, result if statement.inserted else (), strict=True):
         for obj, key in zip(rows, keys, strict=True):
             obj.pk = key
@@ -330,6 +435,13 @@ def _insert(db, statement: _Statement, objs: list[models.Model]) -> str:
                 obj.__dict__[f.attname] = related.pk
     pk_set = all(o.pk is not None for o in objs)
     fields = [f for f in meta.local_concrete_fields if not f.generated and (pk_set or f is not meta.auto_field)]
+    direct = _insert_directly(db, statement, objs, fields)
+    if direct is not None:
+        for obj, attname in restore:
+            obj.__dict__[attname] = None
+        name = statement.cte(*direct)
+        statement.inserted.append((name, objs))
+        return name
     query = sql.InsertQuery(type(objs[0]))
     query.insert_values(fields, objs, raw=False)
     compiler = query.get_compiler(connection=db)
@@ -342,12 +454,40 @@ def _insert(db, statement: _Statement, objs: list[models.Model]) -> str:
     return name
 
 
-def _delete(db, statement: _Statement, queryset: models.QuerySet) -> None:
-    """The rows of ``queryset``, then what cascades from them."""
-    model = queryset.model
-    query = queryset.query.clone()
-    query.__class__ = sql.DeleteQuery
-    text, params = query.get_compiler(connection=db).as_sql()
+def _insert_directly(db, statement: _Statement, objs: list[models.Model], fields: list) -> tuple[str, list] | None:
+    """The INSERT Django's compiler would build, built directly (it costs more than the rows):
+    None when a field has its own placeholder or a value is an expression other than the key
+    of a row inserted earlier in the statement."""
+    if any(hasattr(f, "get_placeholder") for f in fields):
+        return None
+    rows, params = [], []
+    for obj in objs:
+        marks = []
+        for f in fields:
+            value = f.pre_save(obj, True)
+            if isinstance(value, RawSQL) and f.is_relation:  # the key of a row new in this statement
+                marks.append(value.sql)
+                continue
+            if hasattr(value, "resolve_expression"):
+                return None
+            marks.append("%s")
+            params.append(f.get_db_prep_save(value, db))
+        rows.append(f"({', '.join(marks)})")
+    meta = objs[0]._meta
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    text = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)} RETURNING "{meta.db_table}"."{meta.pk.column}"'
+    return text, params
+
+
+def _delete(db, statement: _Statement, op: _Op) -> None:
+    """The rows of the operation, then what cascades from them."""
+    model = op.model
+    if op.text is not None:
+        text, params = op.text
+    else:
+        query = op.query.query.clone()
+        query.__class__ = sql.DeleteQuery
+        text, params = query.get_compiler(connection=db).as_sql()
     name = statement.cte(f'{text} RETURNING "{model._meta.db_table}"."{model._meta.pk.column}"', params)
     _cascade_from(statement, model, name)
 

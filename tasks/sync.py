@@ -153,17 +153,20 @@ def close_tasks(*, instance, closed: list[tuple[str, str]], completed_spiff_task
         return
     now = timezone.now()
     spiff_ids = {spiff_id for spiff_id, _ in closed}
-    rows = HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
+    rows = {"instance": instance, "status": TaskStatus.OPEN}
     if completed_spiff_task_id and completed_spiff_task_id in spiff_ids:
-        writes.update(
-            rows.filter(spiff_task_id=completed_spiff_task_id),
+        writes.update_rows(
+            HumanTask,
+            {**rows, "spiff_task_id": completed_spiff_task_id},
             status=TaskStatus.COMPLETED,
             completed_at=now,
             completed_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         spiff_ids.discard(completed_spiff_task_id)
     if spiff_ids:  # the rest stopped waiting without being completed
-        writes.update(rows.filter(spiff_task_id__in=spiff_ids), status=TaskStatus.CANCELLED, completed_at=now)
+        writes.update_rows(
+            HumanTask, {**rows, "spiff_task_id__in": sorted(spiff_ids)}, status=TaskStatus.CANCELLED, completed_at=now
+        )
 
 
 def cancel_all(*, instance) -> None:

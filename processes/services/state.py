@@ -3,17 +3,17 @@ record history, emit events, save. Every command on an instance ends in ``apply_
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from bpm import config, writes
+from bpm import config, prepared, writes
 from notifications import services as notifications
 
 from .. import calendars, waiting
@@ -54,14 +54,6 @@ def _history(instance: ProcessInstance, kind: str, *, actor=None, element_id="",
 _MISSING = object()
 
 
-def _steps(keys: list[tuple[str, str]]) -> Q:
-    """Match rows of the given (spiff task id, element id) pairs."""
-    condition = Q()
-    for spiff_task_id, element_id in keys:
-        condition |= Q(spiff_task_id=spiff_task_id, element_id=element_id)
-    return condition
-
-
 def _known_rows(instance: ProcessInstance, **relations: list) -> None:
     """Fill related-object caches as ``prefetch_related`` would, from rows already in hand."""
     cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
@@ -75,7 +67,9 @@ def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened)
     """Pending jobs follow the timers, service tasks and asynchronous continuations the instance
     waits on (same transaction): each opened point that a job moves on gets one."""
     if closed:
-        writes.delete(Job.objects.filter(_steps(closed), instance=instance, status=JobStatus.PENDING))
+        writes.delete_rows(
+            Job, {"instance": instance, "status": JobStatus.PENDING, ("spiff_task_id", "element_id"): closed}
+        )
     writes.insert(job for job in (_job_for(instance, w) for w in opened) if job is not None)
 
 
@@ -240,7 +234,7 @@ def _sync_waiting_points(
     current = {(w.spiff_task_id, w.element_id, w.kind): w for w in outcome.waiting}
     closed = [key[:2] for key in existing if key not in current]
     if closed:
-        writes.delete(WaitingStep.objects.filter(_steps(closed), instance=instance))
+        writes.delete_rows(WaitingStep, {"instance": instance, ("spiff_task_id", "element_id"): closed})
     opened = [w for key, w in current.items() if key not in existing]
     _timers_in_working_time(instance, opened)
     waiting.closed(instance=instance, closed=closed, completed_spiff_task_id=completed_step, actor=actor)
@@ -360,7 +354,34 @@ def _refuse_suspended(instance: ProcessInstance) -> None:
 
 
 def _lock_instance(instance_id: int) -> ProcessInstance:
-    """Lock the instance row (no join: a join costs the planner more than the cached definition)."""
+    """Lock the instance row (no join: a join costs the planner more than the cached definition).
+
+    On PostgreSQL the statement is written once and prepared (bpm/prepared.py): every command
+    sends it, and building it through the ORM cost more than PostgreSQL spends answering it."""
+    if connection.vendor != "postgresql":
+        return _lock_instance_orm(instance_id)
+    fields = ProcessInstance._meta.concrete_fields
+    row = prepared.fetchone(_lock_sql(), [instance_id])
+    if row is None:
+        raise InstanceNotFound(f"Instance {instance_id} does not exist")
+    values = [
+        f.from_db_value(value, None, connection) if value is not None and hasattr(f, "from_db_value") else value
+        for f, value in zip(fields, row, strict=False)
+    ]
+    instance = ProcessInstance.from_db(connection.alias, [f.attname for f in fields], values)
+    instance.config_token = row[-1]
+    instance.definition = _definition(instance.definition_id)
+    return instance
+
+
+@functools.cache
+def _lock_sql() -> str:
+    table = ProcessInstance._meta.db_table
+    columns = ", ".join(f'"{f.column}"' for f in ProcessInstance._meta.concrete_fields)
+    return f'SELECT {columns}, {config.TOKEN_SQL} FROM "{table}" WHERE "id" = %s FOR UPDATE'  # noqa: S608 - names from the model
+
+
+def _lock_instance_orm(instance_id: int) -> ProcessInstance:
     try:
         instance = (
             ProcessInstance.objects.select_for_update(of=("self",))
@@ -379,11 +400,9 @@ def _new_instance_key(instance: ProcessInstance) -> None:
     row when it is inserted)."""
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT nextval(pg_get_serial_sequence('{ProcessInstance._meta.db_table}', 'id')), {config.TOKEN_SQL}"
-        )
-        instance.pk, instance.config_token = cursor.fetchone()
+    instance.pk, instance.config_token = prepared.fetchone(
+        f"SELECT nextval(pg_get_serial_sequence('{ProcessInstance._meta.db_table}', 'id')), {config.TOKEN_SQL}", ()
+    )
 
 
 def _definition(definition_id: int) -> ProcessDefinition:

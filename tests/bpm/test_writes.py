@@ -113,3 +113,46 @@ def test_outside_a_transaction_a_write_goes_out_at_once(instance):
 def test_a_foreign_key_to_an_unsaved_row_outside_the_buffer_is_refused(instance):
     with pytest.raises(ValueError, match="unsaved related object"), transaction.atomic(), writes.deferred():
         writes.insert([Incident(instance=instance, job=_job(instance), element_id="x", message="m")])
+
+
+def _waiting(instance, spiff_task_id, element_id):
+    from processes.models import WaitingStep
+
+    return WaitingStep.objects.create(
+        instance=instance, spiff_task_id=spiff_task_id, element_id=element_id, element_type="x", kind="user"
+    )
+
+
+def test_rows_matched_by_pairs_of_values_are_deleted_and_no_others(instance):
+    import uuid
+
+    from processes.models import WaitingStep
+
+    a, b = uuid.uuid4(), uuid.uuid4()
+    _waiting(instance, a, "one"), _waiting(instance, a, "two"), _waiting(instance, b, "one")
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured, writes.deferred():
+        writes.delete_rows(WaitingStep, {"instance": instance, ("spiff_task_id", "element_id"): [(a, "one"), (b, "x")]})
+    assert len(_sent(captured)) == 1
+    left = WaitingStep.objects.filter(instance=instance, element_type="x").values_list("spiff_task_id", "element_id")
+    assert sorted(left, key=str) == sorted([(a, "two"), (b, "one")], key=str)
+
+
+def test_an_update_of_matched_rows_changes_only_those(instance):
+    other = services.instance_start(definition=instance.definition)
+    with transaction.atomic(), writes.deferred():
+        writes.update_rows(ProcessInstance, {"pk__in": [other.pk], "status": "running"}, business_key="B-9")
+    assert ProcessInstance.objects.get(pk=other.pk).business_key == "B-9"
+    assert ProcessInstance.objects.get(pk=instance.pk).business_key == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_matched_rows_outside_a_transaction_change_through_the_orm(instance):
+    writes.update_rows(ProcessInstance, {"pk": instance.pk, "ended_at": None}, business_key="B-2")
+    writes.delete_rows(Job, {"instance": instance, ("spiff_task_id", "element_id"): []})
+    assert ProcessInstance.objects.get(pk=instance.pk).business_key == "B-2"
+
+
+def test_an_empty_list_of_values_matches_nothing(instance):
+    with transaction.atomic(), writes.deferred():
+        writes.update_rows(ProcessInstance, {"pk__in": []}, business_key="never")
+    assert not ProcessInstance.objects.filter(business_key="never").exists()
