@@ -35,9 +35,22 @@ def fetchone(sql_text: str, params: list | tuple) -> tuple | None:
         with db.cursor() as cursor:
             cursor.execute(sql_text, params)
             return cursor.fetchone()
-    import psycopg
-
     db.ensure_connection()
-    with db._prepare_cursor(psycopg.RawCursor(db.connection)) as cursor:
+    with db._prepare_cursor(_cursor_class()(db.connection)) as cursor:
         cursor.execute(numbered(sql_text), params)
         return cursor.fetchone()
+
+
+@lru_cache(maxsize=1)
+def _cursor_class():
+    import psycopg
+
+    class LoggedRawCursor(psycopg.RawCursor):
+        """Keeps the statement it sent where Django's query log reads it (``_query``), as
+        psycopg's client-side cursor does; its own leaves it unset."""
+
+        def _convert_query(self, query, params=None):
+            self._query = super()._convert_query(query, params)
+            return self._query
+
+    return LoggedRawCursor

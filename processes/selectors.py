@@ -128,10 +128,18 @@ def instances_visible_to(user) -> QuerySet[ProcessInstance]:
     qs = ProcessInstance.objects.select_related("definition", "started_by")
     if not getattr(user, "is_authenticated", False):
         return qs.none()
-    if user.is_superuser or user.has_perm("processes.view_processinstance"):
+    if user_sees_every_instance(user):
         return qs
     owned = _keys_with_object_perm(user, ["processes.own_process"])
     return qs.filter(Q(definition__key__in=owned) | Q(started_by=user))
+
+
+def user_sees_every_instance(user) -> bool:
+    """Administrators and holders of the global view permission see every instance."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and (user.is_superuser or user.has_perm("processes.view_processinstance"))
+    )
 
 
 def process_choices(user) -> list[tuple[str, str]]:

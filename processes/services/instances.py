@@ -35,7 +35,7 @@ from ..models import (
     WaitingStep,
 )
 from .deploy import specs_for
-from .state import _apply_outcome, _history, _load_run, _lock_instance, _refuse_suspended
+from .state import _apply_outcome, _history, _known_rows, _load_run, _lock_instance, _refuse_suspended
 
 
 def _resolve_definition(definition: ProcessDefinition | None, key: str | None) -> ProcessDefinition:
@@ -206,10 +206,14 @@ def _answered(instance: ProcessInstance) -> ProcessInstance:
     waits at come from the command when it knows them; its incidents are read."""
     if "started_by" not in instance._state.fields_cache and instance.started_by_id:
         instance.started_by  # noqa: B018 - one read, for the answer
-    prefetch = ["incidents"]
-    if "waiting_steps" not in getattr(instance, "_prefetched_objects_cache", {}):
-        prefetch.append("waiting_steps")
-    prefetch_related_objects([instance], *prefetch)
+    if getattr(instance, "incidents_at_lock", True) is False:
+        known = getattr(instance, "_prefetched_objects_cache", {})
+        if "incidents" not in known:
+            _known_rows(instance, incidents=[])  # none when locked, and a step's command opens none
+    known = getattr(instance, "_prefetched_objects_cache", {})
+    prefetch = [name for name in ("incidents", "waiting_steps") if name not in known]
+    if prefetch:
+        prefetch_related_objects([instance], *prefetch)
     return instance
 
 

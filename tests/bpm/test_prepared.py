@@ -15,6 +15,14 @@ def test_django_placeholders_become_numbered_ones_and_a_double_percent_a_single_
     assert prepared.numbered("SELECT %s, '50%%', %s") == "SELECT $1, '50%', $2"
 
 
+def test_a_prepared_statement_is_logged_with_its_text():
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        prepared.fetchone("SELECT %s::int", [7])
+    assert [q["sql"] for q in captured.captured_queries] == ["SELECT $1::int"]
+
+
 def test_a_statement_the_connection_runs_again_is_prepared_once():
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")

@@ -129,6 +129,22 @@ def test_completing_a_step_then_reading_history(client, admin_user):
     assert kinds[0] == "instance_started" and kinds[-1] == "instance_completed"
 
 
+def test_an_administrator_completing_a_step_of_an_instance_that_does_not_exist_gets_a_404(client, admin_user):
+    step = "0" * 8 + "-0000-0000-0000-" + "0" * 12
+    response = as_user(client, admin_user).post(f"/api/v1/instances/999999/steps/{step}/complete/", {}, format="json")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_candidate_who_may_not_see_the_instance_gets_a_404_from_the_step_route(client, admin_user, plain_user):
+    deploy_one(bpmn("api_hidden", chain('<bpmn:userTask id="review" camunda:candidateUsers="plain"/>')))
+    started = as_user(client, admin_user).post("/api/v1/instances/", {"definition_key": "api_hidden"}, format="json")
+    step = started.json()["waiting"][0]["spiff_task_id"]
+    url = f"/api/v1/instances/{started.json()['id']}/steps/{step}/complete/"
+    assert as_user(client, plain_user).post(url, {"data": {}}, format="json").status_code == 404
+    assert as_user(client, admin_user).get(f"/api/v1/instances/{started.json()['id']}/").json()["status"] == "running"
+
+
 def test_cancel_needs_ownership(client, plain_user, admin_user):
     definition = deploy_one(DIAGRAM)
     user_perm = Permission.objects.get(codename="start_instance")
@@ -186,3 +202,32 @@ def test_a_start_answers_with_its_waiting_steps_without_reading_them_back(client
     assert waiting["element_id"] == "review" and response.json()["incidents"] == []
     reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
     assert not [sql for sql in reads if "processes_waitingstep" in sql or "processes_incident" in sql]
+
+
+def _complete_first_step(client, started):
+    step = started["waiting"][0]["spiff_task_id"]
+    return client.post(f"/api/v1/instances/{started['id']}/steps/{step}/complete/", {"data": {}}, format="json")
+
+
+def test_a_completed_step_answers_without_reading_incidents_when_none_was_open(client, admin_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    deploy_one(DIAGRAM)
+    started = as_user(client, admin_user).post("/api/v1/instances/", {"definition_key": "api_process"}, format="json")
+    with CaptureQueriesContext(connection) as queries:
+        done = _complete_first_step(client, started.json())
+    assert done.json()["incidents"] == []
+    assert not [q["sql"] for q in queries if q["sql"].startswith('SELECT "processes_incident"')]
+    assert not [q["sql"] for q in queries if q["sql"].startswith('SELECT "auth_user"')]  # the starter came with the lock
+
+
+def test_a_completed_step_answers_with_the_incident_open_on_another_branch(client, admin_user):
+    from processes.models import Incident
+
+    deploy_one(DIAGRAM)
+    started = as_user(client, admin_user).post("/api/v1/instances/", {"definition_key": "api_process"}, format="json")
+    Incident.objects.create(instance_id=started.json()["id"], element_id="elsewhere", message="the call failed")
+    done = _complete_first_step(client, started.json())
+    assert [i["element_id"] for i in done.json()["incidents"]] == ["elsewhere"]
+    assert done.json()["started_by"] == admin_user.get_username()
