@@ -85,6 +85,12 @@ def user_is_candidate(user, task: HumanTask) -> bool:
     return TaskCandidate.objects.filter(task=task).filter(Q(user=user) | Q(group_id__in=group_ids(user))).exists()
 
 
+def user_may_claim(user, task: HumanTask) -> bool:
+    """A candidate, an owner of the process or an administrator (asked in that order of cost:
+    an administrator's right is in hand, the others are a read each)."""
+    return is_task_admin(user) or user_is_candidate(user, task) or user_owns_process(user, task)
+
+
 @dataclass
 class InboxQuery:
     """What the inbox was asked for; every field optional."""

@@ -18,11 +18,12 @@ from notifications.services import task_event
 from processes import services as process_services
 from processes.choices import HistoryKind
 
+from . import sync
 from .choices import DelegationState, TaskStatus
 from .exceptions import NotAllowedOnTask, TaskAlreadyClaimed, TaskNotFound, TaskNotOpen, UnknownUser
 from .forms import clean_task_data
 from .models import HumanTask, TaskComment
-from .selectors import is_task_admin, tasks_visible_to, user_is_candidate, user_owns_process
+from .selectors import is_task_admin, tasks_visible_to, user_is_candidate, user_may_claim, user_owns_process
 
 
 def task_get(*, task_id: int, user) -> HumanTask:
@@ -68,7 +69,7 @@ def task_claim(*, task_id: int, user) -> HumanTask:
             return task
         if task.assignee_id is not None:
             raise TaskAlreadyClaimed(f"Task {task_id} is already claimed by {task.assignee}")
-        if not (user_is_candidate(user, task) or user_owns_process(user, task)):
+        if not user_may_claim(user, task):
             raise NotAllowedOnTask("You are not a candidate for this task.")
         task.assignee = user
         task.claimed_at = timezone.now()
@@ -193,18 +194,32 @@ def _complete_claimed(task, task_id, user, variables, instance, delegate_may_com
     delegated_to_me = task.delegation_state == DelegationState.PENDING and task.assignee_id == user.pk
     if delegated_to_me and not delegate_may_complete:
         raise NotAllowedOnTask(f"This task was delegated to you by {task.owner}: resolve it to hand it back.")
-    if task.assignee_id is None:
-        if not (user_is_candidate(user, task) or user_owns_process(user, task)):
-            raise NotAllowedOnTask("You are not a candidate for this task.")
-        task.assignee = user
-        task.claimed_at = timezone.now()
-        writes.save_fields(task, ["assignee", "claimed_at"])
-        _record(task, HistoryKind.TASK_CLAIMED, user)
-        task_event("workflow.task.claimed", task)
-    elif task.assignee_id != user.pk:
-        raise TaskAlreadyClaimed(f"Task {task_id} is claimed by {task.assignee}")
-    if before_completing is not None:
-        before_completing(task)
+    if task.assignee_id is not None:
+        if task.assignee_id != user.pk:
+            raise TaskAlreadyClaimed(f"Task {task_id} is claimed by {task.assignee}")
+        if before_completing is not None:
+            before_completing(task)
+        return _complete_step(task, variables, user, instance)
+    if not user_may_claim(user, task):
+        raise NotAllowedOnTask("You are not a candidate for this task.")
+    task.assignee = user
+    task.claimed_at = timezone.now()
+    if before_completing is None:  # nothing reads the row before the completion: the claim goes with it
+        with sync.claimed_with_completion(task):
+            _record_claim(task, user)
+            return _complete_step(task, variables, user, instance)
+    writes.save_fields(task, ["assignee", "claimed_at"])
+    _record_claim(task, user)
+    before_completing(task)
+    return _complete_step(task, variables, user, instance)
+
+
+def _record_claim(task: HumanTask, user) -> None:
+    _record(task, HistoryKind.TASK_CLAIMED, user)
+    task_event("workflow.task.claimed", task)
+
+
+def _complete_step(task: HumanTask, variables: dict, user, instance) -> HumanTask:
     task.instance = process_services.instance_complete_step(
         instance_id=task.instance_id, spiff_task_id=str(task.spiff_task_id), data=variables, user=user, locked=instance
     )

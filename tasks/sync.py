@@ -5,6 +5,10 @@ Called only by processes.services inside the instance's transaction, with its ro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -21,6 +25,26 @@ HUMAN_KINDS = (WaitKind.USER, WaitKind.MANUAL)
 
 # Other apps (approvals) adjust newly opened tasks; each hook gets (tasks, element metadata).
 _OPEN_HOOKS: list = []
+
+
+# Claims made by the command that completes the task: (instance id, spiff task id) -> task.
+_CLAIMS: ContextVar[dict | None] = ContextVar("claims_completed_in_this_command", default=None)
+
+
+@contextmanager
+def claimed_with_completion(task: HumanTask) -> Iterator[None]:
+    """A task claimed by the command that completes it: its assignee and claim time go out with
+    the completion's UPDATE of the row (one statement carries a row's change once), not in a
+    statement of their own. Nothing in between may read the row; a claim the command did not
+    complete after all is written when the block ends."""
+    claims = {(task.instance_id, str(task.spiff_task_id)): task}
+    token = _CLAIMS.set(claims)
+    try:
+        yield
+    finally:
+        _CLAIMS.reset(token)
+    if claims:  # reached without an exception: the completion did not take the claim along
+        writes.save_fields(task, ["assignee", "claimed_at"])
 
 
 def register_open_hook(hook) -> None:
@@ -155,12 +179,14 @@ def close_tasks(*, instance, closed: list[tuple[str, str]], completed_spiff_task
     spiff_ids = {spiff_id for spiff_id, _ in closed}
     rows = {"instance": instance, "status": TaskStatus.OPEN}
     if completed_spiff_task_id and completed_spiff_task_id in spiff_ids:
+        claimed = (_CLAIMS.get() or {}).pop((instance.pk, completed_spiff_task_id), None)
         writes.update_rows(
             HumanTask,
             {**rows, "spiff_task_id": completed_spiff_task_id},
             status=TaskStatus.COMPLETED,
             completed_at=now,
             completed_by=actor if getattr(actor, "is_authenticated", False) else None,
+            **({"assignee": claimed.assignee_id, "claimed_at": claimed.claimed_at} if claimed else {}),
         )
         spiff_ids.discard(completed_spiff_task_id)
     if spiff_ids:  # the rest stopped waiting without being completed

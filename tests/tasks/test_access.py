@@ -210,6 +210,22 @@ def test_completing_a_task_locks_its_instance_once(setup):
     assert len([q for q in locks if 'FROM "tasks_humantask"' in q]) == 1
 
 
+def test_a_candidate_s_claim_goes_out_with_the_completion_as_one_change_of_the_row(setup):
+    from django.test.utils import CaptureQueriesContext
+
+    from processes.models import HistoryEvent
+
+    people, task = setup
+    with CaptureQueriesContext(connection) as captured:
+        services.task_complete(task_id=task.pk, user=people["gus"], data={})
+    assert sum(q["sql"].count('UPDATE "tasks_humantask"') for q in captured.captured_queries) == 1
+    task.refresh_from_db()
+    assert task.status == "completed" and task.assignee == people["gus"] == task.completed_by
+    assert task.claimed_at is not None and task.claimed_at <= task.completed_at
+    kinds = list(HistoryEvent.objects.filter(instance_id=task.instance_id).order_by("pk").values_list("kind", flat=True))
+    assert kinds.index("task_claimed") < kinds.index("step_completed", kinds.index("step_entered"))
+
+
 def test_the_api_lists_the_tasks_a_user_completed_with_status_completed(setup):
     people, task = setup
     api = APIClient()
