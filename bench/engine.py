@@ -13,6 +13,8 @@ script tasks. Prints one JSON line per process:
   it, delete the waiting step, insert the history), the state serialized without its spec;
 - ``ratio`` (engine/bare) and ``floor_ratio`` (engine/floor);
 - ``statements_per_instance``: every statement the engine sends, BEGIN and COMMIT included;
+- with ``--split``: ``engine_ms`` and ``floor_ms`` per instance, and of them ``*_db_ms``
+  spent waiting for PostgreSQL (the rest is Python);
 - then the loop figure (bench/loops.py): a step at iteration 10 against one at 5,000.
 
 The database named in DATABASE_URL is created and migrated when missing (its tables are
@@ -210,6 +212,31 @@ def engine_runner(content: bytes, process_id: str):
     return one
 
 
+def _split(one, instances: int = 300) -> dict:
+    """Milliseconds per instance, and how many of them were spent waiting for PostgreSQL
+    (psycopg's wait timed around every call); the rest is Python."""
+    import psycopg
+
+    original, waited = psycopg.Connection.wait, [0.0]
+
+    def timed_wait(self, gen, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(self, gen, *args, **kwargs)
+        finally:
+            waited[0] += time.perf_counter() - started
+
+    psycopg.Connection.wait = timed_wait
+    try:
+        started = time.perf_counter()
+        for _ in range(instances):
+            one()
+        total = (time.perf_counter() - started) / instances * 1000
+    finally:
+        psycopg.Connection.wait = original
+    return {"ms": round(total, 2), "db_ms": round(waited[0] / instances * 1000, 2)}
+
+
 def _statements_per_instance(one) -> int:
     """Every statement the engine sends for one instance (Django logs BEGIN and COMMIT too)."""
     from django.db import connection
@@ -225,6 +252,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="time per measurement")
     parser.add_argument(
         "--loop-iterations", type=int, default=5000, help="the loop figure: a step at iteration 10 vs this (0: skip)"
+    )
+    parser.add_argument(
+        "--split", action="store_true", help="also time the wait for PostgreSQL per instance (engine and floor)"
     )
     args = parser.parse_args()
 
@@ -252,6 +282,17 @@ def main() -> None:
         bare_ips, bare_n = _timed(args.seconds, bare)
         floor_ips, floor_n = _timed(args.seconds, floor)
         engine_ips, engine_n = _timed(args.seconds, engine)
+        split = {}
+        if args.split:  # the best of three rounds, each alternating engine and floor
+            rounds = [(_split(engine), _split(floor)) for _ in range(3)]
+            best_engine = min((r[0] for r in rounds), key=lambda r: r["ms"])
+            best_floor = min((r[1] for r in rounds), key=lambda r: r["ms"])
+            split = {
+                "engine_ms": best_engine["ms"],
+                "engine_db_ms": best_engine["db_ms"],
+                "floor_ms": best_floor["ms"],
+                "floor_db_ms": best_floor["db_ms"],
+            }
         print(
             json.dumps(
                 {
@@ -265,6 +306,7 @@ def main() -> None:
                     "engine_instances": engine_n,
                     "floor_instances": floor_n,
                     "bare_instances": bare_n,
+                    **split,
                 }
             ),
             flush=True,

@@ -62,3 +62,14 @@ def test_history_written_through_prepared_statements_reads_back_unchanged():
             [HistoryEvent(instance=instance, definition_id=definition.pk, kind="note", data={"a": [1, "ü", None]})]
         )
     assert HistoryEvent.objects.get(kind="note").data == {"a": [1, "ü", None]}
+
+
+def test_an_empty_prepare_threshold_turns_preparing_off_for_pgbouncer():
+    import os
+    import subprocess
+    import sys
+
+    script = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bpm.settings", "DATABASE_PREPARE_THRESHOLD": ""}
+    shown = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
+    assert "'prepare_threshold': None" in shown
