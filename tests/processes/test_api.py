@@ -219,7 +219,9 @@ def test_a_completed_step_answers_without_reading_incidents_when_none_was_open(c
         done = _complete_first_step(client, started.json())
     assert done.json()["incidents"] == []
     assert not [q["sql"] for q in queries if q["sql"].startswith('SELECT "processes_incident"')]
-    assert not [q["sql"] for q in queries if q["sql"].startswith('SELECT "auth_user"')]  # the starter came with the lock
+    assert not [
+        q["sql"] for q in queries if q["sql"].startswith('SELECT "auth_user"')
+    ]  # the starter came with the lock
 
 
 def test_a_completed_step_answers_with_the_incident_open_on_another_branch(client, admin_user):

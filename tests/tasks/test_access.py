@@ -222,7 +222,9 @@ def test_a_candidate_s_claim_goes_out_with_the_completion_as_one_change_of_the_r
     task.refresh_from_db()
     assert task.status == "completed" and task.assignee == people["gus"] == task.completed_by
     assert task.claimed_at is not None and task.claimed_at <= task.completed_at
-    kinds = list(HistoryEvent.objects.filter(instance_id=task.instance_id).order_by("pk").values_list("kind", flat=True))
+    kinds = list(
+        HistoryEvent.objects.filter(instance_id=task.instance_id).order_by("pk").values_list("kind", flat=True)
+    )
     assert kinds.index("task_claimed") < kinds.index("step_completed", kinds.index("step_entered"))
 
 
