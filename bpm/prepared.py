@@ -36,9 +36,23 @@ def fetchone(sql_text: str, params: list | tuple) -> tuple | None:
             cursor.execute(sql_text, params)
             return cursor.fetchone()
     db.ensure_connection()
-    with db._prepare_cursor(_cursor_class()(db.connection)) as cursor:
-        cursor.execute(numbered(sql_text), params)
-        return cursor.fetchone()
+    raw = db.connection
+    with db._prepare_cursor(_cursor_class()(raw)) as cursor:
+        if raw.autocommit or raw.info.transaction_status != _idle():
+            cursor.execute(numbered(sql_text), params)
+            return cursor.fetchone()
+        # The transaction's first statement: psycopg would send BEGIN and wait for it on its
+        # own; in a pipeline the two go together, one round trip.
+        with raw.pipeline():
+            cursor.execute(numbered(sql_text), params)
+            return cursor.fetchone()
+
+
+@lru_cache(maxsize=1)
+def _idle():
+    from psycopg.pq import TransactionStatus
+
+    return TransactionStatus.IDLE
 
 
 @lru_cache(maxsize=1)

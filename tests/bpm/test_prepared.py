@@ -73,3 +73,21 @@ def test_an_empty_prepare_threshold_turns_preparing_off_for_pgbouncer():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bpm.settings", "DATABASE_PREPARE_THRESHOLD": ""}
     shown = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
     assert "'prepare_threshold': None" in shown
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_s_first_statement_goes_out_with_its_begin():
+    with transaction.atomic():
+        assert prepared.fetchone("SELECT %s::int", [5]) == (5,)
+        assert connection.connection.info.transaction_status.name == "INTRANS"
+        assert connection.connection._pipeline is None  # back to the usual mode after it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_first_statement_raises_django_s_error_and_the_connection_goes_on():
+    from django.db import DataError
+
+    with pytest.raises(DataError), transaction.atomic():
+        prepared.fetchone("SELECT 1 / %s::int", [0])
+    with transaction.atomic():
+        assert prepared.fetchone("SELECT %s::int", [3]) == (3,)
