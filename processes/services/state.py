@@ -75,6 +75,8 @@ def _sync_jobs(instance: ProcessInstance, closed: list[tuple[str, str]], opened)
 
 
 def _job_for(instance: ProcessInstance, point) -> Job | None:
+    if point.kind not in (WaitKind.TIMER, WaitKind.ASYNC, WaitKind.SERVICE):
+        return None  # most points (user tasks, messages) have none: no row object built for them
     job = Job(instance=instance, spiff_task_id=point.spiff_task_id, element_id=point.element_id)
     if point.kind == WaitKind.TIMER and point.due_at is not None:
         job.kind, job.due_at = JobKind.TIMER, point.due_at
