@@ -29,6 +29,7 @@ def test_a_worker_keeps_its_connection_from_one_task_to_the_next():
     from celery.fixups.django import DjangoWorkerFixup
 
     fixup = DjangoWorkerFixup(app)
+    connection.close()  # a fresh one: a connection the session opened earlier may be older than CONN_MAX_AGE
     pid = _backend_pid()
     for _task in range(3):
         fixup.on_task_prerun(sender=WORKER_TASK)
