@@ -170,29 +170,11 @@ def update(queryset: models.QuerySet, **values) -> None:
 
 def save_fields(obj: models.Model, names: list[str]) -> None:
     """``obj.save(update_fields=names)`` for a row that exists."""
-    buffer = _active()
-    if buffer is None:
+    if _active() is None:
         obj.save(update_fields=names)
         return
     meta = obj._meta
-    fields = [meta.get_field(name) for name in names]
-    values = [f.pre_save(obj, False) for f in fields]
-    if any(
-        hasattr(v, "resolve_expression") or hasattr(f, "get_placeholder") for f, v in zip(fields, values, strict=True)
-    ):
-        queryset = type(obj)._base_manager.filter(pk=obj.pk)
-        query = queryset.query.chain(sql.UpdateQuery)
-        query.add_update_fields([(f, None, v) for f, v in zip(fields, values, strict=True)])
-        buffer.add(_Op("update", type(obj), query=query, tables={meta.db_table}))
-        return
-    # the statement Django would build, built directly (the compiler costs more than the row)
-    db = connections[DEFAULT_DB_ALIAS]
-    assignments = ", ".join(f'"{f.column}" = %s' for f in fields)
-    text = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.db_table}"."{meta.pk.column}" = %s'
-    params = [f.get_db_prep_save(v, db) for f, v in zip(fields, values, strict=True)] + [
-        meta.pk.get_db_prep_value(obj.pk, db)
-    ]
-    buffer.add(_Op("update", type(obj), text=(text, params), tables={meta.db_table}))
+    update_rows(type(obj), {"pk": obj.pk}, **{name: meta.get_field(name).pre_save(obj, False) for name in names})
 
 
 def delete(queryset: models.QuerySet) -> None:

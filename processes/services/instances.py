@@ -207,9 +207,7 @@ def _answered(instance: ProcessInstance) -> ProcessInstance:
     if "started_by" not in instance._state.fields_cache and instance.started_by_id:
         instance.started_by  # noqa: B018 - one read, for the answer
     if getattr(instance, "incidents_at_lock", True) is False:
-        known = getattr(instance, "_prefetched_objects_cache", {})
-        if "incidents" not in known:
-            _known_rows(instance, incidents=[])  # none when locked, and a step's command opens none
+        _known_rows(instance, incidents=[])  # none when locked, and a step's command opens none
     known = getattr(instance, "_prefetched_objects_cache", {})
     prefetch = [name for name in ("incidents", "waiting_steps") if name not in known]
     if prefetch:

@@ -76,15 +76,7 @@ def test_an_empty_prepare_threshold_turns_preparing_off_for_pgbouncer():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_transaction_s_first_statement_goes_out_with_its_begin():
-    with transaction.atomic():
-        assert prepared.fetchone("SELECT %s::int", [5]) == (5,)
-        assert connection.connection.info.transaction_status.name == "INTRANS"
-        assert connection.connection._pipeline is None  # back to the usual mode after it
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_failing_first_statement_raises_django_s_error_and_the_connection_goes_on():
+def test_a_failing_prepared_statement_raises_django_s_error_and_the_connection_goes_on():
     from django.db import DataError
 
     with pytest.raises(DataError), transaction.atomic():
